@@ -1,0 +1,223 @@
+"""Backpropagation through time with per-timestep records.
+
+The adjoint of the state, δ_t = ∂L/∂s_t, obeys  δ_t = ∂ℓ_t/∂s_t + J_{t+1}ᵀ δ_{t+1}  (δ after the last step = 0),
+where ∂ℓ_t/∂h_t = W_hyᵀ ∂ℓ_t/∂y_t. Each step's cell backward turns δ_t into the adjoints of its input and
+recurrent pre-activations (dA_ih, dA_hh); parameter gradients are then Σ_t of per-step terms, computed as one
+GEMM each after the loop. Cost: O(T) cell steps, O(T·B·S) memory for the records.
+
+Truncated schemes run the same loop over windows (TBPTT) or with per-transition multipliers ξ (randomized);
+`all_losses_backward` backpropagates every loss separately (O(T²)) for the temporal-contribution map G[t,k],
+absolute connectivity ‖∂ℓ_t/∂x_k‖ and the gradient under an arbitrary mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .forward import QUIET, Trace, forward
+from .truncation import Full, Scheme
+
+
+@dataclass
+class GradientRecord:
+    """One backward pass: exact gradients (of the loss up to any overflow) and what happened at every step."""
+
+    grads: dict[str, np.ndarray]
+    delta: np.ndarray            # (T, B, S) δ_t = ∂L/∂s_t after step t (as seen by the scheme); NaN after overflow
+    dA_ih: np.ndarray            # (T, B, G·H) adjoint of W_xh x_t + b at step t
+    dA_hh: np.ndarray            # (T, B, G·H) adjoint of the recurrent pre-activation part at step t
+    d_s0: np.ndarray             # (B, S) ∂L/∂s_0
+    term_norms: dict[str, np.ndarray]   # name → (T,) Frobenius norm of the per-step term of ∂L/∂name
+    scheme: Scheme
+    trace: Trace = field(repr=False)
+    backward_overflow_step: int | None = None   # latest step whose δ is not finite (δ overflowed going back)
+
+    @property
+    def T(self) -> int:
+        return self.delta.shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.trace.model.hidden_size
+
+    @property
+    def delta_h(self) -> np.ndarray:
+        """∂L/∂h_t, (T, B, H)."""
+        return self.delta[..., : self.hidden_size]
+
+    @property
+    def delta_c(self) -> np.ndarray | None:
+        """∂L/∂c_t for an LSTM, (T, B, H); None otherwise."""
+        return self.delta[..., self.hidden_size:] if self.delta.shape[-1] == 2 * self.hidden_size else None
+
+    @property
+    def delta_norms(self) -> np.ndarray:
+        """‖δ_t‖ = ‖∂L/∂h_t‖ (Frobenius over the batch), (T,)."""
+        return np.sqrt(np.sum(self.delta_h ** 2, axis=(1, 2)))
+
+    @property
+    def delta_c_norms(self) -> np.ndarray | None:
+        dc = self.delta_c
+        return None if dc is None else np.sqrt(np.sum(dc ** 2, axis=(1, 2)))
+
+    @property
+    def finite(self) -> bool:
+        return all(bool(np.all(np.isfinite(g))) for g in self.grads.values())
+
+    @property
+    def overflow_step(self) -> int | None:
+        return self.trace.overflow_step
+
+    def mask(self) -> np.ndarray:
+        """The (T, T) mask M[t, k] this scheme applied (see explorer.truncation)."""
+        return self.scheme.mask(self.T)
+
+    def per_step_term(self, t: int) -> np.ndarray:
+        """The step-t term of ∂L/∂W_hh (or ∂L/∂u for IndRNN); the gradient is their sum over t."""
+        h_prev = self.trace.states[t, :, : self.hidden_size]
+        return self.trace.model.cell.per_step_term(self.dA_hh[t], h_prev)
+
+    def input_gradients(self) -> np.ndarray:
+        """∂L/∂x_t for every step, (T, B, D)."""
+        return self.dA_ih @ self.trace.model.params["W_xh"]
+
+
+def backward(trace: Trace, scheme: Scheme = Full()) -> GradientRecord:
+    """Gradients of trace's loss under `scheme` (full BPTT by default)."""
+    if trace.loss_name is None:
+        raise ValueError("the trace has no loss: call forward(..., targets=...) first")
+    model, cache = trace.model, trace.cache
+    cell, p = model.cell, model.params
+    T, H = trace.T, model.hidden_size
+    n = trace.valid_T
+    windows = [w for w in scheme.windows(T) if w.lo < n]
+
+    with np.errstate(**QUIET):
+        inject = trace.dl_ds()
+        delta, dA_ih, dA_hh, d_s0 = run_backward(cell, p, cache, inject, windows, scheme.xi(T), n)
+        if n < T:
+            delta[n:] = np.nan
+        bad = ~np.all(np.isfinite(delta[:n]), axis=(1, 2))
+        back_overflow = int(n - 1 - np.argmax(bad[::-1])) if bad.any() else None
+
+        X, h_prev = trace.X[:n], cache.states[:n, :, :H]
+        grads = assemble_grads(trace, n, dA_ih[:n], dA_hh[:n])
+
+        rec_name = cell.recurrent_term_name()
+        term_norms = {rec_name: np.full(T, np.nan), "W_xh": np.full(T, np.nan)}
+        term_norms[rec_name][:n] = cell.recurrent_term_norms(dA_hh[:n], h_prev)
+        x_norm2 = np.einsum("tbd,tcd->tbc", X, X)
+        a_norm2 = np.einsum("tbi,tci->tbc", dA_ih[:n], dA_ih[:n])
+        term_norms["W_xh"][:n] = np.sqrt(np.maximum(np.einsum("tbc,tbc->t", a_norm2, x_norm2), 0.0))
+    return GradientRecord(grads, delta, dA_ih, dA_hh, d_s0, term_norms, scheme, trace, back_overflow)
+
+
+def assemble_grads(trace: Trace, n: int, dA_ih: np.ndarray, dA_hh: np.ndarray) -> dict[str, np.ndarray]:
+    """Parameter gradients from the per-step adjoints of steps 0 … n−1, plus the readout's
+    ∂L/∂W_hy = Σ_t ∂L/∂y_t h_tᵀ and ∂L/∂b_y = Σ_t ∂L/∂y_t (immediate: never truncated)."""
+    model = trace.model
+    H = model.hidden_size
+    states = trace.cache.states
+    grads = model.cell.param_grads(model.params, trace.X[:n], states[:n, :, :H], dA_ih, dA_hh)
+    dY = trace.dY[:n].reshape(-1, trace.dY.shape[-1])
+    grads["W_hy"] = dY.T @ states[1:n + 1, :, :H].reshape(-1, H)
+    grads["b_y"] = dY.sum(axis=0)
+    return {k: grads[k] for k in model.param_shapes()}     # in the order the model lists its parameters
+
+
+def run_backward(cell, p, cache, inject, windows, xi=None, n=None, ds_in=None):
+    """The BPTT loop. For each window, start from ds_in (or 0) after step hi, walk back to lo injecting
+    ∂ℓ_t/∂s_t for t ≥ loss_lo; δ_t, dA_ih, dA_hh accumulate over windows. ξ_t (if given) scales the transition
+    into step t. Returns (delta, dA_ih, dA_hh, ∂L/∂s_0) with arrays (T, B, ·)."""
+    T, B, S = inject.shape
+    n = T if n is None else n
+    GH, dt = cache.pre.shape[-1], cache.pre.dtype
+    distinct = getattr(cell, "distinct_adjoints", False)
+    delta = np.zeros((T, B, S), dtype=dt)
+    dA_ih = np.zeros((T, B, GH), dtype=dt)
+    dA_hh = np.zeros((T, B, GH), dtype=dt) if distinct else dA_ih
+    d_s0 = np.zeros((B, S), dtype=dt)
+    step = cell.step_backward
+    for w in windows:
+        hi = min(w.hi, n - 1)
+        ds = np.zeros((B, S), dtype=dt) if ds_in is None else ds_in
+        for t in range(hi, w.lo - 1, -1):
+            if t >= w.loss_lo:
+                ds = ds + inject[t]
+            delta[t] += ds
+            a_ih, a_hh, ds = step(p, cache, t, ds)
+            dA_ih[t] += a_ih
+            if distinct:
+                dA_hh[t] += a_hh
+            if xi is not None:
+                ds = ds * xi[t]
+        if w.lo == 0:
+            d_s0 += ds
+    return delta, dA_ih, dA_hh, d_s0
+
+
+def bptt(model, X, targets, *, loss: str = "cross_entropy", mask=None, s0=None,
+         scheme: Scheme = Full()) -> GradientRecord:
+    """forward + backward in one call: the gradient of L = (1/B) Σ_b Σ_t ℓ_t under `scheme`."""
+    return backward(forward(model, X, targets, loss=loss, mask=mask, s0=s0), scheme)
+
+
+@dataclass
+class AllLosses:
+    """Results of backpropagating every loss ℓ_t on its own (O(T²) cell steps, vectorised over t)."""
+
+    G: np.ndarray | None             # (T, T) G[t,k] = ‖(∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂W_hh)‖_F, 0 above the diagonal
+    connectivity: np.ndarray | None  # (T, T) ‖∂ℓ_t/∂x_k‖_F (absolute, not normalised per row)
+    grads: dict[str, np.ndarray] | None   # gradient under the given mask, if one was given
+
+
+def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contributions: bool = True,
+                        connectivity: bool = True) -> AllLosses:
+    """Backpropagate each ℓ_t separately: the rows of V are v_{t,k} = (∂s_t/∂s_k)ᵀ ∂ℓ_t/∂s_t for all t ≥ k.
+
+    With `mask` (T, T), also the gradient Σ_t Σ_k M[t,k] (∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂θ) — the definition every
+    truncation scheme's mask is checked against. Cost O(T² · B · S · G·H): ask for it only when it is drawn."""
+    model, cache = trace.model, trace.cache
+    cell, p = model.cell, model.params
+    T, B, H = trace.T, trace.B, model.hidden_size
+    n = trace.valid_T
+    dt = model.dtype
+    G = np.full((T, T), np.nan) if contributions else None
+    conn = np.full((T, T), np.nan) if connectivity else None
+    if mask is not None:
+        mask = np.asarray(mask, dtype=dt)
+        if mask.shape != (T, T):
+            raise ValueError(f"mask must have shape (T, T) = {(T, T)}, got {mask.shape}")
+    with np.errstate(**QUIET):
+        inject = trace.dl_ds()
+        S = cell.state_size
+        V = np.zeros((n, B, S), dtype=dt)
+        GH = cache.pre.shape[-1]
+        dA_ih = np.zeros((n, B, GH), dtype=dt) if mask is not None else None
+        dA_hh = np.zeros((n, B, GH), dtype=dt) if mask is not None else None
+        if G is not None:
+            G[:n, :n] = 0.0
+        if conn is not None:
+            conn[:n, :n] = 0.0
+        for k in range(n - 1, -1, -1):
+            V[k] = inject[k]
+            a_ih, a_hh, V_prev = cell.step_backward(p, cache, k, V[k:])     # rows: losses t = k … n−1
+            h_prev = cache.states[k, :, :H]
+            if G is not None:
+                G[k:n, k] = cell.recurrent_term_norms(a_hh, h_prev)
+            if conn is not None:
+                dx = a_ih @ p["W_xh"]
+                conn[k:n, k] = np.sqrt(np.sum(dx * dx, axis=(-2, -1)))
+            if mask is not None:
+                wts = mask[k:n, k]
+                dA_ih[k] = np.tensordot(wts, a_ih, axes=(0, 0))
+                dA_hh[k] = np.tensordot(wts, a_hh, axes=(0, 0))
+            V[k:] = V_prev
+        grads = assemble_grads(trace, n, dA_ih, dA_hh) if mask is not None else None
+    return AllLosses(G, conn, grads)
+
+
+def masked_gradient(trace: Trace, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The gradient under an arbitrary (T, T) mask M[t, k] (O(T²); see `all_losses_backward`)."""
+    return all_losses_backward(trace, mask, contributions=False, connectivity=False).grads

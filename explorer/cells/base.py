@@ -1,0 +1,121 @@
+"""The interface every recurrent cell implements, and the cached forward values it hands to its backward.
+
+Shapes (time-major, batched): X (T, B, D); state s_t (B, S) with S = H, or S = 2H for the LSTM whose state is
+[h_t; c_t] (the output h_t is always s_t[:, :H]). `states` holds s_0 … s_T, so step t (0-based) reads X[t] and
+states[t] and writes states[t+1].
+
+Every cell splits its pre-activation into an input part A_ih = W_xh x_t + b and a recurrent part A_hh (W_hh h_{t−1}
+for dense cells, u ⊙ h_{t−1} for IndRNN). `step_backward` returns the adjoints of both parts, so all parameter
+gradients are one GEMM over time (∂L/∂W_xh = Σ_t dA_ih,tᵀ x_t, ∂L/∂W_hh = Σ_t dA_hh,tᵀ h_{t−1}), and the
+per-timestep terms of those sums stay available as records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import activations
+from ..validation import choice, positive_int
+
+
+@dataclass
+class CellCache:
+    """What a cell's forward pass keeps for its backward pass. `extras` arrays are (T, B, …)."""
+
+    states: np.ndarray                 # (T+1, B, S): s_0 … s_T
+    pre: np.ndarray                    # (T, B, G·H): pre-activations of every gate / unit
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def T(self) -> int:
+        return self.pre.shape[0]
+
+    def batch_slice(self, b: int) -> "CellCache":
+        """The same cache for sequence b alone (B = 1)."""
+        sl = slice(b, b + 1)
+        return CellCache(self.states[:, sl], self.pre[:, sl], {k: v[:, sl] for k, v in self.extras.items()})
+
+    def truncated(self, t_end: int) -> "CellCache":
+        """The cache of steps 0 … t_end−1 only (used to stop at an overflow)."""
+        return CellCache(self.states[: t_end + 1], self.pre[:t_end], {k: v[:t_end] for k, v in self.extras.items()})
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Base class: sizes and activation; subclasses implement the equations."""
+
+    input_size: int
+    hidden_size: int
+    activation: str = "tanh"
+
+    kind = "base"
+    n_gates = 1                     # G: rows of W_xh and W_hh are G·H
+    activations_allowed = activations.ACTIVATIONS
+
+    def __post_init__(self):
+        positive_int("input_size", self.input_size, maximum=100_000)
+        positive_int("hidden_size", self.hidden_size, maximum=4096)
+        choice("activation", self.activation, self.activations_allowed)
+
+    # --- sizes -----------------------------------------------------------------------------------------------
+    @property
+    def state_size(self) -> int:
+        return self.hidden_size
+
+    @property
+    def gamma(self) -> float:
+        """sup|φ'| of the recurrent nonlinearity (Pascanu's γ)."""
+        return activations.GAMMA[self.activation]
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        H, D, G = self.hidden_size, self.input_size, self.n_gates
+        return {"W_xh": (G * H, D), "W_hh": (G * H, H), "b_h": (G * H,)}
+
+    # --- to implement ----------------------------------------------------------------------------------------
+    def init_recurrent(self, rng, init: str, sigma: float) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def recurrent_blocks(self, p: dict) -> dict[str, np.ndarray]:
+        """The square H×H recurrent matrices (one per gate) whose spectra the lessons plot."""
+        H, G = self.hidden_size, self.n_gates
+        if G == 1:
+            return {"W_hh": p["W_hh"]}
+        return {f"W_h{g}": p["W_hh"][i * H:(i + 1) * H] for i, g in enumerate(self.gate_names)}
+
+    def forward(self, p: dict, X: np.ndarray, s0: np.ndarray) -> CellCache:
+        raise NotImplementedError
+
+    def step_backward(self, p: dict, cache: CellCache, t: int, ds: np.ndarray):
+        """Given ds = ∂L/∂s_{t+1} (shape (…, B, S), leading dims broadcast), return
+        (dA_ih, dA_hh, ds_prev): adjoints of the input and recurrent pre-activation parts at step t, and
+        ds_prev = J_tᵀ ds, the part of ∂L/∂s_t that flows through this step (J_t = ∂s_{t+1}/∂s_t)."""
+        raise NotImplementedError
+
+    def param_grads(self, p: dict, X: np.ndarray, h_prev: np.ndarray, dA_ih: np.ndarray,
+                    dA_hh: np.ndarray) -> dict[str, np.ndarray]:
+        """Σ over time and batch of the per-step terms, as GEMMs. X (T,B,D), h_prev (T,B,H), dA_* (T,B,G·H)."""
+        GH, D, H = dA_ih.shape[-1], X.shape[-1], h_prev.shape[-1]
+        a_ih = dA_ih.reshape(-1, GH)
+        a_hh = dA_hh.reshape(-1, GH)
+        return {
+            "W_xh": a_ih.T @ X.reshape(-1, D),
+            "W_hh": a_hh.T @ h_prev.reshape(-1, H),
+            "b_h": a_ih.sum(axis=0),
+        }
+
+    def recurrent_term_name(self) -> str:
+        """The parameter whose per-step terms the G map uses (∂⁺h_k/∂W_hh)."""
+        return "W_hh"
+
+    def recurrent_term_norms(self, dA_hh: np.ndarray, h_prev: np.ndarray) -> np.ndarray:
+        """‖dA_hh,tᵀ h_{t−1}‖_F for every t (and any leading dims): the per-step terms of ∂L/∂W_hh.
+
+        Uses ‖AᵀH‖²_F = Σ (AAᵀ) ⊙ (HHᵀ) over the batch, so no G·H×H matrix is formed. dA_hh (…, B, GH)."""
+        aa = np.einsum("...bi,...ci->...bc", dA_hh, dA_hh)
+        hh = np.einsum("...bi,...ci->...bc", h_prev, h_prev)
+        return np.sqrt(np.maximum(np.einsum("...bc,...bc->...", aa, hh), 0.0))
+
+    def per_step_term(self, dA_hh_t: np.ndarray, h_prev_t: np.ndarray) -> np.ndarray:
+        """The full per-step term of ∂L/∂W_hh at one step: dA_hh,tᵀ h_{t−1} (G·H × H)."""
+        return dA_hh_t.T @ h_prev_t

@@ -1,0 +1,40 @@
+"""Elman RNN: h_t = φ(W_xh x_t + W_hh h_{t−1} + b_h), φ ∈ {tanh, relu, sigmoid, linear}.
+
+Step Jacobian J_t = diag(φ'(a_t)) W_hh; backward: g_t = φ'(a_t) ⊙ δ_t, δ_{t−1} ← W_hhᵀ g_t.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import activations, init as inits
+from .base import Cell, CellCache
+
+
+@dataclass(frozen=True)
+class VanillaRNN(Cell):
+    kind = "rnn"
+    n_gates = 1
+
+    def init_recurrent(self, rng, init, sigma):
+        return {"W_hh": inits.square(init, self.hidden_size, rng, sigma=sigma)}
+
+    def forward(self, p, X, s0):
+        T, B, D = X.shape
+        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, -1)   # hoisted input projection, all t at once
+        pre += p["b_h"]
+        states = np.empty((T + 1, B, self.hidden_size), dtype=pre.dtype)
+        states[0] = s0
+        w_t = p["W_hh"].T
+        act = self.activation
+        for t in range(T):
+            a = pre[t]
+            a += states[t] @ w_t
+            activations.apply(act, a, out=states[t + 1])
+        dphi = activations.derivative(act, states[1:])
+        return CellCache(states, pre, {"dphi": dphi})
+
+    def step_backward(self, p, cache, t, ds):
+        g = ds * cache.extras["dphi"][t]
+        return g, g, g @ p["W_hh"]

@@ -1,0 +1,138 @@
+"""The forward pass over a sequence, returning a `Trace` of every intermediate the lessons draw.
+
+Overflow never raises: NumPy's floating-point warnings are silenced inside the engine, and the trace records
+`overflow_step`, the first step whose state or loss is not finite. Everything before it is valid, and the
+backward pass then differentiates the loss of the steps before it (so a page can draw "overflow at step k"
+and everything up to it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import losses as L
+from .cells import CellCache
+from .model import Model
+from .validation import choice, finite_array
+
+QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
+@dataclass
+class Trace:
+    """Forward values of one batch. Step t (0-based) reads X[t] and states[t], writes states[t+1]."""
+
+    model: Model
+    X: np.ndarray               # (T, B, D)
+    cache: CellCache            # states (T+1, B, S), pre-activations (T, B, G·H), gates …
+    Y: np.ndarray               # (T, B, O) readout
+    loss_name: str | None
+    targets: np.ndarray | None
+    mask: np.ndarray            # (T, B)
+    losses: np.ndarray          # (T, B) per-step losses ℓ_t (masked); NaN where there are no targets
+    dY: np.ndarray              # (T, B, O) ∂L/∂y_t (masked, with the 1/B), zero from overflow_step on
+    overflow_step: int | None   # first step with a non-finite state or loss; None if all finite
+
+    @property
+    def T(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def B(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def valid_T(self) -> int:
+        """Number of leading steps whose values are all finite."""
+        return self.T if self.overflow_step is None else self.overflow_step
+
+    @property
+    def states(self) -> np.ndarray:
+        return self.cache.states
+
+    @property
+    def h(self) -> np.ndarray:
+        """Hidden states h_1 … h_T, shape (T, B, H)."""
+        return self.cache.states[1:, :, : self.model.hidden_size]
+
+    @property
+    def c(self) -> np.ndarray | None:
+        """LSTM cell states c_1 … c_T (T, B, H); None for other cells."""
+        H = self.model.hidden_size
+        return self.cache.states[1:, :, H:] if self.cache.states.shape[-1] == 2 * H else None
+
+    @property
+    def pre(self) -> np.ndarray:
+        return self.cache.pre
+
+    @property
+    def gates(self) -> np.ndarray | None:
+        return self.cache.extras.get("gates")
+
+    @property
+    def step_loss(self) -> np.ndarray:
+        """Per-step loss averaged over the batch, (T,)."""
+        return self.losses.sum(axis=1) / self.B
+
+    @property
+    def loss(self) -> float:
+        """L = (1/B) Σ_b Σ_t ℓ_{t,b}."""
+        return float(self.losses.sum() / self.B)
+
+    def dl_ds(self) -> np.ndarray:
+        """∂L/∂s_t through the readout only (T, B, S): W_hyᵀ ∂L/∂y_t in the h part, 0 in an LSTM's c part."""
+        H = self.model.hidden_size
+        out = np.zeros((self.T, self.B, self.cache.states.shape[-1]), dtype=self.Y.dtype)
+        out[..., :H] = self.dY @ self.model.params["W_hy"]
+        return out
+
+
+def check_inputs(model: Model, X) -> np.ndarray:
+    X = finite_array("X", X, ndim=3, dtype=model.dtype)
+    if X.shape[2] != model.input_size:
+        raise ValueError(f"X must have shape (T, B, D) with D = input_size = {model.input_size}, got {X.shape}")
+    if X.shape[0] > 100_000:
+        raise ValueError(f"T (sequence length) must be ≤ 100000, got {X.shape[0]}")
+    return X
+
+
+def check_state(model: Model, s0, B: int) -> np.ndarray:
+    S = model.cell.state_size
+    if s0 is None:
+        return np.zeros((B, S), dtype=model.dtype)
+    s = np.asarray(s0, dtype=model.dtype)
+    if s.shape == (S,):
+        s = np.broadcast_to(s, (B, S))
+    if s.shape != (B, S):
+        raise ValueError(f"s0 must have shape (B, S) = {(B, S)} (S = {S}: [h; c] for an LSTM), got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("s0 contains NaN or infinity")
+    return s
+
+
+def forward(model: Model, X, targets=None, *, loss: str = "cross_entropy", mask=None, s0=None) -> Trace:
+    """Run the model over X (T, B, D) from state s0 (default zeros) and, if targets are given, the losses."""
+    X = check_inputs(model, X)
+    T, B, _ = X.shape
+    s0 = check_state(model, s0, B)
+    if targets is not None:
+        choice("loss", loss, L.LOSSES)
+        targets = L.check_targets(loss, targets, T, B, model.output_size, model.dtype)
+    m = L.check_mask(mask, T, B, model.dtype)
+    p = model.params
+    with np.errstate(**QUIET):
+        cache = model.cell.forward(p, X, s0)
+        h = cache.states[1:, :, : model.hidden_size]
+        Y = h @ p["W_hy"].T
+        Y += p["b_y"]
+        if targets is not None:
+            ell, dY = L.per_step(loss, Y, targets, m)
+        else:
+            ell, dY = np.full((T, B), np.nan, dtype=model.dtype), np.zeros_like(Y)
+        bad_state = ~np.all(np.isfinite(cache.states[1:]), axis=(1, 2))
+        bad = bad_state | (~np.all(np.isfinite(ell), axis=1) if targets is not None else False)
+        overflow = int(np.argmax(bad)) if bad.any() else None
+        if overflow is not None:
+            dY[overflow:] = 0.0   # differentiate only the loss of the steps before the overflow
+    return Trace(model, X, cache, Y, loss if targets is not None else None, targets, m, ell, dY, overflow)
