@@ -38,3 +38,6 @@ class VanillaRNN(Cell):
     def step_backward(self, p, cache, t, ds):
         g = ds * cache.extras["dphi"][t]
         return g, g, g @ p["W_hh"]
+
+    def step_jacobians(self, p, cache, n):
+        return cache.extras["dphi"][:n, 0, :, None] * p["W_hh"]          # diag(φ'(a_t)) W_hh, all t at once

@@ -1,0 +1,52 @@
+"""Gradient clipping.
+
+- By global norm (Pascanu et al. 2013, Algorithm 1): ‖g‖ = √(Σ_θ ‖g_θ‖²) over all parameters jointly;
+  if ‖g‖ > c then g ← (c / ‖g‖) g. Keeps the direction.
+- By value (min-char-rnn's np.clip(dparam, −5, 5)): each entry clipped to [−c, c]. Changes the direction.
+A non-finite gradient cannot be clipped meaningfully: it is returned unchanged with `finite=False`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .validation import finite_float
+
+
+@dataclass
+class ClipResult:
+    grads: dict[str, np.ndarray]
+    norm_before: float
+    norm_after: float
+    clipped: bool
+    finite: bool
+
+
+def global_norm(grads: dict[str, np.ndarray]) -> float:
+    """√(Σ_θ ‖g_θ‖²_F), computed with rescaling so it does not overflow for entries near 1e200."""
+    mx = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in grads.values())
+    if mx == 0.0 or not np.isfinite(mx):
+        return mx
+    return mx * float(np.sqrt(sum(float(np.sum((g / mx) ** 2)) for g in grads.values())))
+
+
+def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> ClipResult:
+    max_norm = finite_float("max_norm", max_norm, low=0.0, low_open=True)
+    n = global_norm(grads)
+    if not np.isfinite(n):
+        return ClipResult(dict(grads), n, n, False, False)
+    if n > max_norm:
+        s = max_norm / n
+        return ClipResult({k: g * s for k, g in grads.items()}, n, global_norm({k: g * s for k, g in grads.items()}),
+                          True, True)
+    return ClipResult(dict(grads), n, n, False, True)
+
+
+def clip_by_value(grads: dict[str, np.ndarray], limit: float) -> ClipResult:
+    limit = finite_float("limit", limit, low=0.0, low_open=True)
+    n = global_norm(grads)
+    finite = bool(np.isfinite(n))
+    out = {k: np.clip(g, -limit, limit) for k, g in grads.items()}
+    clipped = any(bool(np.any(np.abs(g) > limit)) for g in grads.values())
+    return ClipResult(out, n, global_norm(out), clipped, finite)
