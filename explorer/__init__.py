@@ -1,5 +1,43 @@
-"""BPTT Explorer's engine: exact NumPy backpropagation through time with per-timestep records."""
-from .bptt import GradientRecord, all_losses_backward, backward, bptt, masked_gradient
+"""BPTT Explorer's engine: exact NumPy backpropagation through time, with what happens at every timestep.
+
+    import numpy as np, explorer as ex
+    model = ex.build_model("rnn", input_size=1, hidden_size=32, output_size=1, scale=0.9)   # ρ(W_hh) = 0.9
+    X = np.random.default_rng(0).standard_normal((100, 1, 1))                              # (T, B, D)
+    rec = ex.bptt(model, X, np.zeros((100, 1, 1)), loss="squared_error")
+    rec.grads["W_hh"], rec.delta_norms                                                      # ∂L/∂W_hh, ‖δ_t‖
+
+Models: `build_model` (cells "rnn", "lstm", "gru", "indrnn"), `model_from_params`, `build_bidirectional`.
+Passes: `forward` → `Trace`; `backward` / `bptt` → `GradientRecord` under a scheme `Full()`, `TBPTT(k1, k2)` or
+`Randomized(keep_prob, seed)`; `all_losses_backward` (G[t,k] map, connectivity, any mask), `loss_connectivity`,
+`rtrl`, `checkpointed_bptt`, `bidirectional_bptt`.
+Diagnostics: `jacobian_products`, `step_jacobians`, `weight_spectrum`, `log_pascanu_bound`, `log_linear_rate`,
+`gradient_bias`, `clip_by_global_norm`, `clip_by_value`, `numerical_gradient`.
+PyTorch names: `to_torch_state_dict`, `from_torch_state_dict`, `load_torch_npz`.
+Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over batch); see explorer.losses.
+"""
+from .bidirectional import BidirectionalModel, BidirectionalRecord, bidirectional_bptt, build_bidirectional
+from .bptt import (AllLosses, GradientRecord, all_losses_backward, backward, bptt, loss_connectivity,
+                   masked_gradient)
+from .cells import CELLS, constrain_recurrent
+from .checkpointing import CheckpointResult, checkpointed_bptt, min_budget
+from .clipping import ClipResult, clip_by_global_norm, clip_by_value, global_norm
 from .forward import Trace, forward
+from .gradcheck import numerical_gradient, relative_error
+from .gradient_bias import Bias, gradient_bias
+from .jacobians import (JacobianProducts, Spectrum, jacobian_products, log_linear_rate, log_pascanu_bound,
+                        step_jacobians, weight_spectrum)
 from .model import Model, build_model, model_from_params
+from .rtrl import RTRLResult, rtrl
+from .torch_names import from_torch_state_dict, load_torch_npz, to_torch_state_dict
 from .truncation import TBPTT, Full, Randomized
+
+__all__ = [
+    "AllLosses", "Bias", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",
+    "Full", "GradientRecord", "JacobianProducts", "Model", "RTRLResult", "Randomized", "Spectrum", "TBPTT",
+    "Trace", "all_losses_backward", "backward", "bidirectional_bptt", "bptt", "build_bidirectional",
+    "build_model", "checkpointed_bptt", "clip_by_global_norm", "clip_by_value", "constrain_recurrent",
+    "forward", "from_torch_state_dict", "global_norm", "gradient_bias", "jacobian_products", "load_torch_npz",
+    "log_linear_rate", "log_pascanu_bound", "loss_connectivity", "masked_gradient", "min_budget",
+    "model_from_params", "numerical_gradient", "relative_error", "rtrl", "step_jacobians",
+    "to_torch_state_dict", "weight_spectrum",
+]

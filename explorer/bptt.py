@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .forward import QUIET, Trace, forward
-from .truncation import Full, Scheme
+from .truncation import Full, Scheme, Window
 
 
 @dataclass
@@ -221,3 +221,21 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
 def masked_gradient(trace: Trace, mask: np.ndarray) -> dict[str, np.ndarray]:
     """The gradient under an arbitrary (T, T) mask M[t, k] (O(T²); see `all_losses_backward`)."""
     return all_losses_backward(trace, mask, contributions=False, connectivity=False).grads
+
+
+def loss_connectivity(trace: Trace, t: int = -1) -> np.ndarray:
+    """‖∂ℓ_t/∂x_k‖_F for every k (NaN for k > t): how strongly the loss at one step t (default the last) depends
+    on each earlier input. One backward pass, O(t)."""
+    n = trace.valid_T
+    t = n - 1 if t == -1 else t
+    if not 0 <= t < n:
+        raise ValueError(f"t must be in [0, {n - 1}] (the last finite step), got {t}")
+    model = trace.model
+    inject = np.zeros((trace.T, trace.B, model.cell.state_size), dtype=model.dtype)
+    with np.errstate(**QUIET):
+        inject[t] = trace.dl_ds()[t]
+        _, dA_ih, _, _ = run_backward(model.cell, model.params, trace.cache, inject, [Window(0, t, t)])
+        dx = dA_ih[: t + 1] @ model.params["W_xh"]
+    out = np.full(trace.T, np.nan)
+    out[: t + 1] = np.sqrt(np.sum(dx * dx, axis=(1, 2)))
+    return out

@@ -3,10 +3,12 @@ Pascanu's sum  ∂L/∂θ = Σ_t Σ_{k≤t} M[t,k] (∂ℓ_t/∂s_t)(∂s_t/∂s
 is cut. Indices are 0-based steps; M is (T, T), lower triangular (t ≥ k).
 
 - Full BPTT: M = 1 for every k ≤ t.
-- TBPTT(k1, k2), Williams & Peng's BPTT(h = k2; h′ = k1): at τ = k1, 2k1, … (and at T) the losses of the steps
-  since the previous update are backpropagated to step τ − k2, i.e. loss t in window (τ−k1, τ] keeps k ≥ τ − k2.
-  TBPTT(K, K) is "detach every K steps" (a loss at chunk offset i gets exactly i+1 steps); TBPTT(1, k2) keeps
-  t − k < k2; k2 ≥ T is full BPTT.
+- TBPTT(k1, k2), Williams & Peng's BPTT(h = k2; h′ = k1): at τ = k1, 2k1, … and at the end T, the losses of the
+  steps since the previous update are backpropagated to step τ − k2: loss t in window [τ_prev, τ) keeps k ≥ τ − k2,
+  so every loss gets between k2 − k1 + 1 and k2 steps (fewer only near t = 0).
+  TBPTT(K, K) is "detach every K steps" (a loss at chunk offset i gets exactly i+1 steps; when K does not divide
+  T the final update at T still backpropagates K steps, into the previous chunk); TBPTT(1, k2) keeps t − k < k2;
+  k2 ≥ T is full BPTT.
 - Randomized (Tallec & Ollivier 2017; d2l §9.7): ξ_j = 1/π with probability π, else 0, one per transition;
   M[t,k] = Π_{j=k+1..t} ξ_j, so E[M] = 1 and the gradient is unbiased.
 """
@@ -59,9 +61,8 @@ class TBPTT:
                              f"got k1={self.k1}, k2={self.k2}")
 
     def update_times(self, T: int) -> list[int]:
-        """τ_j: the number of steps seen at each update (k1, 2k1, …, and T)."""
-        taus = list(range(self.k1, T, self.k1))
-        return taus + [T]
+        """τ_j: the number of steps seen at each update (k1, 2k1, …, and a last one at T)."""
+        return list(range(self.k1, T, self.k1)) + [T]
 
     def windows(self, T: int) -> list[Window]:
         out, prev = [], 0
