@@ -13,6 +13,7 @@ import numpy as np
 from . import losses as L
 from .bptt import run_backward
 from .forward import QUIET, check_inputs
+from .norms import frobenius
 from .model import build_model
 from .truncation import Full
 from .validation import choice
@@ -54,8 +55,8 @@ class BidirectionalRecord:
 
     @property
     def delta_norms(self) -> tuple[np.ndarray, np.ndarray]:
-        H = self.delta_fwd.shape[-1] if self.delta_fwd.shape[-1] == self.delta_bwd.shape[-1] else None
-        return (np.sqrt(np.sum(self.delta_fwd ** 2, axis=(1, 2))), np.sqrt(np.sum(self.delta_bwd ** 2, axis=(1, 2))))
+        """(‖δ→_t‖, ‖δ←_t‖) over the whole state, (T,) each."""
+        return frobenius(self.delta_fwd, axis=(1, 2)), frobenius(self.delta_bwd, axis=(1, 2))
 
 
 def bidirectional_bptt(model: BidirectionalModel, X, targets, *, loss: str = "cross_entropy",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .forward import QUIET, Trace, forward
+from .norms import frobenius, outer_sum_norm
 from .truncation import Full, Scheme, Window
 
 
@@ -54,12 +55,12 @@ class GradientRecord:
     @property
     def delta_norms(self) -> np.ndarray:
         """‖δ_t‖ = ‖∂L/∂h_t‖ (Frobenius over the batch), (T,)."""
-        return np.sqrt(np.sum(self.delta_h ** 2, axis=(1, 2)))
+        return frobenius(self.delta_h, axis=(1, 2))
 
     @property
     def delta_c_norms(self) -> np.ndarray | None:
         dc = self.delta_c
-        return None if dc is None else np.sqrt(np.sum(dc ** 2, axis=(1, 2)))
+        return None if dc is None else frobenius(dc, axis=(1, 2))
 
     @property
     def finite(self) -> bool:
@@ -107,9 +108,7 @@ def backward(trace: Trace, scheme: Scheme = Full()) -> GradientRecord:
         rec_name = cell.recurrent_term_name()
         term_norms = {rec_name: np.full(T, np.nan), "W_xh": np.full(T, np.nan)}
         term_norms[rec_name][:n] = cell.recurrent_term_norms(dA_hh[:n], h_prev)
-        x_norm2 = np.einsum("tbd,tcd->tbc", X, X)
-        a_norm2 = np.einsum("tbi,tci->tbc", dA_ih[:n], dA_ih[:n])
-        term_norms["W_xh"][:n] = np.sqrt(np.maximum(np.einsum("tbc,tbc->t", a_norm2, x_norm2), 0.0))
+        term_norms["W_xh"][:n] = outer_sum_norm(dA_ih[:n], X)
     return GradientRecord(grads, delta, dA_ih, dA_hh, d_s0, term_norms, scheme, trace, back_overflow)
 
 
@@ -208,7 +207,7 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
                 G[k:n, k] = cell.recurrent_term_norms(a_hh, h_prev)
             if conn is not None:
                 dx = a_ih @ p["W_xh"]
-                conn[k:n, k] = np.sqrt(np.sum(dx * dx, axis=(-2, -1)))
+                conn[k:n, k] = frobenius(dx, axis=(-2, -1))
             if mask is not None:
                 wts = mask[k:n, k]
                 dA_ih[k] = np.tensordot(wts, a_ih, axes=(0, 0))
@@ -237,5 +236,5 @@ def loss_connectivity(trace: Trace, t: int = -1) -> np.ndarray:
         _, dA_ih, _, _ = run_backward(model.cell, model.params, trace.cache, inject, [Window(0, t, t)])
         dx = dA_ih[: t + 1] @ model.params["W_xh"]
     out = np.full(trace.T, np.nan)
-    out[: t + 1] = np.sqrt(np.sum(dx * dx, axis=(1, 2)))
+    out[: t + 1] = frobenius(dx, axis=(1, 2))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .forward import forward
+from .norms import frobenius
 
 
 def numerical_gradient(model, X, targets, *, loss="cross_entropy", mask=None, s0=None, eps=1e-6,
@@ -34,5 +35,5 @@ def numerical_gradient(model, X, targets, *, loss="cross_entropy", mask=None, s0
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """‖a − b‖ / max(‖a‖, ‖b‖) (0 when both are 0)."""
-    den = max(np.linalg.norm(a), np.linalg.norm(b))
-    return 0.0 if den == 0 else float(np.linalg.norm(a - b) / den)
+    den = max(frobenius(a), frobenius(b))
+    return 0.0 if den == 0 else float(frobenius(np.asarray(a) - np.asarray(b)) / den)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .norms import frobenius
+
 
 @dataclass(frozen=True)
 class Bias:
@@ -15,9 +17,10 @@ class Bias:
 
 def compare(approx: np.ndarray, exact: np.ndarray) -> Bias:
     a, e = np.ravel(approx).astype(np.float64), np.ravel(exact).astype(np.float64)
-    na, ne = np.linalg.norm(a), np.linalg.norm(e)
-    cos = float(a @ e / (na * ne)) if na > 0 and ne > 0 else float("nan")
-    diff = np.linalg.norm(a - e)
+    na, ne = frobenius(a), frobenius(e)
+    with np.errstate(over="ignore", invalid="ignore"):
+        diff = frobenius(a - e)
+        cos = float(np.dot(a / na, e / ne)) if na > 0 and ne > 0 else float("nan")
     rel = float(diff / ne) if ne > 0 else (0.0 if diff == 0 else float("inf"))
     return Bias(cos, rel)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import activations
+from ..norms import outer_sum_norm
 from ..validation import choice, positive_int
 
 
@@ -122,9 +123,7 @@ class Cell:
         """‖dA_hh,tᵀ h_{t−1}‖_F for every t (and any leading dims): the per-step terms of ∂L/∂W_hh.
 
         Uses ‖AᵀH‖²_F = Σ (AAᵀ) ⊙ (HHᵀ) over the batch, so no G·H×H matrix is formed. dA_hh (…, B, GH)."""
-        aa = np.einsum("...bi,...ci->...bc", dA_hh, dA_hh)
-        hh = np.einsum("...bi,...ci->...bc", h_prev, h_prev)
-        return np.sqrt(np.maximum(np.einsum("...bc,...bc->...", aa, hh), 0.0))
+        return outer_sum_norm(dA_hh, np.broadcast_to(h_prev, dA_hh.shape[:-1] + h_prev.shape[-1:]))
 
     def per_step_term(self, dA_hh_t: np.ndarray, h_prev_t: np.ndarray) -> np.ndarray:
         """The full per-step term of ∂L/∂W_hh at one step: dA_hh,tᵀ h_{t−1} (G·H × H)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations
+from ..norms import frobenius
 from ..validation import choice, finite_float, positive_int
 from .base import Cell, CellCache
 
@@ -68,7 +69,7 @@ class IndRNN(Cell):
 
     def recurrent_term_norms(self, dA_hh, h_prev):
         # the per-step term of ∂L/∂u is Σ_b dA_hh ⊙ h_{t−1}, a vector of length H
-        return np.linalg.norm(np.sum(dA_hh * h_prev, axis=-2), axis=-1)
+        return frobenius(np.sum(dA_hh * h_prev, axis=-2), axis=-1)
 
     def per_step_term(self, dA_hh_t, h_prev_t):
         return np.sum(dA_hh_t * h_prev_t, axis=0)
