@@ -12,6 +12,7 @@ absolute connectivity ‖∂ℓ_t/∂x_k‖ and the gradient under an arbitrary 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -29,7 +30,6 @@ class GradientRecord:
     dA_ih: np.ndarray            # (T, B, G·H) adjoint of W_xh x_t + b at step t
     dA_hh: np.ndarray            # (T, B, G·H) adjoint of the recurrent pre-activation part at step t
     d_s0: np.ndarray             # (B, S) ∂L/∂s_0
-    term_norms: dict[str, np.ndarray]   # name → (T,) Frobenius norm of the per-step term of ∂L/∂name
     scheme: Scheme
     trace: Trace = field(repr=False)
     backward_overflow_step: int | None = None   # latest step whose δ is not finite (δ overflowed going back)
@@ -61,6 +61,18 @@ class GradientRecord:
     def delta_c_norms(self) -> np.ndarray | None:
         dc = self.delta_c
         return None if dc is None else frobenius(dc, axis=(1, 2))
+
+    @cached_property
+    def term_norms(self) -> dict[str, np.ndarray]:
+        """name → (T,) Frobenius norm of the per-step term of ∂L/∂name, for the recurrent weight (W_hh, or u
+        for IndRNN) and W_xh: ‖dA_hh,tᵀ h_{t−1}‖ and ‖dA_ih,tᵀ x_t‖. Computed on first use (O(T·B²·G·H))."""
+        tr, cell = self.trace, self.trace.model.cell
+        n, H = tr.valid_T, self.hidden_size
+        rec_name = cell.recurrent_term_name()
+        out = {rec_name: np.full(self.T, np.nan), "W_xh": np.full(self.T, np.nan)}
+        out[rec_name][:n] = cell.recurrent_term_norms(self.dA_hh[:n], tr.states[:n, :, :H])
+        out["W_xh"][:n] = outer_sum_norm(self.dA_ih[:n], tr.X[:n])
+        return out
 
     @property
     def finite(self) -> bool:
@@ -101,15 +113,8 @@ def backward(trace: Trace, scheme: Scheme = Full()) -> GradientRecord:
             delta[n:] = np.nan
         bad = ~np.all(np.isfinite(delta[:n]), axis=(1, 2))
         back_overflow = int(n - 1 - np.argmax(bad[::-1])) if bad.any() else None
-
-        X, h_prev = trace.X[:n], cache.states[:n, :, :H]
         grads = assemble_grads(trace, n, dA_ih[:n], dA_hh[:n])
-
-        rec_name = cell.recurrent_term_name()
-        term_norms = {rec_name: np.full(T, np.nan), "W_xh": np.full(T, np.nan)}
-        term_norms[rec_name][:n] = cell.recurrent_term_norms(dA_hh[:n], h_prev)
-        term_norms["W_xh"][:n] = outer_sum_norm(dA_ih[:n], X)
-    return GradientRecord(grads, delta, dA_ih, dA_hh, d_s0, term_norms, scheme, trace, back_overflow)
+    return GradientRecord(grads, delta, dA_ih, dA_hh, d_s0, scheme, trace, back_overflow)
 
 
 def assemble_grads(trace: Trace, n: int, dA_ih: np.ndarray, dA_hh: np.ndarray) -> dict[str, np.ndarray]:

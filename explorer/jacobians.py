@@ -65,7 +65,7 @@ class JacobianProducts:
 
 
 def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: bool = True,
-                      lags=None, chunk: int = 64) -> JacobianProducts:
+                      lags=None) -> JacobianProducts:
     """Log-norms (and, with spectrum, all singular values) of ∂x_T/∂x_k for every lag, or only `lags`.
 
     Cost: T matmuls of S×S plus one batched SVD per requested lag (the SVD dominates for large H)."""
@@ -81,38 +81,41 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     wanted = np.zeros(n + 1, dtype=bool)
     wanted[want] = True
     m = sl.stop - sl.start
-    log_norm = np.empty(want.size)
-    log_sv = np.empty((want.size, m)) if spectrum else None
-    buf, buf_scale, out_i = [], [], 0
+    K = want.size
+    log_norm = np.empty(K)
+    log_sv = np.empty((K, m)) if spectrum else None
+    chunk = max(1, min(K, (32 << 20) // (8 * m * m)))      # SVD in batches of ≤ 32 MB
+    store = np.empty((chunk, m, m))
+    scales = np.empty(chunk)
+    filled = done = 0
 
     def flush():
-        nonlocal out_i, buf, buf_scale
-        if not buf:
-            return
-        sv = np.linalg.svd(np.stack(buf), compute_uv=False)
-        with np.errstate(divide="ignore"):
-            lsv = np.log(sv) + np.asarray(buf_scale)[:, None]
-        k = len(buf)
-        log_norm[out_i:out_i + k] = lsv[:, 0]
-        if spectrum:
-            log_sv[out_i:out_i + k] = lsv
-        out_i += k
-        buf, buf_scale = [], []
+        nonlocal filled, done
+        if filled:
+            with np.errstate(divide="ignore"):
+                lsv = np.log(np.linalg.svd(store[:filled], compute_uv=False)) + scales[:filled, None]
+            log_norm[done:done + filled] = lsv[:, 0]
+            if spectrum:
+                log_sv[done:done + filled] = lsv
+            done += filled
+            filled = 0
 
     P = np.eye(S)
+    absP = np.empty_like(P)
     log_scale = 0.0
     with np.errstate(**QUIET):
         for lag in range(n + 1):
             if lag > 0:
                 P = P @ J[n - lag]              # ∂s_n/∂s_{n−lag} = (∂s_n/∂s_{n−lag+1}) J_{n−lag}
-                mx = np.max(np.abs(P))
-                if mx > 0 and np.isfinite(mx):
-                    P /= mx
+                mx = np.abs(P, out=absP).max()
+                if 0 < mx < np.inf:
+                    P *= 1.0 / mx
                     log_scale += np.log(mx)
             if wanted[lag]:
-                buf.append(P[sl, sl].copy())
-                buf_scale.append(log_scale)
-                if len(buf) == chunk:
+                store[filled] = P[sl, sl]
+                scales[filled] = log_scale
+                filled += 1
+                if filled == chunk:
                     flush()
         flush()
     return JacobianProducts(want, log_norm, log_sv, block, n)

@@ -24,9 +24,12 @@ def outer_sum_norm(A: np.ndarray, Hm: np.ndarray) -> np.ndarray:
         a_safe = np.where((a > 0) & np.isfinite(a), a, 1.0)
         h_safe = np.where((h > 0) & np.isfinite(h), h, 1.0)
         As, Hs = A / a_safe, Hm / h_safe
-        aa = np.einsum("...bi,...ci->...bc", As, As)
-        hh = np.einsum("...bi,...ci->...bc", Hs, Hs)
-        core = np.sqrt(np.maximum(np.einsum("...bc,...bc->...", aa, hh), 0.0))
+        if A.shape[-2] == 1:                        # one sequence: ‖a hᵀ‖_F = ‖a‖ ‖h‖
+            core = np.sqrt(np.sum(As * As, axis=(-2, -1)) * np.sum(Hs * Hs, axis=(-2, -1)))
+        else:
+            aa = As @ np.swapaxes(As, -1, -2)      # batched BLAS Grams (B×B)
+            hh = Hs @ np.swapaxes(Hs, -1, -2)
+            core = np.sqrt(np.maximum(np.sum(aa * hh, axis=(-2, -1)), 0.0))
         scale = (a_safe * h_safe)[..., 0, 0]
         out = core * scale
         bad = ~np.isfinite(a[..., 0, 0]) | ~np.isfinite(h[..., 0, 0])

@@ -52,21 +52,27 @@ class LSTM(Cell):
             c += gt[:, :H] * gt[:, 2 * H:3 * H]
             np.tanh(c, out=tanh_c[t])
             np.multiply(gt[:, 3 * H:], tanh_c[t], out=states[t + 1, :, :H])
-        return CellCache(states, pre, {"gates": gates, "tanh_c": tanh_c})
+        # Backward factors for all t at once (vectorised, so each backward step is a few block products):
+        # D = [i(1−i), f(1−f), 1−g², o(1−o)] and o(1−tanh²c) = ∂h_t/∂c_t.
+        D = gates * (1.0 - gates)
+        g_all = gates[..., 2 * H:3 * H]
+        np.subtract(1.0, g_all * g_all, out=D[..., 2 * H:3 * H])
+        dh_dc = gates[..., 3 * H:] * (1.0 - tanh_c * tanh_c)
+        return CellCache(states, pre, {"gates": gates, "tanh_c": tanh_c, "D": D, "dh_dc": dh_dc})
 
     def step_backward(self, p, cache, t, ds):
         H = self.hidden_size
-        gt = cache.extras["gates"][t]
-        i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
-        tc = cache.extras["tanh_c"][t]
-        c_prev = cache.states[t, :, H:]
+        ex = cache.extras
+        gt = ex["gates"][t]
         dh, dc = ds[..., :H], ds[..., H:]
-        dc = dc + dh * o * (1.0 - tc * tc)
-        dz = np.concatenate([
-            dc * g * i * (1.0 - i),          # input gate
-            dc * c_prev * f * (1.0 - f),     # forget gate
-            dc * i * (1.0 - g * g),          # candidate
-            dh * tc * o * (1.0 - o),         # output gate
-        ], axis=-1)
-        ds_prev = np.concatenate([dz @ p["W_hh"], dc * f], axis=-1)
+        dc = dc + dh * ex["dh_dc"][t]                  # total ∂L/∂c_t: direct + through h_t = o ⊙ tanh(c_t)
+        dz = np.empty(ds.shape[:-1] + (4 * H,), dtype=ds.dtype)
+        np.multiply(dc, gt[:, 2 * H:3 * H], out=dz[..., :H])             # ∂c/∂i = g
+        np.multiply(dc, cache.states[t, :, H:], out=dz[..., H:2 * H])    # ∂c/∂f = c_{t−1}
+        np.multiply(dc, gt[:, :H], out=dz[..., 2 * H:3 * H])             # ∂c/∂g = i
+        np.multiply(dh, ex["tanh_c"][t], out=dz[..., 3 * H:])             # ∂h/∂o = tanh(c_t)
+        dz *= ex["D"][t]                                                  # through σ' and tanh'
+        ds_prev = np.empty_like(ds)
+        np.matmul(dz, p["W_hh"], out=ds_prev[..., :H])
+        np.multiply(dc, gt[:, H:2 * H], out=ds_prev[..., H:])             # ∂c_t/∂c_{t−1} = f
         return dz, dz, ds_prev
