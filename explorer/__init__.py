@@ -30,6 +30,7 @@ from .model import Model, build_model, model_from_params
 from .rtrl import RTRLResult, rtrl
 from .torch_names import from_torch_state_dict, load_torch_npz, to_torch_state_dict
 from .truncation import TBPTT, Full, Randomized
+from . import tasks
 
 __all__ = [
     "AllLosses", "Bias", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",

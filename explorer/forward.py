@@ -89,6 +89,9 @@ class Trace:
 
 
 def check_inputs(model: Model, X) -> np.ndarray:
+    shape = np.shape(X)
+    if len(shape) == 3 and shape[0] < 1:
+        raise ValueError(f"T (the sequence length, X.shape[0]) must be ≥ 1, got X of shape {shape}")
     X = finite_array("X", X, ndim=3, dtype=model.dtype)
     if X.shape[2] != model.input_size:
         raise ValueError(f"X must have shape (T, B, D) with D = input_size = {model.input_size}, got {X.shape}")

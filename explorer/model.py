@@ -58,9 +58,11 @@ class Model:
 def build_model(cell: str = "rnn", input_size: int = 1, hidden_size: int = 32, output_size: int = 1, *,
                 activation: str = "tanh", init: str = "orthogonal", scale: float | None = None,
                 scale_kind: str = "rho", sigma: float | None = None, forget_bias: float = 1.0,
-                seed: int = 0, dtype: str = "float64") -> Model:
+                input_gain: float = 1.0, seed: int = 0, dtype: str = "float64") -> Model:
     """Build a seeded model. `scale` rescales the recurrent weights to ρ = scale (or σ₁ = scale); None keeps
-    the init's own scale. `sigma` is the Gaussian init's standard deviation (default 1/√H, so ρ ≈ 1)."""
+    the init's own scale. `sigma` is the Gaussian init's standard deviation (default 1/√H, so ρ ≈ 1).
+    `input_gain` multiplies the Xavier input weights W_xh: a small gain means the network must *learn* to
+    store its inputs, which only a gradient that reaches back to them can teach."""
     choice("cell", cell, tuple(CELLS))
     choice("dtype", dtype, tuple(DTYPES))
     choice("scale_kind", scale_kind, inits.SCALE_KINDS)
@@ -76,11 +78,12 @@ def build_model(cell: str = "rnn", input_size: int = 1, hidden_size: int = 32, o
     if scale is not None:
         scale = finite_float("scale", scale, low=0.0, high=1e6)
     forget_bias = finite_float("forget_bias", forget_bias, low=-100.0, high=100.0)
+    input_gain = finite_float("input_gain", input_gain, low=0.0, high=100.0)
     rng = np.random.default_rng(int(seed))
 
     params: dict[str, np.ndarray] = {}
     G = c.n_gates
-    params["W_xh"] = np.concatenate([inits.xavier(H, D, rng) for _ in range(G)])
+    params["W_xh"] = np.concatenate([inits.xavier(H, D, rng) for _ in range(G)]) * input_gain
     params.update(c.init_recurrent(rng, init, sigma))
     params["b_h"] = np.zeros(G * H)
     if isinstance(c, LSTM):
@@ -102,7 +105,7 @@ def build_model(cell: str = "rnn", input_size: int = 1, hidden_size: int = 32, o
     params = {k: np.ascontiguousarray(v, dtype=dt) for k, v in params.items()}
     config = dict(cell=cell, input_size=D, hidden_size=H, output_size=output_size, activation=activation,
                   init=init, scale=scale, scale_kind=scale_kind, sigma=float(sigma), forget_bias=forget_bias,
-                  seed=int(seed), dtype=dtype)
+                  input_gain=input_gain, seed=int(seed), dtype=dtype)
     return Model(c, params, output_size, dt, config)
 
 

@@ -30,7 +30,7 @@ def test_invalid_arguments_name_the_argument():
 
 def test_bad_sequences_and_targets():
     m = ex.build_model("rnn", 2, 4, 3)
-    with pytest.raises(ValueError, match="X must not be empty"):
+    with pytest.raises(ValueError, match=r"T \(the sequence length, X.shape\[0\]\) must be ≥ 1"):
         ex.forward(m, np.zeros((0, 1, 2)))                          # T = 0
     with pytest.raises(ValueError, match="X must have 3 dimensions"):
         ex.forward(m, np.zeros((5, 2)))

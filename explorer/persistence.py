@@ -1,0 +1,62 @@
+"""Save and load a model: one .npz holding the parameter arrays and a small JSON of its configuration (stored as
+UTF-8 bytes under "__config__"). Loading uses np.load(allow_pickle=False) — a file with pickled objects is
+refused — and checks every name, shape and dtype, with a clear ValueError on anything wrong.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from .model import Model, model_from_params
+
+CONFIG_KEY = "__config__"
+MAX_MODEL_BYTES = 50 * 1024 * 1024
+
+
+def model_bytes(model: Model, extra: dict | None = None) -> bytes:
+    """The model as .npz bytes (for a download button or a file)."""
+    cfg = dict(model.config, extra=extra or {})
+    arrays = dict(model.params)
+    arrays[CONFIG_KEY] = np.frombuffer(json.dumps(cfg).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def save_model(model: Model, path, extra: dict | None = None) -> None:
+    with open(path, "wb") as f:
+        f.write(model_bytes(model, extra))
+
+
+def load_model(file) -> tuple[Model, dict]:
+    """(model, extra) from a path, a file object or bytes written by save_model / model_bytes."""
+    if isinstance(file, (bytes, bytearray)):
+        if len(file) > MAX_MODEL_BYTES:
+            raise ValueError(f"the model file is {len(file) / 2 ** 20:.1f} MB; the limit is "
+                             f"{MAX_MODEL_BYTES // 2 ** 20} MB")
+        file = io.BytesIO(file)
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"not a model file saved by BPTT Explorer (an .npz of plain arrays): "
+                         f"{type(e).__name__}: {e}. Files with pickled objects are refused.") from None
+    if CONFIG_KEY not in arrays:
+        raise ValueError(f"the .npz has no {CONFIG_KEY!r} entry: it was not saved by BPTT Explorer "
+                         f"(found {sorted(arrays)[:10]}); a PyTorch state_dict loads with load_torch_npz")
+    raw = arrays.pop(CONFIG_KEY)
+    try:
+        cfg = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
+        cell, activation, dtype = cfg["cell"], cfg.get("activation", "tanh"), cfg.get("dtype", "float64")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ValueError(f"the model's configuration is unreadable ({type(e).__name__}: {e})") from None
+    for k, v in arrays.items():
+        if v.dtype.kind != "f":
+            raise ValueError(f"parameter {k} must be a float array, got dtype {v.dtype}")
+    model = model_from_params(cell, arrays, activation=activation, dtype=dtype)
+    extra = cfg.pop("extra", {})
+    model.config = cfg
+    return model, extra

@@ -1,0 +1,290 @@
+"""Training: one record per update, from a `Trainer` whose whole state is explicit (so it can be paused, saved,
+loaded and resumed, bit for bit).
+
+Modes
+- "epochwise": every update draws a fresh batch of independent sequences from the task and backpropagates
+  under the chosen scheme (full BPTT, TBPTT(k1, k2) within each sequence, or randomized truncation).
+- "online": one long stream per batch row (a text corpus), the state carried across updates, as min-char-rnn
+  and most language models train. Every k1 steps the losses of those k1 steps are backpropagated k2 ≥ k1 steps
+  (Williams & Peng's BPTT(k2; k1)): the window of the last k2 inputs is run forward from the carried state at its
+  start, with the current weights, and only its last k1 steps carry a loss. TBPTT(25, 25) is min-char-rnn.
+
+Each update: loss per supervised step, the task's baseline, ‖g‖ before and after clipping, whether it clipped,
+‖θ‖ per parameter, ρ and σ₁ of the recurrent matrix, and every `snapshot_every` updates the per-timestep
+gradient norms ‖δ_t‖. A non-finite loss or gradient ends the run with a record saying at which update (and at
+which step of the sequence the forward pass overflowed).
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from . import clipping
+from .bptt import backward
+from .forward import forward
+from .model import Model, build_model, model_from_params
+from .optim import Optimizer, Schedule
+from .truncation import TBPTT, Full, Randomized
+from .validation import choice, finite_float, positive_int
+
+MODES = ("epochwise", "online")
+TRUNCATIONS = ("full", "tbptt", "randomized")
+CLIPS = ("off", "norm", "value")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    cell: str = "lstm"
+    hidden_size: int = 32
+    activation: str = "tanh"
+    init: str = "orthogonal"
+    scale: float | None = None          # ρ (or σ₁) of the recurrent weights at init; None keeps the init's
+    forget_bias: float = 1.0
+    input_gain: float = 1.0             # × the Xavier input weights (small: storing inputs must be learned)
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    schedule: str = "constant"
+    clip: str = "off"                   # off by default: the lessons show why it is needed
+    clip_threshold: float = 1.0
+    mode: str = "epochwise"
+    truncation: str = "full"            # epochwise only; online is always TBPTT(k1, k2)
+    k1: int = 25
+    k2: int = 25
+    keep_prob: float = 0.9              # randomized truncation's π
+    batch_size: int = 32
+    seed: int = 0
+    snapshot_every: int = 10            # ‖δ_t‖ snapshot every N updates (0: never)
+    spectrum_every: int = 1             # ρ, σ₁ of W_hh every N updates (0: never)
+    dtype: str = "float64"
+
+    def __post_init__(self):
+        choice("mode", self.mode, MODES)
+        choice("truncation", self.truncation, TRUNCATIONS)
+        choice("clip", self.clip, CLIPS)
+        finite_float("clip_threshold", self.clip_threshold, low=0.0, low_open=True)
+        positive_int("batch_size", self.batch_size, maximum=4096)
+        TBPTT(self.k1, self.k2)                                # checks k1 ≥ 1, k2 ≥ k1
+        Randomized(self.keep_prob)
+        for name in ("snapshot_every", "spectrum_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be a whole number ≥ 0, got {v!r}")
+
+    def scheme(self, seed: int = 0):
+        if self.truncation == "tbptt":
+            return TBPTT(self.k1, self.k2)
+        if self.truncation == "randomized":
+            return Randomized(self.keep_prob, seed)
+        return Full()
+
+    def label(self) -> str:
+        if self.mode == "online":
+            return f"online TBPTT(k1={self.k1}, k2={self.k2})"
+        return self.scheme().label()
+
+
+@dataclass
+class StepRecord:
+    step: int                       # 1-based update number
+    loss: float                     # mean loss per supervised step
+    baseline: float                 # the task's trivial baseline, same units
+    grad_norm: float                # ‖g‖ before clipping (global, all parameters)
+    grad_norm_clipped: float        # ‖g‖ after clipping
+    clipped: bool
+    lr: float
+    param_norms: dict[str, float]
+    rho: float                      # spectral radius of the recurrent matrix (NaN when not computed)
+    sigma1: float                   # its largest singular value
+    delta_norms: np.ndarray | None  # (T,) ‖δ_t‖ of this update, every snapshot_every updates
+    finite: bool = True
+    message: str | None = None      # set on the record that ends a run
+
+    def as_row(self) -> dict:
+        """A flat dict for a pandas DataFrame row (param norms as norm.<name>; the snapshot left out)."""
+        row = {k: v for k, v in asdict(self).items() if k not in ("param_norms", "delta_norms")}
+        row.update({f"norm.{k}": v for k, v in self.param_norms.items()})
+        return row
+
+
+@dataclass
+class TrainState:
+    model: Model
+    optimizer: Optimizer
+    rng: np.random.Generator
+    step: int = 0
+    stream_pos: int = 0                        # online: index of the next unseen step
+    carry: np.ndarray | None = None            # online: state at the start of the next window, (B, S)
+    stopped: str | None = None
+
+
+class Trainer:
+    """trainer = Trainer(task, TrainConfig(...)); for rec in trainer.run(100): ...  (pause = stop iterating)."""
+
+    def __init__(self, task, config: TrainConfig = TrainConfig(), *, state: TrainState | None = None):
+        self.task, self.config = task, config
+        if config.mode == "online" and not hasattr(task, "corpus"):
+            raise ValueError(f"mode 'online' needs a stream task (text); task {task.name!r} draws independent "
+                             "sequences, use mode 'epochwise'")
+        if state is None:
+            model = build_model(config.cell, task.input_size, config.hidden_size, task.output_size,
+                                activation=config.activation, init=config.init, scale=config.scale,
+                                forget_bias=config.forget_bias, input_gain=config.input_gain,
+                                seed=config.seed, dtype=config.dtype)
+            opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
+            state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
+        self.state = state
+
+    @property
+    def model(self) -> Model:
+        return self.state.model
+
+    def run(self, n_updates: int | None = None):
+        """Yield one StepRecord per update, n_updates of them (None: until stopped)."""
+        i = 0
+        while (n_updates is None or i < n_updates) and self.state.stopped is None:
+            yield self.step()
+            i += 1
+
+    # --- one update ------------------------------------------------------------------------------------------
+    def _batch(self):
+        cfg, st = self.config, self.state
+        if cfg.mode == "epochwise":
+            b = self.task.batch(cfg.batch_size, st.rng)
+            return b.X, b.targets, b.mask, None, cfg.scheme(int(st.rng.integers(2 ** 31)))
+        ids = self.task.corpus.ids
+        V = self.task.corpus.vocab.size
+        B, k1, k2 = cfg.batch_size, cfg.k1, cfg.k2
+        n = len(ids)
+        span = n // B                                         # each row reads its own contiguous slice
+        if span < k1 + 1:
+            raise ValueError(f"the corpus ({n} chars) is too short for batch_size={B} streams of k1={k1} steps")
+        if st.carry is None or st.stream_pos + k1 + 1 >= span:
+            st.stream_pos, st.carry = 0, None                 # start (or wrap around): fresh state, like min-char-rnn
+        p = st.stream_pos
+        w0 = max(0, p + k1 - k2)
+        offs = np.arange(B) * span
+        idx = offs[None, :] + np.arange(w0, p + k1 + 1)[:, None]      # (W+1, B)
+        win = ids[idx]
+        X = np.zeros(win[:-1].shape + (V,))
+        np.put_along_axis(X, win[:-1, :, None], 1.0, axis=-1)
+        mask = np.zeros(win[:-1].shape)
+        mask[p - w0:] = 1.0                                  # only the k1 new steps carry a loss
+        return X, win[1:], mask, (w0, p), Full()
+
+    def step(self) -> StepRecord:
+        cfg, st = self.config, self.state
+        if st.stopped is not None:
+            raise RuntimeError(f"this run has stopped: {st.stopped}")
+        X, y, mask, online, scheme = self._batch()
+        model = st.model
+        s0 = None
+        if online is not None and st.carry is not None:
+            w0, p = online
+            s0 = st.carry
+        trace = forward(model, X, y, loss=self.task.loss, mask=mask, s0=s0)
+        rec = backward(trace, scheme)
+        st.step += 1
+        sup = float(mask.sum())
+        loss = float(trace.losses.sum() / sup) if sup else float("nan")
+        grads = rec.grads
+        if cfg.clip == "norm":
+            c = clipping.clip_by_global_norm(grads, cfg.clip_threshold)
+        elif cfg.clip == "value":
+            c = clipping.clip_by_value(grads, cfg.clip_threshold)
+        else:
+            n = clipping.global_norm(grads)
+            c = clipping.ClipResult(grads, n, n, False, bool(np.isfinite(n)))
+        finite = bool(np.isfinite(loss)) and c.finite and trace.overflow_step is None
+        message = None
+        if not finite:
+            where = (f" (the forward pass overflowed at step {trace.overflow_step} of the sequence)"
+                     if trace.overflow_step is not None else "")
+            message = f"stopped at update {st.step}: the loss or gradient became non-finite{where}"
+            st.stopped = message
+        else:
+            lr = st.optimizer.step(model.params, c.grads)
+            if online is not None:
+                w0, p = online
+                nxt = max(0, p + 2 * cfg.k1 - cfg.k2)         # start of the next window
+                st.carry = trace.states[nxt - w0].copy()
+                st.stream_pos = p + cfg.k1
+        lr = st.optimizer.current_lr() if finite else float("nan")
+        rho = sigma1 = float("nan")
+        if finite and cfg.spectrum_every and st.step % cfg.spectrum_every == 0:
+            W = model.recurrent_matrix()
+            rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+            sigma1 = float(np.linalg.norm(W, 2))
+        snap = rec.delta_norms if (cfg.snapshot_every and st.step % cfg.snapshot_every == 0) else None
+        return StepRecord(st.step, loss, float(self.task.baseline), c.norm_before, c.norm_after, c.clipped, lr,
+                          {k: float(np.linalg.norm(v)) for k, v in model.params.items()}, rho, sigma1, snap,
+                          finite, message)
+
+    # --- save / resume ---------------------------------------------------------------------------------------
+    def state_bytes(self) -> bytes:
+        """Everything needed to resume (not the task itself): an .npz of arrays plus a JSON header."""
+        st = self.state
+        arrays = {f"param.{k}": v for k, v in st.model.params.items()}
+        arrays.update({f"opt.{k}": v for k, v in st.optimizer.state.items() if k != "t"})
+        if st.carry is not None:
+            arrays["carry"] = st.carry
+        header = dict(config=asdict(self.config), model_config=st.model.config, step=st.step,
+                      stream_pos=st.stream_pos, stopped=st.stopped, opt_t=st.optimizer.t,
+                      rng=st.rng.bit_generator.state, task=self.task.name)
+        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_state_bytes(cls, task, data: bytes) -> "Trainer":
+        """Resume a run saved with state_bytes (the same task object must be supplied)."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            header = json.loads(arrays.pop("__header__").tobytes().decode())
+        except Exception as e:  # noqa: BLE001 — any unreadable file gets the same clear message
+            raise ValueError(f"not a saved training state ({type(e).__name__}: {e})") from None
+        if header.get("task") != task.name:
+            raise ValueError(f"this state was saved for task {header.get('task')!r}, not {task.name!r}")
+        cfg = TrainConfig(**header["config"])
+        mc = header["model_config"]
+        params = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
+        model = model_from_params(mc["cell"], params, activation=mc["activation"], dtype=mc["dtype"])
+        model.config = mc
+        opt = Optimizer(cfg.optimizer, cfg.lr, Schedule(cfg.schedule),
+                        state={k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+        opt.state["t"] = header["opt_t"]
+        rng = np.random.default_rng()
+        rng.bit_generator.state = header["rng"]
+        st = TrainState(model, opt, rng, header["step"], header["stream_pos"], arrays.get("carry"),
+                        header["stopped"])
+        return cls(task, cfg, state=st)
+
+
+def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:
+    """One sentence on how a run went, e.g. "TBPTT(k1=10, k2=10): loss stayed at the baseline 0.59"."""
+    if not records:
+        return "No updates yet."
+    last = records[-1]
+    if not last.finite:
+        return last.message or "The run stopped on a non-finite value."
+    tail = [r.loss for r in records[-max(1, len(records) // 10):]]
+    loss = float(np.mean(tail))
+    base = last.baseline
+    lag = getattr(task, "lag", None)
+    why = ""
+    if config.mode == "epochwise" and config.truncation == "tbptt" and lag is not None and config.k2 < lag:
+        why = f" (k2={config.k2} < lag {lag}: the gradient cannot reach the symbols)"
+    if loss < 0.8 * base:
+        verdict = f"loss fell to {loss:.3g}, {100 * (1 - loss / base):.0f}% below the baseline {base:.3g}"
+    elif loss <= 1.05 * base:
+        verdict = f"loss stayed at the baseline {base:.3g} ({loss:.3g})"
+    else:
+        verdict = f"loss is {loss:.3g}, above the baseline {base:.3g}"
+    return f"{config.label()}: {verdict} after {last.step} updates{why}."
+
+
+_ = replace  # dataclasses.replace is the way to change one TrainConfig field: replace(cfg, lr=0.1)
