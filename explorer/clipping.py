@@ -24,7 +24,11 @@ class ClipResult:
 
 
 def global_norm(grads: dict[str, np.ndarray]) -> float:
-    """√(Σ_θ ‖g_θ‖²_F), computed with rescaling so it does not overflow for entries near 1e200."""
+    """√(Σ_θ ‖g_θ‖²_F), with a rescaled second pass only when the plain sum of squares over- or underflows."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        s = sum(float(np.dot(g.ravel(), g.ravel())) for g in grads.values())
+    if np.isfinite(s) and (s > 1e-280 or s == 0.0 and not any(np.any(g) for g in grads.values())):
+        return float(np.sqrt(s))
     mx = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in grads.values())
     if mx == 0.0 or not np.isfinite(mx):
         return mx
@@ -47,6 +51,6 @@ def clip_by_value(grads: dict[str, np.ndarray], limit: float) -> ClipResult:
     limit = finite_float("limit", limit, low=0.0, low_open=True)
     n = global_norm(grads)
     finite = bool(np.isfinite(n))
-    out = {k: np.clip(g, -limit, limit) for k, g in grads.items()}
-    clipped = any(bool(np.any(np.abs(g) > limit)) for g in grads.values())
+    clipped = any(g.size and (g.max() > limit or g.min() < -limit) for g in grads.values())
+    out = {k: np.clip(g, -limit, limit) for k, g in grads.items()} if clipped else dict(grads)
     return ClipResult(out, n, global_norm(out), clipped, finite)

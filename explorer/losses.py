@@ -55,11 +55,13 @@ def per_step(loss: str, Y: np.ndarray, targets: np.ndarray, mask: np.ndarray):
     B = Y.shape[1]
     if loss == "cross_entropy":
         z = Y - Y.max(axis=-1, keepdims=True)
-        logsum = np.log(np.exp(z).sum(axis=-1))
-        picked = np.take_along_axis(z, targets[..., None], axis=-1)[..., 0]
-        ell = (logsum - picked) * mask
-        dY = np.exp(z - logsum[..., None])
-        np.put_along_axis(dY, targets[..., None], np.take_along_axis(dY, targets[..., None], axis=-1) - 1.0, axis=-1)
+        dY = np.exp(z)
+        tot = dY.sum(axis=-1)
+        T, B = targets.shape
+        ti, bi = np.arange(T)[:, None], np.arange(B)[None, :]
+        ell = (np.log(tot) - z[ti, bi, targets]) * mask
+        dY /= tot[..., None]                                   # softmax(y)
+        dY[ti, bi, targets] -= 1.0
     else:
         diff = Y - targets
         ell = np.sum(diff * diff, axis=-1) * mask

@@ -136,6 +136,7 @@ class Trainer:
             opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
             state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
         self.state = state
+        self.baseline = float(task.baseline)          # computed once: for text it is a pass over the corpus
 
     @property
     def model(self) -> Model:
@@ -218,7 +219,7 @@ class Trainer:
             rho = float(np.max(np.abs(np.linalg.eigvals(W))))
             sigma1 = float(np.linalg.norm(W, 2))
         snap = rec.delta_norms if (cfg.snapshot_every and st.step % cfg.snapshot_every == 0) else None
-        return StepRecord(st.step, loss, float(self.task.baseline), c.norm_before, c.norm_after, c.clipped, lr,
+        return StepRecord(st.step, loss, self.baseline, c.norm_before, c.norm_after, c.clipped, lr,
                           {k: float(np.linalg.norm(v)) for k, v in model.params.items()}, rho, sigma1, snap,
                           finite, message)
 

@@ -27,12 +27,12 @@ class VanillaRNN(Cell):
         states = np.empty((T + 1, B, self.hidden_size), dtype=pre.dtype)
         states[0] = s0
         w_t = p["W_hh"].T
-        act = self.activation
+        phi = activations.resolve(self.activation)
         for t in range(T):
             a = pre[t]
             a += states[t] @ w_t
-            activations.apply(act, a, out=states[t + 1])
-        dphi = activations.derivative(act, states[1:])
+            phi(a, out=states[t + 1])
+        dphi = activations.derivative(self.activation, states[1:])
         return CellCache(states, pre, {"dphi": dphi})
 
     def step_backward(self, p, cache, t, ds):
