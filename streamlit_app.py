@@ -1,24 +1,50 @@
-"""BPTT Explorer — entry point. The lessons arrive with the app issue; this page says what exists today and
-runs the engine live so a fresh install can be checked in one glance."""
-import numpy as np
+"""BPTT Explorer — home: what backpropagation through time is, in one screen, and the map of the lessons."""
 import streamlit as st
 
-import explorer as ex
+import ui  # noqa: F401  (one BLAS thread)
+from ui.blocks import lesson
 
 st.set_page_config(page_title="BPTT Explorer", page_icon="⏪", layout="wide")
-st.title("BPTT Explorer")
-st.markdown(
-    "An interactive lab for **backpropagation through time**. The exact NumPy engine (`explorer/`) is in place: "
-    "vanilla RNN (tanh, ReLU, sigmoid, linear), LSTM, GRU and IndRNN cells; full BPTT with per-timestep records; "
-    "TBPTT(k1, k2) and randomized truncation with the masks they apply; Jacobian products and spectra; clipping; "
-    "RTRL; checkpointing. The lesson pages are being built next."
-)
-st.latex(r"\delta_t = W_{hy}^\top \frac{\partial \ell_t}{\partial y_t} + J_{t+1}^\top \delta_{t+1},\qquad "
-         r"J_t = \operatorname{diag}(\varphi'(a_t))\, W_{hh}")
-rho = st.slider("Spectral radius ρ of W_hh", 0.5, 1.5, 0.9, 0.05, key="rho")
-T = 100
-model = ex.build_model("rnn", 1, 32, 1, scale=rho, seed=0)
-X = np.random.default_rng(0).standard_normal((T, 1, 1))
-rec = ex.bptt(model, X, np.zeros((T, 1, 1)), loss="squared_error")
-st.line_chart({"log10 ‖δ_t‖": np.log10(rec.delta_norms)}, x_label="timestep t", y_label="log10 ‖∂L/∂h_t‖")
-st.caption("What to notice: with ρ < 1 the gradient reaching early steps shrinks geometrically; past ρ ≈ 1 it grows.")
+
+CELL_EQUATIONS = {
+    "rnn": [r"a_t = W_{xh} x_t + W_{hh} h_{t-1} + b_h,\qquad h_t = \varphi(a_t)",
+            r"J_t = \frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}(\varphi'(a_t))\,W_{hh}"],
+    "lstm": [r"[i, f, g, o] = [\sigma, \sigma, \tanh, \sigma](W_{xh} x_t + W_{hh} h_{t-1} + b_h)",
+             r"c_t = f \odot c_{t-1} + i \odot g,\qquad h_t = o \odot \tanh(c_t)",
+             r"\frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \operatorname{diag}(f_t)"
+             r"\quad\text{(the constant error carousel when } f \approx 1)"],
+    "gru": [r"r = \sigma(W_{xr} x_t + W_{hr} h_{t-1} + b_r),\quad z = \sigma(W_{xz} x_t + W_{hz} h_{t-1} + b_z)",
+            r"n = \tanh(W_{xn} x_t + b_n + r \odot (W_{hn} h_{t-1} + b_{hn})),\qquad "
+            r"h_t = (1 - z) \odot n + z \odot h_{t-1}"],
+    "indrnn": [r"h_t = \varphi(W_{xh} x_t + u \odot h_{t-1} + b_h)",
+               r"\frac{\partial h_{T,n}}{\partial h_{k,n}} = u_n^{\,T-k} \prod_{j=k+1}^{T} \varphi'(a_{j,n})"],
+}
+
+with lesson("BPTT Explorer", "A recurrent network applies the **same weights at every step**. To train it, we "
+            "unroll it over the sequence and backpropagate through the unrolled graph — *backpropagation through "
+            "time*. The gradient that reaches an early step is a **product of step Jacobians**, so it shrinks or "
+            "grows geometrically with distance: that is why plain RNNs forget, why gradients explode, and why "
+            "truncating the backward pass changes what a network can learn. Move the sliders on the left; every "
+            "lesson redraws at once, and the page's address always holds your exact settings.") as sc:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown("#### The backward pass in one line")
+        st.latex(r"\delta_t = \frac{\partial L}{\partial h_t} = W_{hy}^{\top}\frac{\partial \ell_t}{\partial y_t}"
+                 r" + J_{t+1}^{\top}\,\delta_{t+1},\qquad \delta_{T+1} = 0")
+        st.latex(r"\frac{\partial L}{\partial W_{hh}} = \sum_t \big(\varphi'(a_t)\odot\delta_t\big)\,h_{t-1}^{\top},"
+                 r"\qquad \frac{\partial h_T}{\partial h_k} = J_T J_{T-1}\cdots J_{k+1}")
+        st.markdown(f"#### The selected cell: `{sc.cell}`")
+        for eq in CELL_EQUATIONS[sc.cell]:
+            st.latex(eq)
+        st.caption("L = Σ_t ℓ_t (summed over time, averaged over the batch). The engine (`import explorer`) "
+                   "reproduces every number shown here from a notebook.")
+    with right:
+        st.markdown("#### Lessons")
+        st.page_link("pages/1_Unrolled_graph.py", label="1 · The unrolled graph", icon="🕸️")
+        st.caption("Watch δ_t travel back through time, step by step, with the numbers of each step.")
+        st.page_link("pages/2_Gradient_flow.py", label="2 · Gradient flow", icon="🌊")
+        st.caption("‖δ_t‖ over time, per unit, Pascanu's G[t, k] map and what each step adds to ∂L/∂W_hh.")
+        st.page_link("pages/3_Vanishing_and_exploding.py", label="3 · Vanishing and exploding", icon="💥")
+        st.caption("Eigenvalues, the (σ₁γ)^(T−k) bound, a phase map, and the cliff that clipping tames.")
+        st.page_link("pages/4_Truncation.py", label="4 · Truncation", icon="✂️")
+        st.caption("What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.")

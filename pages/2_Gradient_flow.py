@@ -1,0 +1,53 @@
+"""Lesson 2: gradient flow — where the gradient goes, per step, per unit, and per (loss, step) pair."""
+import streamlit as st
+
+import explorer as ex
+import ui  # noqa: F401
+from explorer.figures import gradient_flow as gf
+from ui import compute, settings
+from ui.blocks import chart, lesson, overflow_notes
+
+st.set_page_config(page_title="Gradient flow · BPTT Explorer", page_icon="🌊", layout="wide")
+
+with lesson("Gradient flow", "The gradient of a recurrent network is a sum over time. Each loss ℓ_t sends "
+            "credit back to every earlier use of W_hh, attenuated or amplified by the Jacobians in between. These "
+            "charts take that sum apart: by time step, by hidden unit, and by (loss, step) pair.") as sc:
+    rec = compute.record(sc)
+    overflow_notes(rec)
+    proj = settings.projector()
+    a, b = st.columns(2, gap="large")
+    fig, df = gf.delta_norms(rec, projector=proj)
+    chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",
+          latex=r"\delta_t = \partial L/\partial h_t", notice="on a log axis a straight line is geometric decay "
+          "or growth — the slope is the log of the typical ‖J_t‖.")
+    fig, df = gf.delta_heatmap(rec, projector=proj)
+    chart(fig, df, key="delta_heatmap", where=b, title="δ_t per hidden unit",
+          latex=r"|\delta_{t,i}| = |\partial L / \partial h_{t,i}|",
+          notice="some units carry the gradient much further back than others (the directions of W_hh's "
+          "largest singular vectors).")
+    c, d = st.columns(2, gap="large")
+    with c:
+        al = compute.all_losses(sc)
+        if al is None:
+            st.markdown("#### Temporal contributions G[t, k]")
+            st.info(f"The G map costs O(T²) backward steps; it is drawn for T ≤ {compute.G_MAX_T} (now T = {sc.T}).")
+            conn = ex.loss_connectivity(rec.trace)
+        else:
+            fig, df = gf.contribution_map(al.G, rec.mask() if sc.scheme != "full" else None, projector=proj)
+            chart(fig, df, key="g_map", title="Temporal contributions G[t, k]",
+                  latex=r"G_{t,k} = \Big\|\frac{\partial \ell_t}{\partial h_t}\frac{\partial h_t}{\partial h_k}"
+                        r"\frac{\partial^+ h_k}{\partial W_{hh}}\Big\|",
+                  notice="the diagonal (k = t) is the short-term credit; how fast colour fades away from it is how "
+                         "far back the network can learn. Grey cells are cut by the active truncation.")
+            conn = al.connectivity[-1]
+    with d:
+        fig, df = gf.step_terms(rec, projector=proj)
+        chart(fig, df, key="step_terms", title="What each step adds to ∂L/∂W_hh",
+              latex=r"\frac{\partial L}{\partial W_{hh}} = \sum_t \underbrace{(\varphi'(a_t)\odot\delta_t)\,"
+                    r"h_{t-1}^{\top}}_{\text{term}_t}",
+              notice="the sum is dominated by the largest bars: with vanishing gradients, by the last steps.")
+    fig, df = gf.connectivity(conn, projector=proj)
+    chart(fig, df, key="connectivity", title="Connectivity: how much the last loss depends on each input",
+          latex=r"\big\|\partial \ell_T / \partial x_k\big\| \text{ against the lag } T-k",
+          notice="this is memory seen from the output: where the curve drops below ~1e-8 the network cannot "
+                 "learn from those inputs, whatever the task.")

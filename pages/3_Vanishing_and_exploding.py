@@ -1,0 +1,59 @@
+"""Lesson 3: vanishing and exploding gradients."""
+import streamlit as st
+
+import ui  # noqa: F401
+from explorer.figures import vanishing as vf
+from ui import compute, settings
+from ui.blocks import chart, lesson, overflow_notes
+
+st.set_page_config(page_title="Vanishing and exploding · BPTT Explorer", page_icon="💥", layout="wide")
+
+with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of T − k Jacobians "
+            "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^(T−k), where σ₁ is W_hh's largest singular value and "
+            "γ bounds |φ'| (1 for tanh, ¼ for sigmoid): below 1 the gradient must vanish, above it can explode "
+            "(Pascanu, Mikolov & Bengio, 2013). Turn the scale slider across 1 and watch.") as sc:
+    rec = compute.record(sc, "full")
+    overflow_notes(rec)
+    proj = settings.projector()
+    jp, sp = compute.jacobians(sc)
+    a, b = st.columns(2, gap="large")
+    fig, df = vf.eigen_plane(sp, projector=proj)
+    chart(fig, df, key="eigen", where=a, title="Eigenvalues of the recurrent matrix",
+          latex=r"\rho(W_{hh}) = \max_i |\lambda_i|", notice=f"ρ = {sp.rho:.3g}: eigenvalues outside the unit "
+          "circle are directions a linear RNN stretches at every step.")
+    fig, df = vf.singular_values(sp, projector=proj)
+    chart(fig, df, key="singular", where=b, title="Singular values of the recurrent matrix",
+          latex=r"\sigma_1 = \|W_{hh}\|_2,\quad \gamma = \sup|\varphi'| = " + f"{sp.gamma:g}",
+          notice=f"σ₁γ = {sp.sigma1 * sp.gamma:.3g}: below 1 the gradient provably vanishes; above 1 it may explode.")
+    fig, df = vf.jacobian_norms(jp, sp, linear=sc.activation == "linear" and sc.cell == "rnn", projector=proj)
+    chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of T − k steps",
+          latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 = \|J_T \cdots J_{k+1}\|_2 \le (\sigma_1\gamma)^{T-k}",
+          notice="the measured norm never crosses the red bound; with saturating tanh it falls far below it, "
+                 "and the band shows that some directions die much faster than the norm suggests.")
+    with st.spinner("Computing the phase map…"):
+        scales, lags, z = compute.phase(sc)
+    kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
+    fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
+    chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
+          latex=r"\log_{10}\big\|\partial h_T / \partial h_k\big\| \text{ over (scale, lag)}",
+          notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right for "
+                 "tanh, whose saturation shrinks every Jacobian.")
+
+    st.markdown("### The cliff: why exploding gradients need clipping")
+    st.latex(r"x_t = w\,\sigma(x_{t-1}) + b,\quad x_0 = 0.5,\qquad E(w,b) = (\sigma(x_{50}) - 0.7)^2")
+    c1, c2, c3, c4, c5 = st.columns(5)
+    P = settings.Param
+    w0 = settings.widget(P("w0", "start w", "float", 4.5, 0.0, 10.0, 0.1), c1)
+    b0 = settings.widget(P("b0", "start b", "float", -2.6, -6.0, 1.0, 0.1), c2)
+    lr = settings.widget(P("lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05), c3)
+    n = settings.widget(P("n", "steps", "int", 40, 5, 200, 5), c4)
+    clip = settings.widget(P("clip", "clip threshold", "float", 1.0, 0.1, 10.0, 0.1), c5)
+    w, bgrid, E = compute.cliff_surface()
+    paths = compute.cliff_paths(w0, b0, lr, n, clip)
+    fig, df = vf.cliff(w, bgrid, E, paths, projector=proj)
+    plain = paths["plain gradient descent"]
+    chart(fig, df, key="cliff", title="Error surface of a one-unit RNN, with two descents",
+          latex=r"\text{clipped: } g \leftarrow \frac{\theta}{\|g\|}\,g \text{ whenever } \|g\| > \theta",
+          notice=f"the wall is where the final state jumps between two attractors; the plain step's largest "
+                 f"gradient was {plain.grad_norm.max():.3g}" + (", which threw it off the map" if
+                 len(plain.w) <= n else "") + "; the clipped one keeps its step size and walks down.")

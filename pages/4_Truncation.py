@@ -1,0 +1,59 @@
+"""Lesson 4: truncation — what TBPTT and randomized truncation cut, and what that does to the gradient."""
+import streamlit as st
+
+import ui  # noqa: F401
+from explorer.figures import gradient_flow as gf
+from explorer.figures import truncation_figs as tf
+from explorer.figures.unrolled import unrolled_graph
+from ui import compute, settings
+from ui.blocks import chart, lesson, overflow_notes
+
+st.set_page_config(page_title="Truncation · BPTT Explorer", page_icon="✂️", layout="wide")
+
+with lesson("Truncation", "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
+            "(Williams & Peng's BPTT(k2; k1), Sutskever's TBPTT(k1, k2)) backpropagates every k1 steps for only k2 "
+            "steps: cheaper and online, but **blind to any dependency longer than k2** — the gradient simply has "
+            "no term for it. Randomized truncation (Tallec & Ollivier, 2017) cuts at random and rescales the "
+            "survivors by 1/π so the *expected* gradient is exact. Choose the scheme under *Truncation* in the "
+            "sidebar.") as sc:
+    proj = settings.projector()
+    if sc.scheme == "full":
+        st.info("The scheme is **full BPTT**: open *Truncation* in the sidebar and pick TBPTT(k1, k2) or "
+                "randomized to see what they cut.", icon="✂️")
+    rec = compute.record(sc)
+    overflow_notes(rec)
+    st.markdown(f"**Active scheme:** {rec.scheme.label()}")
+    width = min(sc.T, 40)
+    fig, df = unrolled_graph(rec, start=sc.T - width, stop=sc.T, projector=proj, animate=False)
+    chart(fig, df, key="cut_graph", title=f"Where the backward pass is cut (last {width} steps)",
+          latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
+                r"\xi_j \in \{0, 1/\pi\}\ \text{(randomized)}",
+          notice="each dashed red line is a cut: no gradient crosses it for the losses after it.")
+    a, b = st.columns(2, gap="large")
+    with a:
+        al = compute.all_losses(sc)
+        if al is None:
+            st.info(f"The G map is drawn for T ≤ {compute.G_MAX_T}.")
+        else:
+            fig, df = gf.contribution_map(al.G, rec.mask(), projector=proj)
+            chart(fig, df, key="g_mask", title="What the scheme keeps of G[t, k]",
+                  latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}",
+                  notice="grey cells are terms the truncated gradient never sees: long-range credit (far below "
+                         "the diagonal) is exactly what is cut.")
+    with b:
+        k2s, cos, rel = compute.bias_sweep(sc)
+        fig, df = tf.bias_vs_k2(k2s, cos, rel, current=sc.k2 if sc.scheme == "tbptt" else None, projector=proj)
+        chart(fig, df, key="bias", title=f"TBPTT(k1={min(sc.k1, sc.T)}, k2) against full BPTT",
+              latex=r"\cos(\hat g, g) = \frac{\langle \hat g, g\rangle}{\|\hat g\|\|g\|},\qquad "
+                    r"\frac{\|\hat g - g\|}{\|g\|}",
+              notice="the truncated gradient is biased: it points in a different direction until k2 covers the "
+                     "lags where G is still large — after that, more k2 buys almost nothing.")
+    one, mean = compute.randomized_draws(sc)
+    fig, df = tf.randomized_spread(one, mean, projector=proj)
+    chart(fig, df, key="randomized", title=f"Randomized truncation, π = {sc.keep_prob:g}: unbiased but noisy",
+          latex=r"\mathbb{E}[\xi_j] = \pi\cdot\tfrac{1}{\pi} = 1 \;\Rightarrow\; \mathbb{E}[\hat g] = g",
+          notice="one draw can be far off (grey), but the mean of n draws closes in like 1/√n (green): no bias, "
+                 "paid for in variance — heavier the smaller π and the longer the sequence.")
+    st.caption("**What a truncated gradient cannot see:** a dependency longer than k2 contributes exactly zero to "
+               "every update, so nothing pushes the network to *store* that information — even though the forward "
+               "pass still carries the state across the cut. (The training lab shows the consequence.)")

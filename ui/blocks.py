@@ -1,0 +1,66 @@
+"""Page building blocks: the page frame (sidebar, notices, URL, an error guard) and the chart block."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+
+import numpy as np
+import streamlit as st
+
+from explorer.figures import PLOTLY_CONFIG
+
+from . import settings
+
+log = logging.getLogger("bptt_explorer")
+
+
+@contextlib.contextmanager
+def lesson(title: str, idea: str):
+    """Set up a lesson page: title, idea, shared sidebar; yields the Scenario. Any error inside becomes a short
+    message (never a traceback), and the URL is always written back."""
+    st.title(title)
+    st.markdown(idea)
+    try:
+        sc = settings.sidebar()
+        settings.notices()
+        yield sc
+    except Exception as e:  # noqa: BLE001 — the user sees a message, the log keeps the traceback
+        log.exception("lesson %s failed", title)
+        st.error(f"This view could not be drawn with these settings ({type(e).__name__}: {str(e)[:200]}). "
+                 "Your settings are kept: try other values, or reset them from the sidebar.", icon="⚠️")
+    finally:
+        settings.write_url()
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
+
+
+def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = None, where=st):
+    """One chart: heading, the equation behind it, the figure (PNG from its toolbar), what to notice, CSV."""
+    where.markdown(f"#### {title}")
+    if latex:
+        where.latex(latex)
+    where.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    where.caption(f"**What to notice:** {notice}")
+    where.download_button("⬇ data (CSV)", df.to_csv(index=df.index.name is not None), file_name=f"{_slug(title)}.csv",
+                          mime="text/csv", key=f"csv_{key}")
+
+
+def overflow_notes(rec):
+    """Say where values overflowed (forward or backward) — the charts show everything before it."""
+    tr = rec.trace
+    if tr.overflow_step is not None:
+        st.warning(f"**Overflow at step {tr.overflow_step}:** the hidden state or the loss passed ±1.8·10³⁰⁸ "
+                   f"there. The charts show steps 0 … {tr.overflow_step - 1} and the gradient of their loss.",
+                   icon="💥")
+    if rec.backward_overflow_step is not None:
+        st.warning(f"**The backward pass overflowed at step {rec.backward_overflow_step}:** δ_t grew past "
+                   f"float64's range going back; steps after it are valid.", icon="💥")
+    elif not rec.finite:
+        st.warning("**The gradient sums overflowed** (δ_t stayed finite, but Σ_t δ_t h_{t−1}ᵀ did not).", icon="💥")
+
+
+def finite_range(x) -> bool:
+    return bool(np.isfinite(np.asarray(x, dtype=float)).any())

@@ -1,0 +1,163 @@
+"""Shared settings: drawn in the sidebar of every page, kept when moving between pages, and mirrored in the URL
+so a teacher can share a link to an exact view.
+
+How state flows (this pattern is what survives page switches in classic `pages/` mode, checked in a browser):
+- the canonical value of setting `k` lives in st.session_state["cfg_k"] (a plain key, never dropped);
+- on the first run of a session it is read from the URL (?k=…), validated; nonsense gives a notice and the default;
+- its widget has key "w_k", is re-seeded from "cfg_k" every run and writes back in on_change;
+- at the end of every run the URL is rewritten from the canonical values (non-defaults only).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import streamlit as st
+
+from explorer.scenario import CELL_ACTIVATIONS, SCHEMES, TARGETS, Scenario
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    label: str
+    kind: str                      # "int" | "float" | "choice" | "bool"
+    default: object
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    options: tuple = ()
+    help: str | None = None
+
+    def parse(self, raw: str):
+        """The value for a URL string, or None if it is not a valid value of this setting."""
+        try:
+            if self.kind == "int":
+                v = int(raw)
+                return v if self.lo <= v <= self.hi else None
+            if self.kind == "float":
+                v = float(raw)
+                return v if math.isfinite(v) and self.lo <= v <= self.hi else None
+            if self.kind == "bool":
+                return {"1": True, "true": True, "0": False, "false": False}.get(raw.lower())
+            return raw if raw in self.options else None
+        except (ValueError, TypeError):
+            return None
+
+    def to_url(self, v) -> str:
+        if self.kind == "bool":
+            return "1" if v else "0"
+        if self.kind == "float":
+            return f"{v:g}"
+        return str(v)
+
+
+SHARED = [
+    Param("cell", "Cell", "choice", "rnn", options=tuple(CELL_ACTIVATIONS),
+          help="rnn: h_t = φ(W_xh x_t + W_hh h_{t−1} + b); lstm, gru: gated (PyTorch's form); indrnn: u ⊙ h_{t−1}"),
+    Param("act", "Activation φ", "choice", "tanh", options=("tanh", "relu", "sigmoid", "linear")),
+    Param("H", "Hidden units H", "int", 32, 2, 256, 1),
+    Param("T", "Sequence length T", "int", 100, 2, 1000, 1),
+    Param("init", "W_hh initialisation", "choice", "orthogonal", options=("orthogonal", "gaussian", "xavier", "identity")),
+    Param("scale_kind", "Scale W_hh by", "choice", "rho", options=("rho", "sigma1"),
+          help="rho: spectral radius ρ = max|λ|; sigma1: largest singular value σ₁"),
+    Param("scale", "Scale (ρ or σ₁)", "float", 0.9, 0.1, 3.0, 0.05),
+    Param("input", "Input scale", "float", 1.0, 0.0, 5.0, 0.1, help="x_t ∼ N(0, s²)"),
+    Param("seed", "Seed", "int", 0, 0, 9999, 1),
+    Param("target", "Loss", "choice", TARGETS[0], options=TARGETS),
+    Param("scheme", "Truncation", "choice", "full", options=SCHEMES,
+          help="full BPTT; TBPTT(k1, k2): every k1 steps backprop k2 ≥ k1 steps; randomized: cut each step with "
+               "probability 1 − π and rescale by 1/π"),
+    Param("k1", "k1 (steps per update)", "int", 10, 1, 1000, 1),
+    Param("k2", "k2 (steps back, ≥ k1)", "int", 20, 1, 1000, 1),
+    Param("keep", "π (keep probability)", "float", 0.8, 0.05, 1.0, 0.05),
+    Param("proj", "Projector mode (larger text)", "bool", False),
+]
+LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular value)", "full": "full BPTT",
+          "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation"}
+
+
+def _state(p: Param):
+    """The canonical value, loaded from the URL the first time this session asks for it."""
+    ck = "cfg_" + p.key
+    if ck not in st.session_state:
+        v = p.default
+        if p.key in st.query_params:
+            raw = st.query_params.get_all(p.key)[-1]
+            parsed = p.parse(raw)
+            if parsed is None:
+                st.session_state.setdefault("_url_notes", []).append(f"{p.key}={raw[:40]!r}")
+            else:
+                v = parsed
+        st.session_state[ck] = v
+    return st.session_state[ck]
+
+
+def _sync(key: str):
+    st.session_state["cfg_" + key] = st.session_state["w_" + key]
+
+
+def widget(p: Param, where=st, **kw):
+    """Draw p's widget (in `where`) and return the canonical value."""
+    v = _state(p)
+    wk = "w_" + p.key
+    st.session_state[wk] = v
+    common = dict(key=wk, on_change=_sync, args=(p.key,), help=p.help, **kw)
+    if p.kind == "int":
+        where.slider(p.label, int(p.lo), int(p.hi), step=int(p.step or 1), **common)
+    elif p.kind == "float":
+        where.slider(p.label, float(p.lo), float(p.hi), step=float(p.step), **common)
+    elif p.kind == "bool":
+        where.toggle(p.label, **common)
+    else:
+        opts = kw.pop("options", None) or p.options
+        common.pop("options", None)
+        where.selectbox(p.label, opts, format_func=lambda o: LABELS.get(o, o), **common)
+    st.session_state.setdefault("_params_used", {})[p.key] = p
+    return st.session_state["cfg_" + p.key]
+
+
+def sidebar() -> Scenario:
+    """Draw the shared settings and return the Scenario they describe."""
+    st.session_state["_params_used"] = {}
+    P = {p.key: p for p in SHARED}
+    with st.sidebar:
+        st.markdown("### Model and sequence")
+        cell = widget(P["cell"], st)
+        allowed = CELL_ACTIVATIONS[cell]
+        if _state(P["act"]) not in allowed:            # e.g. switched to an LSTM while φ was ReLU
+            st.session_state["cfg_act"] = allowed[0]
+        widget(P["act"], st, options=allowed, disabled=len(allowed) == 1)
+        for k in ("H", "T", "init", "scale_kind", "scale", "input", "seed", "target"):
+            widget(P[k], st)
+        with st.expander("Truncation", expanded=_state(P["scheme"]) != "full"):
+            widget(P["scheme"], st)
+            widget(P["k1"], st)
+            widget(P["k2"], st)
+            widget(P["keep"], st)
+        widget(P["proj"], st)
+        st.caption("Every setting is in the page's address: copy it to share this exact view.")
+    c = {k: st.session_state["cfg_" + k] for k in P}
+    return Scenario(cell=c["cell"], activation=c["act"], hidden=c["H"], T=c["T"], init=c["init"],
+                    scale_kind=c["scale_kind"], scale=c["scale"], input_scale=c["input"], seed=c["seed"],
+                    target=c["target"], scheme=c["scheme"], k1=min(c["k1"], c["T"]),
+                    k2=max(min(c["k2"], c["T"]), min(c["k1"], c["T"])), keep_prob=c["keep"])
+
+
+def projector() -> bool:
+    return bool(st.session_state.get("cfg_proj", False))
+
+
+def notices():
+    """Show (once) which link parameters were not understood."""
+    notes = st.session_state.pop("_url_notes", [])
+    if notes:
+        st.info("This link had settings that are not valid here, so they were reset to their defaults: "
+                + ", ".join(notes) + ".", icon="🔗")
+
+
+def write_url():
+    """Rewrite the address bar from the canonical values of every setting used in this run."""
+    used = st.session_state.get("_params_used", {})
+    st.query_params.from_dict({k: p.to_url(st.session_state["cfg_" + k]) for k, p in used.items()
+                               if st.session_state.get("cfg_" + k) != p.default})
