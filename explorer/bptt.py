@@ -173,7 +173,7 @@ class AllLosses:
 
     G: np.ndarray | None             # (T, T) G[t,k] = ‖(∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂W_hh)‖_F, 0 above the diagonal
     connectivity: np.ndarray | None  # (T, T) ‖∂ℓ_t/∂x_k‖_F (absolute, not normalised per row)
-    grads: dict[str, np.ndarray] | None   # gradient under the given mask, if one was given
+    grads: dict | list | None        # gradient under the given mask (a list for a stack of masks)
 
 
 def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contributions: bool = True,
@@ -181,7 +181,8 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
     """Backpropagate each ℓ_t separately: the rows of V are v_{t,k} = (∂s_t/∂s_k)ᵀ ∂ℓ_t/∂s_t for all t ≥ k.
 
     With `mask` (T, T), also the gradient Σ_t Σ_k M[t,k] (∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂θ) — the definition every
-    truncation scheme's mask is checked against. Cost O(T² · B · S · G·H): ask for it only when it is drawn."""
+    truncation scheme's mask is checked against; with a stack of masks (n, T, T), a list of n gradients from the
+    same single pass. Cost O(T² · B · S · G·H): ask for it only when it is drawn."""
     model, cache = trace.model, trace.cache
     cell, p = model.cell, model.params
     T, B, H = trace.T, trace.B, model.hidden_size
@@ -189,17 +190,21 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
     dt = model.dtype
     G = np.full((T, T), np.nan) if contributions else None
     conn = np.full((T, T), np.nan) if connectivity else None
+    many = mask is not None and np.ndim(mask) == 3
     if mask is not None:
         mask = np.asarray(mask, dtype=dt)
-        if mask.shape != (T, T):
-            raise ValueError(f"mask must have shape (T, T) = {(T, T)}, got {mask.shape}")
+        if mask.shape[-2:] != (T, T) or mask.ndim not in (2, 3):
+            raise ValueError(f"mask must have shape (T, T) or (n, T, T) with T = {T}, got {mask.shape}")
+        if not many:
+            mask = mask[None]
     with np.errstate(**QUIET):
         inject = trace.dl_ds()
         S = cell.state_size
         V = np.zeros((n, B, S), dtype=dt)
         GH = cache.pre.shape[-1]
-        dA_ih = np.zeros((n, B, GH), dtype=dt) if mask is not None else None
-        dA_hh = np.zeros((n, B, GH), dtype=dt) if mask is not None else None
+        nm = 0 if mask is None else mask.shape[0]
+        dA_ih = np.zeros((nm, n, B, GH), dtype=dt)
+        dA_hh = np.zeros((nm, n, B, GH), dtype=dt)
         if G is not None:
             G[:n, :n] = 0.0
         if conn is not None:
@@ -213,12 +218,14 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
             if conn is not None:
                 dx = a_ih @ p["W_xh"]
                 conn[k:n, k] = frobenius(dx, axis=(-2, -1))
-            if mask is not None:
-                wts = mask[k:n, k]
-                dA_ih[k] = np.tensordot(wts, a_ih, axes=(0, 0))
-                dA_hh[k] = np.tensordot(wts, a_hh, axes=(0, 0))
+            if nm:
+                wts = mask[:, k:n, k]                                       # (n_masks, losses)
+                dA_ih[:, k] = np.tensordot(wts, a_ih, axes=(1, 0))
+                dA_hh[:, k] = np.tensordot(wts, a_hh, axes=(1, 0))
             V[k:] = V_prev
-        grads = assemble_grads(trace, n, dA_ih, dA_hh) if mask is not None else None
+        grads = [assemble_grads(trace, n, dA_ih[i], dA_hh[i]) for i in range(nm)] if nm else None
+        if grads is not None and not many:
+            grads = grads[0]
     return AllLosses(G, conn, grads)
 
 

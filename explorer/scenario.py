@@ -16,7 +16,7 @@ from .model import build_model
 from .truncation import TBPTT, Full, Randomized
 from .validation import choice, finite_float, positive_int
 
-TARGETS = ("every step, squared error", "last step, squared error", "every step, cross-entropy")
+TARGETS = ("last step, squared error", "every step, squared error", "every step, cross-entropy")
 SCHEMES = ("full", "tbptt", "randomized")
 CELL_ACTIVATIONS = {"rnn": ("tanh", "relu", "sigmoid", "linear"), "indrnn": ("relu", "tanh", "sigmoid", "linear"),
                     "lstm": ("tanh",), "gru": ("tanh",)}

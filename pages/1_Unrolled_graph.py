@@ -15,7 +15,7 @@ with lesson("The unrolled graph", "Unrolled over time, a recurrent network is a 
     rec = compute.record(sc)
     overflow_notes(rec)
     T = sc.T
-    width = min(T, 40)
+    width = min(T, 30)
     end = T if T <= width else settings.widget(settings.Param(
         "end", "Show the steps up to", "int", T, width, T, 1), st)
     fig, df = unrolled_graph(rec, start=end - width, stop=end, projector=settings.projector())

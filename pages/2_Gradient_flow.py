@@ -30,7 +30,8 @@ with lesson("Gradient flow", "The gradient of a recurrent network is a sum over 
         al = compute.all_losses(sc)
         if al is None:
             st.markdown("#### Temporal contributions G[t, k]")
-            st.info(f"The G map costs O(T²) backward steps; it is drawn for T ≤ {compute.G_MAX_T} (now T = {sc.T}).")
+            st.info(f"The G map costs O(T²·H²) work ({compute.quadratic_cost(sc):.1e} here); it is drawn up to "
+                    f"{compute.WORK:.0e}. Lower T or H to see it.")
             conn = ex.loss_connectivity(rec.trace)
         else:
             fig, df = gf.contribution_map(al.G, rec.mask() if sc.scheme != "full" else None, projector=proj)

@@ -37,7 +37,8 @@ with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of 
     chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
           latex=r"\log_{10}\big\|\partial h_T / \partial h_k\big\| \text{ over (scale, lag)}",
           notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right for "
-                 "tanh, whose saturation shrinks every Jacobian.")
+                 "tanh, whose saturation shrinks every Jacobian"
+                 + (f" (drawn over the first {compute.PHASE_T} steps)." if sc.T > compute.PHASE_T else "."))
 
     st.markdown("### The cliff: why exploding gradients need clipping")
     st.latex(r"x_t = w\,\sigma(x_{t-1}) + b,\quad x_0 = 0.5,\qquad E(w,b) = (\sigma(x_{50}) - 0.7)^2")

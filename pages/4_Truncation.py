@@ -23,7 +23,7 @@ with lesson("Truncation", "Full BPTT keeps every path from every loss back to th
     rec = compute.record(sc)
     overflow_notes(rec)
     st.markdown(f"**Active scheme:** {rec.scheme.label()}")
-    width = min(sc.T, 40)
+    width = min(sc.T, 30)
     fig, df = unrolled_graph(rec, start=sc.T - width, stop=sc.T, projector=proj, animate=False)
     chart(fig, df, key="cut_graph", title=f"Where the backward pass is cut (last {width} steps)",
           latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
@@ -33,7 +33,8 @@ with lesson("Truncation", "Full BPTT keeps every path from every loss back to th
     with a:
         al = compute.all_losses(sc)
         if al is None:
-            st.info(f"The G map is drawn for T ≤ {compute.G_MAX_T}.")
+            st.info(f"The G map costs O(T²·H²) work ({compute.quadratic_cost(sc):.1e} here); it is drawn up to "
+                    f"{compute.WORK:.0e}. Lower T or H to see it.")
         else:
             fig, df = gf.contribution_map(al.G, rec.mask(), projector=proj)
             chart(fig, df, key="g_mask", title="What the scheme keeps of G[t, k]",
@@ -41,13 +42,17 @@ with lesson("Truncation", "Full BPTT keeps every path from every loss back to th
                   notice="grey cells are terms the truncated gradient never sees: long-range credit (far below "
                          "the diagonal) is exactly what is cut.")
     with b:
-        k2s, cos, rel = compute.bias_sweep(sc)
-        fig, df = tf.bias_vs_k2(k2s, cos, rel, current=sc.k2 if sc.scheme == "tbptt" else None, projector=proj)
-        chart(fig, df, key="bias", title=f"TBPTT(k1={min(sc.k1, sc.T)}, k2) against full BPTT",
-              latex=r"\cos(\hat g, g) = \frac{\langle \hat g, g\rangle}{\|\hat g\|\|g\|},\qquad "
-                    r"\frac{\|\hat g - g\|}{\|g\|}",
-              notice="the truncated gradient is biased: it points in a different direction until k2 covers the "
-                     "lags where G is still large — after that, more k2 buys almost nothing.")
+        sweep = compute.bias_sweep(sc)
+        if sweep is None:
+            st.info("The bias sweep needs the same O(T²·H²) pass as the G map: lower T or H to see it.")
+        else:
+            k2s, cos, rel = sweep
+            fig, df = tf.bias_vs_k2(k2s, cos, rel, current=sc.k2 if sc.scheme == "tbptt" else None, projector=proj)
+            chart(fig, df, key="bias", title=f"TBPTT(k1={min(sc.k1, sc.T)}, k2) against full BPTT",
+                  latex=r"\cos(\hat g, g) = \frac{\langle \hat g, g\rangle}{\|\hat g\|\|g\|},\qquad "
+                        r"\frac{\|\hat g - g\|}{\|g\|}",
+                  notice="the truncated gradient is biased: it points in a different direction until k2 covers "
+                         "the lags where G is still large — after that, more k2 buys almost nothing.")
     one, mean = compute.randomized_draws(sc)
     fig, df = tf.randomized_spread(one, mean, projector=proj)
     chart(fig, df, key="randomized", title=f"Randomized truncation, π = {sc.keep_prob:g}: unbiased but noisy",

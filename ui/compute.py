@@ -11,7 +11,18 @@ import explorer as ex
 from explorer.cliff import descent, surface
 from explorer.scenario import Scenario
 
-G_MAX_T = 400          # the G[t, k] map is O(T²): drawn up to this T
+WORK = 2e9             # multiply-adds one O(T²) chart may cost (~1 s here)
+
+
+def quadratic_cost(sc: Scenario) -> float:
+    """Work of one all-losses pass: T² steps of an (S × G·H) product."""
+    S = 2 * sc.hidden if sc.cell == "lstm" else sc.hidden
+    G = {"lstm": 4, "gru": 3}.get(sc.cell, 1)
+    return float(sc.T) ** 2 * S * G * sc.hidden
+
+
+def quadratic_ok(sc: Scenario) -> bool:
+    return quadratic_cost(sc) <= WORK
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -25,10 +36,10 @@ def record(sc: Scenario, scheme: str | None = None):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def all_losses(sc: Scenario):
-    rec = record(sc)
-    if sc.T > G_MAX_T:
+    """G[t, k] and connectivity, or None when the O(T²) pass is over budget (the page says so)."""
+    if not quadratic_ok(sc):
         return None
-    return ex.all_losses_backward(rec.trace)
+    return ex.all_losses_backward(record(sc).trace)
 
 
 def lag_budget(sc: Scenario) -> np.ndarray | None:
@@ -43,9 +54,15 @@ def jacobians(sc: Scenario):
     return ex.jacobian_products(rec.trace, lags=lag_budget(sc)), ex.weight_spectrum(rec.trace.model)
 
 
+PHASE_T = 200          # the phase map uses the first 200 steps at most
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def phase(sc: Scenario, n_scales: int = 28):
-    """log10 ‖∂h_T/∂h_k‖ for a range of W_hh scales around the current one (same seed, same inputs)."""
+def phase(sc: Scenario):
+    """log10 ‖∂h_T/∂h_k‖ over W_hh scales 0.1 … 3 (same seed, same inputs), for the first min(T, 200) steps;
+    fewer scales when H is large, so it stays around a second at worst."""
+    sc = replace(sc, T=min(sc.T, PHASE_T))
+    n_scales = int(np.clip(4e8 / (sc.T * sc.hidden ** 2 * (4 if sc.cell == "lstm" else 1)), 10, 28))
     scales = np.round(np.linspace(0.1, 3.0, n_scales), 3)
     lags = np.unique(np.linspace(0, sc.T, min(sc.T + 1, 60)).astype(int))
     out = np.full((n_scales, lags.size), np.nan)
@@ -75,20 +92,24 @@ def cliff_paths(w0: float, b0: float, lr: float, n: int, clip: float):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def bias_sweep(sc: Scenario):
-    """Cosine and relative error of TBPTT(k1, k2) against full BPTT, for k2 from k1 to T."""
+    """Cosine and relative error of TBPTT(k1, k2) against full BPTT for k2 from k1 to T — every k2 from one
+    all-losses pass with a stack of masks. None when that pass is over budget."""
+    if not quadratic_ok(sc):
+        return None
     full = record(sc, "full")
     k1 = min(sc.k1, sc.T)
     k2s = np.unique(np.linspace(k1, sc.T, min(40, sc.T - k1 + 1)).astype(int))
-    cos, rel = [], []
-    for k2 in k2s:
-        b = ex.gradient_bias(ex.backward(full.trace, ex.TBPTT(k1, int(k2))).grads, full.grads)["all"]
-        cos.append(b.cosine)
-        rel.append(b.relative_error)
-    return k2s, np.array(cos), np.array(rel)
+    masks = np.stack([ex.TBPTT(k1, int(k2)).mask(sc.T) for k2 in k2s])
+    grads = ex.all_losses_backward(full.trace, masks, contributions=False, connectivity=False).grads
+    bias = [ex.gradient_bias(g, full.grads)["all"] for g in grads]
+    return k2s, np.array([b.cosine for b in bias]), np.array([b.relative_error for b in bias])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def randomized_draws(sc: Scenario, n: int = 200):
+def randomized_draws(sc: Scenario):
+    """Relative error of single randomized-truncation draws and of their running mean (20–200 draws, by cost)."""
+    S = 2 * sc.hidden if sc.cell == "lstm" else sc.hidden
+    n = int(np.clip(2e8 / (sc.T * S * sc.hidden * {"lstm": 4, "gru": 3}.get(sc.cell, 1)), 20, 200))
     full = record(sc, "full")
     g = full.grads
     flat = np.concatenate([v.ravel() for v in g.values()])

@@ -73,6 +73,10 @@ SHARED = [
     Param("keep", "π (keep probability)", "float", 0.8, 0.05, 1.0, 0.05),
     Param("proj", "Projector mode (larger text)", "bool", False),
 ]
+NAV = [("streamlit_app.py", "Home", "⏪"), ("pages/1_Unrolled_graph.py", "1 · Unrolled graph", "🕸️"),
+       ("pages/2_Gradient_flow.py", "2 · Gradient flow", "🌊"),
+       ("pages/3_Vanishing_and_exploding.py", "3 · Vanishing and exploding", "💥"),
+       ("pages/4_Truncation.py", "4 · Truncation", "✂️")]
 LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular value)", "full": "full BPTT",
           "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation"}
 
@@ -122,6 +126,9 @@ def sidebar() -> Scenario:
     st.session_state["_params_used"] = {}
     P = {p.key: p for p in SHARED}
     with st.sidebar:
+        for path, label, icon in NAV:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
         st.markdown("### Model and sequence")
         cell = widget(P["cell"], st)
         allowed = CELL_ACTIVATIONS[cell]

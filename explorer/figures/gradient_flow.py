@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import COLORS, SEQ, log_ticks, safe_log10, style
+from .style import COLORS, SEQ, log_axis, log_ticks, safe_log10, style
 
 
 def delta_norms(rec, *, projector=False):
@@ -19,7 +19,7 @@ def delta_norms(rec, *, projector=False):
         df["norm_dL_dc"] = rec.delta_c_norms
         fig.add_trace(go.Scatter(x=t, y=rec.delta_c_norms, mode="lines", name="‖∂L/∂c_t‖ (cell state)",
                                  line=dict(width=3, dash="dash", color=COLORS["orange"])))
-    fig.update_yaxes(type="log", exponentformat="power")
+    log_axis(fig, df.drop(columns="t").to_numpy())
     return style(fig, x="timestep t", y="‖δ_t‖ (gradient norm, log scale)", projector=projector), df
 
 
@@ -72,7 +72,7 @@ def step_terms(rec, *, projector=False):
     v = rec.term_norms[name]
     t = np.arange(rec.T)
     fig = go.Figure(go.Bar(x=t, y=v, marker_color=COLORS["green"], name=f"‖term_t of ∂L/∂{name}‖"))
-    fig.update_yaxes(type="log", exponentformat="power")
+    log_axis(fig, v)
     df = pd.DataFrame({"t": t, f"norm_term_{name}": v, "norm_term_W_xh": rec.term_norms["W_xh"]})
     return style(fig, x="timestep t", y=f"‖term of ∂L/∂{name}‖ (log)", projector=projector, legend=False), df
 
@@ -86,7 +86,7 @@ def connectivity(conn_row: np.ndarray, *, projector=False):
     v = conn_row[: last + 1]
     fig = go.Figure(go.Scatter(x=lag, y=v, mode="lines+markers", line=dict(width=3, color=COLORS["purple"]),
                                marker=dict(size=5), name="‖∂ℓ_T/∂x_k‖"))
-    fig.update_yaxes(type="log", exponentformat="power")
+    log_axis(fig, v)
     df = pd.DataFrame({"k": k, "lag": lag, "norm_dlT_dxk": v})
     return style(fig, x="lag T − k (steps back from the last loss)", y="‖∂ℓ_T/∂x_k‖ (log)", projector=projector,
                  legend=False), df

@@ -38,6 +38,18 @@ def style(fig: go.Figure, *, title: str | None = None, x: str | None = None, y: 
     return fig
 
 
+def log_axis(fig, values, *, axis: str = "y", secondary_y: bool | None = None):
+    """Make an axis logarithmic with a tick every k decades (k chosen for ≤ 7 ticks), labels as powers of 10."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    span = float(np.log10(v.max()) - np.log10(v.min())) if v.size else 1.0
+    kw = dict(type="log", exponentformat="power", dtick=max(1, int(np.ceil(span / 6))), minor=dict(showgrid=False))
+    if secondary_y is not None:
+        kw["secondary_y"] = secondary_y
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**kw)
+    return fig
+
+
 def log_ticks(lo: float, hi: float, step: int | None = None):
     """Tick values and '1e±k' labels for a colour bar or axis that shows log10 of a quantity."""
     if not np.isfinite(lo) or not np.isfinite(hi):

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import COLORS, style
+from .style import COLORS, log_axis, style
 
 
 def bias_vs_k2(k2s, cosine, rel_error, *, current: int | None = None, projector=False):
@@ -21,8 +21,8 @@ def bias_vs_k2(k2s, cosine, rel_error, *, current: int | None = None, projector=
     style(fig, x="k2 (steps each update backpropagates)", projector=projector)
     fig.update_yaxes(title_text="cosine similarity", range=[min(-0.05, float(np.nanmin(cosine)) - 0.05), 1.05],
                      secondary_y=False)
-    fig.update_yaxes(title_text="relative error (log)", type="log", exponentformat="power", secondary_y=True,
-                     showgrid=False)
+    fig.update_yaxes(title_text="relative error (log)", secondary_y=True, showgrid=False)
+    log_axis(fig, rel_error, secondary_y=True)
     return fig, pd.DataFrame({"k2": k2s, "cosine": cosine, "relative_error": rel_error})
 
 
@@ -38,6 +38,6 @@ def randomized_spread(draw_errors: np.ndarray, mean_errors: np.ndarray, *, proje
     fig.add_trace(go.Scatter(x=n, y=ref, mode="lines", name="∝ 1/√n", line=dict(width=2, dash="dot",
                                                                                   color=COLORS["black"])))
     fig.update_xaxes(type="log")
-    fig.update_yaxes(type="log", exponentformat="power")
+    log_axis(fig, np.concatenate([draw_errors, mean_errors]))
     df = pd.DataFrame({"n": n, "rel_error_one_draw": draw_errors, "rel_error_mean_of_n": mean_errors})
     return style(fig, x="number of draws n", y="‖ĝ − g‖ / ‖g‖ (log)", projector=projector), df

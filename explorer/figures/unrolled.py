@@ -16,7 +16,7 @@ from ..norms import frobenius
 from .style import COLORS, SEQ, log_ticks, safe_log10, style
 
 N_BINS = 6
-_BIN_COLORS = ["#d9d9d9", "#b3cde3", "#8c96c6", "#8856a7", "#810f7c", "#4d004b"]
+_BIN_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
 
 
 def step_numbers(rec) -> pd.DataFrame:
@@ -84,12 +84,12 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
     which = np.clip(np.digitize(lf, edges) - 1, 0, N_BINS - 1)
     for k in range(N_BINS):
         sel = ts[:-1][(which == k) & fin]
-        ex = np.column_stack([sel + 0.12, sel + 0.88, np.full(sel.size, np.nan)]).ravel()
+        ex = np.column_stack([sel + 0.2, sel + 0.8, np.full(sel.size, np.nan)]).ravel()
         ey = np.tile([Y["h"], Y["h"], np.nan], sel.size)
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color=_BIN_COLORS[k], width=2 + 2 * k),
+        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color=_BIN_COLORS[k], width=3 + 2 * k),
                                  hoverinfo="skip", showlegend=False))
 
-    def nodes(row, text, color, symbol="circle", size=18):
+    def nodes(row, text, color, symbol="circle", size=15):
         fig.add_trace(go.Scatter(x=ts, y=np.full(ts.size, Y[row]), mode="markers", marker=dict(
             size=size, color=color, symbol=symbol, line=dict(width=1.5, color="#333")), text=text,
             hovertemplate="%{text}<extra></extra>", showlegend=False))
@@ -115,7 +115,7 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
     color = np.where(np.isfinite(ld), ld, lo_d)
     fig.add_trace(go.Scatter(x=ts, y=np.full(ts.size, Y["h"]), mode="markers", text=text,
                              hovertemplate="%{text}<extra></extra>", showlegend=False,
-                             marker=dict(size=26, color=color, colorscale=SEQ, cmin=lo_d, cmax=hi_d,
+                             marker=dict(size=20, color=color, colorscale=SEQ, cmin=lo_d, cmax=hi_d,
                                          line=dict(width=1.5, color="#333"),
                                          colorbar=dict(title="‖δ_t‖", tickvals=tv, ticktext=tt, len=0.8))))
     h_trace = len(fig.data) - 1
@@ -134,7 +134,7 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
         return fig, w.reset_index(drop=True)
     # Frames and slider steps go straight into the figure's dict: letting Plotly validate ~50 frames costs
     # ~150 ms, the plain dicts nothing. Each frame re-colours only the h_t trace.
-    fig.update_layout(margin=dict(b=150))
+    fig.update_layout(margin=dict(b=190))
     d = fig.to_dict()
     n = ts.size
     marker = d["data"][h_trace]["marker"]
@@ -146,7 +146,7 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
     d["frames"] = frames
     dur = max(40, 2400 // n)
     d["layout"]["updatemenus"] = [{
-        "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+        "type": "buttons", "direction": "left", "x": 0.0, "y": -0.24, "xanchor": "left", "yanchor": "top",
         "pad": {"r": 10, "t": 10}, "font": {"size": 16},
         "buttons": [
             {"label": "▶ play", "method": "animate", "args": [None, {"frame": {"duration": dur, "redraw": True},
@@ -154,8 +154,8 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
             {"label": "❚❚ pause", "method": "animate", "args": [[None], {"frame": {"duration": 0, "redraw": False},
                                                                         "mode": "immediate"}]}]}]
     d["layout"]["sliders"] = [{
-        "active": n, "x": 0.2, "len": 0.8, "y": -0.08, "yanchor": "top",
-        "currentvalue": {"prefix": "backward steps done: ", "font": {"size": 16}},
+        "active": n, "x": 0.22, "len": 0.78, "y": -0.2, "yanchor": "top",
+        "currentvalue": {"prefix": "backward steps done: ", "font": {"size": 16}, "xanchor": "left"},
         "steps": [{"label": str(j), "method": "animate",
                    "args": [[str(j)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}]}
                   for j in range(n + 1)]}]

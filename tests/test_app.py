@@ -1,0 +1,120 @@
+"""The app, run headless with Streamlit's AppTest: every page at defaults and at extreme settings, shared
+settings across page switches, and links with nonsense parameters."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+PAGES = {"pages/1_Unrolled_graph.py": 1, "pages/2_Gradient_flow.py": 5, "pages/3_Vanishing_and_exploding.py": 5,
+         "pages/4_Truncation.py": 4}
+
+
+def open_app(page=None, **params):
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def charts(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def assert_clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page,n", [(None, 0)] + list(PAGES.items()))
+def test_every_page_runs_at_defaults(page, n):
+    at = open_app(page)
+    assert_clean(at)
+    assert len(charts(at)) == n
+    if page:
+        assert at.get("download_button"), "every chart offers its data as CSV"
+        assert at.latex, "every lesson shows its equations"
+
+
+EXTREMES = [
+    dict(cell="rnn", act="relu", scale="3", T="1000", H="64", init="identity"),     # overflows
+    dict(cell="lstm", T="2", H="2", scale="0.1"),
+    dict(cell="gru", T="400", H="16", scheme="tbptt", k1="1", k2="1000"),
+    dict(cell="indrnn", act="linear", scale="3", T="300", H="256", scheme="randomized", keep="0.05",
+         input="5"),
+    dict(cell="rnn", act="sigmoid", scale_kind="sigma1", scale="0.1", T="1000", H="128", target="every step, cross-entropy"),
+]
+
+
+@pytest.mark.parametrize("params", EXTREMES, ids=lambda p: "-".join(f"{k}{v}" for k, v in list(p.items())[:4]))
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_runs_at_extreme_settings(page, params):
+    at = open_app(page, **params)
+    assert_clean(at)
+    assert at.slider(key="w_T").value == int(params["T"])
+
+
+def test_overflow_is_reported_with_its_step():
+    at = open_app("pages/2_Gradient_flow.py", cell="rnn", act="relu", scale="3", T="1000", H="64", init="identity")
+    assert_clean(at)
+    warn = " ".join(w.value for w in at.warning)
+    assert "Overflow at step" in warn
+    assert len(charts(at)) >= 4
+
+
+def test_shared_settings_survive_page_switches():
+    at = open_app()
+    at.selectbox(key="w_cell").set_value("lstm").run()
+    at.slider(key="w_T").set_value(37).run()
+    at.slider(key="w_scale").set_value(1.3).run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+        assert at.selectbox(key="w_cell").value == "lstm"
+        assert at.slider(key="w_T").value == 37
+        assert at.slider(key="w_scale").value == pytest.approx(1.3)
+    at.switch_page("pages/2_Gradient_flow.py").run()
+    norms = charts(at)[0]
+    assert norms["layout"]["xaxis"]["title"]["text"] == "timestep t"
+
+
+def test_link_values_are_used_and_nonsense_falls_back_with_a_notice():
+    at = open_app("pages/3_Vanishing_and_exploding.py", T="55", scale="1.25", cell="gru")
+    assert_clean(at)
+    assert (at.slider(key="w_T").value, at.slider(key="w_scale").value, at.selectbox(key="w_cell").value) == \
+        (55, 1.25, "gru")
+    assert not at.info or "reset to their defaults" not in at.info[0].value
+    bad = open_app(None, T="abc", H="-5", scale="nan", cell="transformer", seed="1e99", act="gelu", k1="")
+    assert_clean(bad)
+    notes = " ".join(i.value for i in bad.info)          # shown on the session's first run
+    assert "reset to their defaults" in notes
+    for k in ("T=", "H=", "scale=", "cell=", "seed=", "act="):
+        assert k in notes, k
+    bad.switch_page("pages/1_Unrolled_graph.py").run()
+    assert_clean(bad)
+    assert bad.slider(key="w_T").value == 100 and bad.slider(key="w_H").value == 32
+    assert bad.selectbox(key="w_cell").value == "rnn"
+
+
+def test_activation_follows_the_cell():
+    at = open_app("pages/2_Gradient_flow.py", act="relu")
+    assert at.selectbox(key="w_act").value == "relu"
+    at.selectbox(key="w_cell").set_value("lstm").run()
+    assert_clean(at)
+    assert at.selectbox(key="w_act").value == "tanh"
+
+
+def test_truncation_page_with_tbptt_shows_the_cut():
+    at = open_app("pages/4_Truncation.py", scheme="tbptt", k1="5", k2="10", T="60")
+    assert_clean(at)
+    figs = charts(at)
+    assert len(figs) == 4
+    graph = figs[0]
+    assert any(s.get("line", {}).get("dash") == "dash" for s in graph["layout"].get("shapes", []))
+    g_map = figs[1]
+    assert len(g_map["data"]) == 2                        # the map and the "cut" overlay

@@ -1,0 +1,120 @@
+"""The figure builders are pure: engine results in, (figure, data) out — checked without a browser."""
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+import explorer as ex
+from explorer import cliff
+from explorer.figures import gradient_flow as gf
+from explorer.figures import truncation_figs as tf
+from explorer.figures import unrolled, vanishing as vf
+from explorer.scenario import Scenario
+
+
+def fig_of(f):
+    return go.Figure(f) if isinstance(f, dict) else f
+
+
+def axis_titles(fig):
+    lay = fig.layout
+    return lay.xaxis.title.text, lay.yaxis.title.text
+
+
+@pytest.fixture(scope="module")
+def rec():
+    sc = Scenario(T=50, scheme="tbptt", k1=5, k2=8)
+    model, X, y, mask, loss = sc.build()
+    return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
+
+
+def test_every_chart_has_labelled_axes_and_its_data(rec):
+    al = ex.all_losses_backward(rec.trace)
+    sp = ex.weight_spectrum(rec.trace.model)
+    jp = ex.jacobian_products(rec.trace)
+    built = [gf.delta_norms(rec), gf.delta_heatmap(rec), gf.contribution_map(al.G, rec.mask()), gf.step_terms(rec),
+             gf.connectivity(al.connectivity[-1]), vf.eigen_plane(sp), vf.singular_values(sp),
+             vf.jacobian_norms(jp, sp, linear=False), unrolled.unrolled_graph(rec, start=20, stop=50, animate=False)]
+    for f, df in built:
+        fig = fig_of(f)
+        x, y = axis_titles(fig)
+        assert x, "x axis needs a title"
+        assert len(df) > 0
+        assert fig.layout.font.size is None or fig.layout.font.size >= 16     # projector-legible (template)
+        assert fig.layout.template.layout.font.size >= 17
+        json.loads(pio.to_json(fig))                                           # serialisable as sent to the browser
+    # log scales where values span decades
+    assert fig_of(gf.delta_norms(rec)[0]).layout.yaxis.type == "log"
+    assert fig_of(gf.connectivity(al.connectivity[-1])[0]).layout.yaxis.type == "log"
+
+
+def test_chart_data_is_what_the_engine_computed(rec):
+    fig, df = gf.delta_norms(rec)
+    np.testing.assert_array_equal(df["norm_dL_dh"], rec.delta_norms)
+    np.testing.assert_array_equal(fig.data[0].y, rec.delta_norms)
+    al = ex.all_losses_backward(rec.trace)
+    fig, df = gf.contribution_map(al.G, rec.mask())
+    assert len(fig.data) == 2                                # the map and the grey "cut" overlay
+    cut = np.asarray(fig.data[1].z, dtype=float)
+    M = rec.mask()
+    lower = np.tril(np.ones_like(M, dtype=bool))
+    assert np.array_equal(np.isfinite(cut), (M == 0) & lower)
+
+
+def test_unrolled_graph_animates_backward_and_marks_the_cuts(rec):
+    d, df = unrolled.unrolled_graph(rec, start=20, stop=50)
+    assert isinstance(d, dict) and len(d["frames"]) == 31               # 0 … 30 backward steps
+    fig = go.Figure(d)                                                   # frames/sliders are valid Plotly
+    assert fig.layout.updatemenus[0].buttons[0].label.startswith("▶")
+    first, last = d["frames"][0]["data"][0]["marker"]["opacity"], d["frames"][-1]["data"][0]["marker"]["opacity"]
+    assert np.all(np.asarray(first) < 1) and np.all(np.asarray(last) == 1)
+    cuts = unrolled.cut_positions(rec.scheme, rec.T)
+    # TBPTT(5, 8): updates at τ = 5, 10, …, 50 each reach back to τ − 8, so the chain is cut just before it
+    assert cuts == [tau - 8 - 0.5 for tau in range(5, 51, 5) if tau - 8 > 0]
+    shapes = [s for s in fig.layout.shapes if s.type == "line"]
+    assert {round(s.x0, 1) for s in shapes} == {c for c in cuts if 19.5 <= c <= 49.5}
+    # the hover text holds the equation with this step's numbers
+    h = [t for t in d["data"] if t.get("marker", {}).get("colorscale")][-1]
+    assert "δ_49 = W_hyᵀ ∂ℓ_49/∂y_49" in h["text"][-1]
+    row = df.iloc[-1]
+    assert row.norm_delta == pytest.approx(rec.delta_norms[49])
+
+
+def test_bias_and_randomized_charts():
+    k2s = np.array([2, 4, 8])
+    fig, df = tf.bias_vs_k2(k2s, np.array([0.5, 0.9, 1.0]), np.array([0.8, 0.3, 1e-12]), current=4)
+    assert list(df["k2"]) == [2, 4, 8] and fig.layout.yaxis2.type == "log"
+    fig, df = tf.randomized_spread(np.array([0.5, 0.6, 0.4]), np.array([0.5, 0.3, 0.2]))
+    assert fig.layout.xaxis.type == "log" and len(df) == 3
+
+
+def test_cliff_surface_and_clipping():
+    w, b = np.linspace(0, 10, 41), np.linspace(-6, 1, 29)
+    E = cliff.surface(w, b)
+    assert E.shape == (29, 41) and np.all((E >= 0) & (E <= 0.49))
+    for w0, b0 in [(5.0, -2.5), (3.0, -1.0), (8.0, -4.9)]:
+        _, dw, db = cliff.loss_and_grad(w0, b0)
+        e = 1e-6
+        fw = (cliff.loss_and_grad(w0 + e, b0)[0] - cliff.loss_and_grad(w0 - e, b0)[0]) / (2 * e)
+        fb = (cliff.loss_and_grad(w0, b0 + e)[0] - cliff.loss_and_grad(w0, b0 - e)[0]) / (2 * e)
+        assert dw == pytest.approx(fw, rel=1e-5, abs=1e-9) and db == pytest.approx(fb, rel=1e-5, abs=1e-9)
+    plain = cliff.descent(4.5, -2.6, lr=0.5, n=40)
+    clipped = cliff.descent(4.5, -2.6, lr=0.5, n=40, clip=1.0)
+    assert plain.grad_norm.max() > 5 and len(plain.w) < 41                 # thrown off the map by the wall
+    steps = np.hypot(np.diff(clipped.w), np.diff(clipped.b))
+    assert np.all(steps <= 0.5 * 1.0 + 1e-12) and clipped.clipped.any()     # clipped steps never exceed lr·θ
+    fig, df = vf.cliff(w, b, E, {"plain gradient descent": plain, "clipped": clipped})
+    assert set(df["path"]) == {"plain gradient descent", "clipped"}
+
+
+def test_scenario_is_deterministic_and_validated():
+    a, b = Scenario(seed=3).build(), Scenario(seed=3).build()
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[0].params["W_hh"], b[0].params["W_hh"])
+    assert ex.weight_spectrum(a[0]).rho == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="activation"):
+        Scenario(cell="lstm", activation="relu")
+    with pytest.raises(ValueError, match="T"):
+        Scenario(T=0)
