@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from conftest import needs
+from optional import needs
 
 
 @pytest.mark.parametrize("cell,act", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])

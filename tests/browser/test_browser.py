@@ -1,0 +1,122 @@
+"""End to end, in headless Chromium: deep links on a fresh server, every page, slider moves, the animation."""
+import re
+
+from playwright.sync_api import expect
+
+from conftest import ARTIFACTS
+
+
+def shot(pg, name: str):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+LESSONS = ["1 · Unrolled graph", "2 · Gradient flow", "3 · Vanishing and exploding", "4 · Truncation"]
+
+
+def wait_idle(pg, timeout=60_000):
+    """The wait Streamlit's own e2e tests use: connected, script not running, no skeletons, charts drawn."""
+    pg.wait_for_timeout(300)
+    pg.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached",
+                                                                                         timeout=timeout)
+    pg.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached",
+                                                                                      timeout=timeout)
+    expect(pg.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+    n = pg.get_by_test_id("stPlotlyChart").count()
+    for i in range(n):
+        pg.get_by_test_id("stPlotlyChart").nth(i).locator(".main-svg").first.wait_for(timeout=timeout)
+    pg.wait_for_timeout(200)
+
+
+def assert_no_problem(pg):
+    assert pg.get_by_test_id("stException").count() == 0, pg.get_by_test_id("stException").first.inner_text()
+    errs = [e.inner_text() for e in pg.get_by_test_id("stAlertContentError").all()]
+    assert not errs, errs
+    assert not pg.js_errors, pg.js_errors
+
+
+def chart_signature(pg):
+    """What the charts currently draw: the text of every plot (tick labels, titles, hover-free)."""
+    return [c.inner_text() + str(c.locator("path").count()) for c in pg.get_by_test_id("stPlotlyChart").all()]
+
+
+def slider_value(pg, label):
+    return slider(pg, label).input_value()
+
+
+def slider(pg, label):
+    """The slider's range input (Streamlit 1.67 renders a native <input type=range>)."""
+    return pg.get_by_test_id("stSlider").filter(has_text=label).locator("input[type=range]")
+
+
+def test_first_request_is_a_deep_link_with_parameters(server, page):
+    """The very first request to this fresh server: a lesson URL with settings in it."""
+    page.goto(f"{server}/Gradient_flow?T=40&scale=1.2&cell=gru")
+    wait_idle(page)
+    assert_no_problem(page)
+    expect(page.get_by_test_id("stSidebar")).to_be_visible()
+    expect(page.get_by_role("heading", name="Gradient flow")).to_be_visible()
+    assert page.get_by_test_id("stPlotlyChart").count() == 5
+    assert slider_value(page, "Sequence length T") == "40"
+    assert slider_value(page, "Scale (ρ or σ₁)") == "1.2"
+    shot(page, "00-deep-link-gradient-flow")
+
+
+def test_every_page_draws_and_redraws_when_a_slider_moves(server, page):
+    page.goto(server)
+    wait_idle(page)
+    assert_no_problem(page)
+    shot(page, "01-home")
+    for i, label in enumerate(LESSONS):
+        page.get_by_test_id("stSidebar").get_by_role("link", name=label).click()
+        wait_idle(page)
+        assert_no_problem(page)
+        assert page.get_by_test_id("stPlotlyChart").count() >= 1
+        before = chart_signature(page)
+        t_before = int(slider_value(page, "Sequence length T"))
+        slider(page, "Sequence length T").focus()
+        page.keyboard.press("ArrowRight")
+        wait_idle(page)
+        assert_no_problem(page)
+        assert int(slider_value(page, "Sequence length T")) == t_before + 1
+        assert chart_signature(page) != before, f"{label}: the charts did not change"
+        assert re.search(rf"[?&]T={t_before + 1}\b", page.url), page.url       # the URL holds the new setting
+        shot(page, f"{i + 2:02d}-{label.split(' · ')[1].lower().replace(' ', '-')}")
+
+
+def test_settings_survive_navigation_and_reload(server, page):
+    page.goto(f"{server}/Truncation?scheme=tbptt&k1=5&k2=12&T=50")
+    wait_idle(page)
+    assert_no_problem(page)
+    expect(page.get_by_text("Active scheme: TBPTT(k1=5, k2=12)")).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="1 · Unrolled graph").click()
+    wait_idle(page)
+    assert slider_value(page, "Sequence length T") == "50"
+    assert "scheme=tbptt" in page.url and "k2=12" in page.url
+    page.reload()
+    wait_idle(page)
+    assert slider_value(page, "Sequence length T") == "50"
+    shot(page, "07-truncation-link-then-unrolled")
+
+
+def test_nonsense_link_opens_with_defaults_and_a_notice(server, page):
+    page.goto(f"{server}/Vanishing_and_exploding?T=banana&H=-1&scale=inf&cell=%3Cscript%3E")
+    wait_idle(page)
+    assert_no_problem(page)
+    expect(page.get_by_text(re.compile("reset to their defaults"))).to_be_visible()
+    assert slider_value(page, "Sequence length T") == "100"
+    shot(page, "08-nonsense-link")
+
+
+def test_backward_pass_animation_plays_in_the_browser(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=30")
+    wait_idle(page)
+    chart = page.get_by_test_id("stPlotlyChart").first
+    current = chart.locator(".slider-group .current-value, text.slider-currentvalue")
+    text_before = chart.inner_text()
+    chart.get_by_text("▶ play").click()
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 1  # no rerun
+    assert chart.inner_text() != text_before, "the frame counter did not advance"
+    assert current.count() >= 0
+    assert_no_problem(page)
+    shot(page, "09-animation-playing")
