@@ -17,7 +17,7 @@ Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over bat
 """
 from .bidirectional import BidirectionalModel, BidirectionalRecord, bidirectional_bptt, build_bidirectional
 from .bptt import (AllLosses, GradientRecord, all_losses_backward, backward, bptt, loss_connectivity,
-                   masked_gradient)
+                   masked_gradient, randomized_draws)
 from .cells import CELLS, constrain_recurrent
 from .checkpointing import CheckpointResult, checkpointed_bptt, min_budget
 from .clipping import ClipResult, clip_by_global_norm, clip_by_value, global_norm
@@ -39,6 +39,6 @@ __all__ = [
     "build_model", "checkpointed_bptt", "clip_by_global_norm", "clip_by_value", "constrain_recurrent",
     "forward", "from_torch_state_dict", "global_norm", "gradient_bias", "jacobian_products", "load_torch_npz",
     "log_linear_rate", "log_pascanu_bound", "loss_connectivity", "masked_gradient", "min_budget",
-    "model_from_params", "numerical_gradient", "relative_error", "rtrl", "step_jacobians",
+    "model_from_params", "numerical_gradient", "randomized_draws", "relative_error", "rtrl", "step_jacobians",
     "to_torch_state_dict", "weight_spectrum",
 ]

@@ -96,3 +96,14 @@ def test_gradient_bias_reports_cosine_and_relative_error():
             for k2 in (2, 10, 40)]
     assert errs[0] > errs[1] > errs[2] == pytest.approx(0.0, abs=1e-12)
     assert ex.gradient_bias({k: -v for k, v in full.items()}, full)["all"].cosine == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "indrnn"])
+def test_batched_randomized_draws_equal_separate_backward_passes(cell):
+    model, X, y = problem(cell, T=25, B=2, seed=6)
+    trace = ex.forward(model, X, y)
+    draws = ex.randomized_draws(trace, 0.6, 12, seed=40)
+    for i, g in enumerate(draws):
+        ref = ex.backward(trace, ex.Randomized(0.6, seed=40 + i)).grads
+        for k in ref:
+            assert relative_error(g[k], ref[k]) < 1e-13, (i, k)

@@ -44,8 +44,9 @@ def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = Non
         where.latex(latex)
     where.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
     where.caption(f"**What to notice:** {notice}")
-    where.download_button("⬇ data (CSV)", df.to_csv(index=df.index.name is not None), file_name=f"{_slug(title)}.csv",
-                          mime="text/csv", key=f"csv_{key}")
+    keep_index = df.index.name is not None
+    where.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",
+                          mime="text/csv", key=f"csv_{key}", on_click="ignore")   # built only when clicked
 
 
 def overflow_notes(rec):

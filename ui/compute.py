@@ -57,8 +57,14 @@ def jacobians(sc: Scenario):
 PHASE_T = 200          # the phase map uses the first 200 steps at most
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def phase(sc: Scenario):
+    """The phase map does not depend on the current scale (it sweeps all of them) nor on the truncation: key the
+    cache without them, so moving the scale slider reuses it."""
+    return _phase(replace(sc, scale=1.0, scheme="full", k1=1, k2=1, keep_prob=1.0))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _phase(sc: Scenario):
     """log10 ‖∂h_T/∂h_k‖ over W_hh scales 0.1 … 3 (same seed, same inputs), for the first min(T, 200) steps;
     fewer scales when H is large, so it stays around a second at worst."""
     sc = replace(sc, T=min(sc.T, PHASE_T))
@@ -111,14 +117,11 @@ def randomized_draws(sc: Scenario):
     S = 2 * sc.hidden if sc.cell == "lstm" else sc.hidden
     n = int(np.clip(2e8 / (sc.T * S * sc.hidden * {"lstm": 4, "gru": 3}.get(sc.cell, 1)), 20, 200))
     full = record(sc, "full")
-    g = full.grads
-    flat = np.concatenate([v.ravel() for v in g.values()])
-    acc = np.zeros_like(flat)
-    one, mean = [], []
-    for i in range(n):
-        d = ex.backward(full.trace, ex.Randomized(sc.keep_prob, seed=sc.seed * 1000 + i)).grads
-        v = np.concatenate([d[k].ravel() for k in g])
-        acc += v
-        one.append(ex.relative_error(v, flat))
-        mean.append(ex.relative_error(acc / (i + 1), flat))
-    return np.array(one), np.array(mean)
+    names = list(full.grads)
+    flat = np.concatenate([full.grads[k].ravel() for k in names])
+    draws = ex.randomized_draws(full.trace, sc.keep_prob, n, seed=sc.seed * 1000)
+    V = np.stack([np.concatenate([d[k].ravel() for k in names]) for d in draws])          # (n, |θ|)
+    running = np.cumsum(V, axis=0) / np.arange(1, n + 1)[:, None]
+    one = np.array([ex.relative_error(v, flat) for v in V])
+    mean = np.array([ex.relative_error(v, flat) for v in running])
+    return one, mean

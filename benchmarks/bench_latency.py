@@ -1,0 +1,158 @@
+"""Slider → redrawn charts, in headless Chromium (Debian's /usr/bin/chromium via Playwright), for every lesson and
+for a reference page holding one slider and one 500-point Plotly line (Streamlit's own floor), in the same run.
+
+A move is timed from the keydown event to the last DOM change inside any Plotly chart, once the script has
+finished and the charts have been quiet for 200 ms (timestamps taken inside the page with performance.now()).
+Each move steps the "Scale" slider one notch in one direction, so no move is served from the cache of an earlier
+one. The server's CPU time per move comes from /proc/<pid>/stat over the whole series.
+
+    python benchmarks/bench_latency.py [--moves 30] [--out benchmarks/results/bench_latency.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+INIT = """
+window.__kd = 0; window.__mut = 0;
+document.addEventListener('keydown', () => { window.__kd = performance.now(); window.__mut = 0; }, true);
+const watch = () => new MutationObserver(ms => {
+  for (const m of ms) {
+    const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    if (el && el.closest && el.closest('[data-testid=stPlotlyChart]')) { window.__mut = performance.now(); return; }
+  }
+}).observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
+if (document.documentElement) watch(); else document.addEventListener('DOMContentLoaded', watch);
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app: Path, extra_env=None):
+    port = free_port()
+    env = dict(os.environ, **(extra_env or {}))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"server for {app} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle(pg, timeout=20.0):
+    pg.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached",
+                                                                                      timeout=timeout * 1000)
+
+
+def measure(pg, url: str, moves: int, slider_label: str, pid: int):
+    pg.goto(url)
+    idle(pg, 60)
+    pg.wait_for_timeout(1500)
+    thumb = pg.locator("input[type=range]").filter(has=None).and_(pg.locator(f"[aria-label^='{slider_label}']")).first
+    thumb.focus()
+    out = []
+    cpu0 = None
+    for i in range(moves + 1):                        # the first move is a warm-up
+        if i == 1:
+            cpu0 = cpu_seconds(pid)
+        pg.keyboard.press("ArrowRight")
+        t0 = time.time()
+        while True:
+            pg.wait_for_timeout(40)
+            st_ = pg.evaluate("() => [window.__kd, window.__mut, performance.now(), "
+                              "document.querySelector(\"[data-testid='stApp']\").getAttribute('data-test-script-state')]")
+            kd, mut, now, state = st_
+            if mut > kd and state == "notRunning" and now - mut > 200:
+                break
+            if time.time() - t0 > 20:
+                mut = float("nan")
+                break
+        if i > 0:
+            out.append(mut - kd)
+        thumb.focus()
+    cpu = (cpu_seconds(pid) - cpu0) / moves
+    return out, cpu
+
+
+def p95(x):
+    return statistics.quantiles(x, n=20)[-1] if len(x) >= 20 else max(x)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--moves", type=int, default=30)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_latency.json"))
+    args = ap.parse_args()
+    ref_proc, ref_url = start(ROOT / "benchmarks" / "reference_app.py")
+    app_proc, app_url = start(ROOT / "streamlit_app.py")
+    targets = [("reference page", ref_url, ref_proc.pid),
+               ("1 · Unrolled graph", app_url + "/Unrolled_graph", app_proc.pid),
+               ("2 · Gradient flow", app_url + "/Gradient_flow", app_proc.pid),
+               ("3 · Vanishing and exploding", app_url + "/Vanishing_and_exploding", app_proc.pid),
+               ("4 · Truncation", app_url + "/Truncation?scheme=tbptt", app_proc.pid),
+               ("2 · Gradient flow, T=1000 H=128", app_url + "/Gradient_flow?T=1000&H=128", app_proc.pid),
+               ("3 · Vanishing, T=1000 H=128", app_url + "/Vanishing_and_exploding?T=1000&H=128", app_proc.pid)]
+    rows = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+            for name, url, pid in targets:
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                ctx.add_init_script(INIT)
+                pg = ctx.new_page()
+                lat, cpu = measure(pg, url, args.moves, "Scale", pid)
+                ctx.close()
+                ok = [x for x in lat if x == x]
+                rows.append(dict(page=name, moves=len(lat), timeouts=len(lat) - len(ok),
+                                 p50_ms=statistics.median(ok), p95_ms=p95(ok), cpu_ms_per_move=cpu * 1e3))
+                print(f"{name:34} p50 {rows[-1]['p50_ms']:7.0f} ms   p95 {rows[-1]['p95_ms']:7.0f} ms   "
+                      f"server CPU {rows[-1]['cpu_ms_per_move']:6.1f} ms/move", flush=True)
+            browser.close()
+    finally:
+        for proc in (ref_proc, app_proc):
+            proc.terminate()
+    ref = rows[0]
+    for r in rows:
+        r["p50_ratio"] = r["p50_ms"] / ref["p50_ms"]
+        r["p95_ratio"] = r["p95_ms"] / ref["p95_ms"]
+    print("\n| page | p50 ms | p95 ms | p50 / ref | p95 / ref | server CPU ms/move |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['page']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p50_ratio']:.2f} | {r['p95_ratio']:.2f} | "
+              f"{r['cpu_ms_per_move']:.0f} |")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(dict(rows=rows, moves=args.moves), indent=1))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
