@@ -33,7 +33,7 @@ from .truncation import TBPTT, Full, Randomized
 from . import tasks
 
 __all__ = [
-    "AllLosses", "Bias", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",
+    "AllLosses", "Bias", "tasks", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",
     "Full", "GradientRecord", "JacobianProducts", "Model", "RTRLResult", "Randomized", "Spectrum", "TBPTT",
     "Trace", "all_losses_backward", "backward", "bidirectional_bptt", "bptt", "build_bidirectional",
     "build_model", "checkpointed_bptt", "clip_by_global_norm", "clip_by_value", "constrain_recurrent",

@@ -102,7 +102,7 @@ def backward(trace: Trace, scheme: Scheme = Full()) -> GradientRecord:
         raise ValueError("the trace has no loss: call forward(..., targets=...) first")
     model, cache = trace.model, trace.cache
     cell, p = model.cell, model.params
-    T, H = trace.T, model.hidden_size
+    T = trace.T
     n = trace.valid_T
     windows = [w for w in scheme.windows(T) if w.lo < n]
 

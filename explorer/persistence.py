@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 
 import numpy as np
 
 from .model import Model, model_from_params
+from .npz_files import read_npz
 
 CONFIG_KEY = "__config__"
-MAX_MODEL_BYTES = 50 * 1024 * 1024
 
 
 def model_bytes(model: Model, extra: dict | None = None) -> bytes:
@@ -33,17 +32,7 @@ def save_model(model: Model, path, extra: dict | None = None) -> None:
 
 def load_model(file) -> tuple[Model, dict]:
     """(model, extra) from a path, a file object or bytes written by save_model / model_bytes."""
-    if isinstance(file, (bytes, bytearray)):
-        if len(file) > MAX_MODEL_BYTES:
-            raise ValueError(f"the model file is {len(file) / 2 ** 20:.1f} MB; the limit is "
-                             f"{MAX_MODEL_BYTES // 2 ** 20} MB")
-        file = io.BytesIO(file)
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"not a model file saved by BPTT Explorer (an .npz of plain arrays): "
-                         f"{type(e).__name__}: {e}. Files with pickled objects are refused.") from None
+    arrays = read_npz(file, "not a model file saved by BPTT Explorer")
     if CONFIG_KEY not in arrays:
         raise ValueError(f"the .npz has no {CONFIG_KEY!r} entry: it was not saved by BPTT Explorer "
                          f"(found {sorted(arrays)[:10]}); a PyTorch state_dict loads with load_torch_npz")

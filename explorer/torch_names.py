@@ -14,12 +14,10 @@ never unpickles (allow_pickle=False) and names any missing key or wrong shape.
 """
 from __future__ import annotations
 
-import io
-import zipfile
-
 import numpy as np
 
 from .model import Model, model_from_params
+from .npz_files import read_npz
 from .validation import choice
 
 TORCH_CELLS = ("rnn", "lstm", "gru")
@@ -83,12 +81,6 @@ def from_torch_state_dict(state_dict: dict, cell: str, *, activation: str = "tan
 def load_torch_npz(file, cell: str, *, activation: str = "tanh", readout_prefix: str = "readout",
                    dtype: str = "float64") -> Model:
     """Load a model from an .npz of torch-named arrays (a path, a file object or bytes). Never unpickles."""
-    if isinstance(file, (bytes, bytearray)):
-        file = io.BytesIO(file)
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"not a readable .npz of plain arrays ({type(e).__name__}: {e}); save it with "
-                         "np.savez(path, **{name: tensor.numpy()}) — pickled objects are refused") from None
+    arrays = read_npz(file, "not a readable .npz of torch weights (save them with "
+                            "np.savez(path, **{name: tensor.numpy()}))")
     return from_torch_state_dict(arrays, cell, activation=activation, readout_prefix=readout_prefix, dtype=dtype)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from . import clipping
 from .bptt import backward
 from .forward import forward
 from .model import Model, build_model, model_from_params
+from .npz_files import read_npz
 from .optim import Optimizer, Schedule
 from .truncation import TBPTT, Full, Randomized
 from .validation import choice, finite_float, positive_int
@@ -242,12 +243,11 @@ class Trainer:
     @classmethod
     def from_state_bytes(cls, task, data: bytes) -> "Trainer":
         """Resume a run saved with state_bytes (the same task object must be supplied)."""
+        arrays = read_npz(data, "not a saved training state")
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
             header = json.loads(arrays.pop("__header__").tobytes().decode())
-        except Exception as e:  # noqa: BLE001 — any unreadable file gets the same clear message
-            raise ValueError(f"not a saved training state ({type(e).__name__}: {e})") from None
+        except (KeyError, ValueError, UnicodeDecodeError) as e:
+            raise ValueError(f"not a saved training state (no readable header: {type(e).__name__})") from None
         if header.get("task") != task.name:
             raise ValueError(f"this state was saved for task {header.get('task')!r}, not {task.name!r}")
         cfg = TrainConfig(**header["config"])
@@ -287,5 +287,3 @@ def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:
         verdict = f"loss is {loss:.3g}, above the baseline {base:.3g}"
     return f"{config.label()}: {verdict} after {last.step} updates{why}."
 
-
-_ = replace  # dataclasses.replace is the way to change one TrainConfig field: replace(cfg, lr=0.1)

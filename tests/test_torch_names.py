@@ -63,7 +63,7 @@ def test_npz_round_trip_and_errors(tmp_path):
         ex.load_torch_npz(buf.getvalue(), "gru")
 
     for junk in (b"", b"not a zip at all", pickle.dumps({"a": 1})):
-        with pytest.raises(ValueError, match="not a readable .npz"):
+        with pytest.raises(ValueError, match="not a readable .npz of torch weights"):
             ex.load_torch_npz(junk, "gru")
     with pytest.raises(ValueError, match="no torch.nn equivalent"):
         ex.to_torch_state_dict(ex.build_model("indrnn", 1, 2, 1))
