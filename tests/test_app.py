@@ -101,6 +101,17 @@ def test_link_values_are_used_and_nonsense_falls_back_with_a_notice():
     assert bad.selectbox(key="w_cell").value == "rnn"
 
 
+def test_lesson_sliders_follow_a_shrinking_T():
+    at = open_app("pages/1_Unrolled_graph.py")
+    assert at.slider(key="w_step").value == 98
+    at.slider(key="w_T").set_value(12).run()
+    assert_clean(at)
+    assert at.slider(key="w_step").value <= 11
+    at.slider(key="w_T").set_value(300).run()
+    assert_clean(at)
+    assert at.slider(key="w_end").value <= 300
+
+
 def test_activation_follows_the_cell():
     at = open_app("pages/2_Gradient_flow.py", act="relu")
     assert at.selectbox(key="w_act").value == "relu"

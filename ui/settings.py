@@ -104,6 +104,12 @@ def _sync(key: str):
 def widget(p: Param, where=st, **kw):
     """Draw p's widget (in `where`) and return the canonical value."""
     v = _state(p)
+    if p.kind in ("int", "float") and not p.lo <= v <= p.hi:      # a range that depends on T may have shrunk
+        v = min(max(v, p.lo), p.hi)
+        st.session_state["cfg_" + p.key] = v
+    elif p.kind == "choice" and v not in (kw.get("options") or p.options):
+        v = p.default
+        st.session_state["cfg_" + p.key] = v
     wk = "w_" + p.key
     st.session_state[wk] = v
     common = dict(key=wk, on_change=_sync, args=(p.key,), help=p.help, **kw)
