@@ -137,12 +137,11 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
     fig.update_layout(margin=dict(b=190))
     d = fig.to_dict()
     n = ts.size
-    marker = d["data"][h_trace]["marker"]
     frames = []
-    for j in range(n + 1):
+    for j in range(n + 1):               # a frame carries only the opacities; Plotly merges it into the h_t trace
         reached = ts >= ts[-1] - j + 1 if j else np.zeros(n, dtype=bool)
         frames.append({"name": str(j), "traces": [h_trace],
-                       "data": [{"type": "scatter", "marker": {**marker, "opacity": np.where(reached, 1.0, 0.12)}}]})
+                       "data": [{"type": "scatter", "marker": {"opacity": np.where(reached, 1.0, 0.12)}}]})
     d["frames"] = frames
     dur = max(40, 2400 // n)
     d["layout"]["updatemenus"] = [{
