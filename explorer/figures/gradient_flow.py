@@ -57,7 +57,8 @@ def contribution_map(G: np.ndarray, mask: np.ndarray | None = None, *, max_t: in
     df = pd.DataFrame(Gs, index=pd.Index(idx, name="t"), columns=[f"k{k}" for k in idx])
     if mask is not None:
         M = mask[np.ix_(idx, idx)]
-        cut = np.where((M == 0) & np.tril(np.ones_like(M, dtype=bool)), 1.0, np.nan).astype(np.float32)
+        has_loss = (np.nan_to_num(Gs) > 0).any(axis=1, keepdims=True)     # rows without a loss have nothing to cut
+        cut = np.where((M == 0) & np.tril(np.ones_like(M, dtype=bool)) & has_loss, 1.0, np.nan).astype(np.float32)
         fig.add_trace(go.Heatmap(z=cut, x=idx, y=idx, colorscale=[[0, "rgba(120,120,120,0.75)"],
                                                                   [1, "rgba(120,120,120,0.75)"]],
                                  showscale=False, hovertemplate="cut by truncation<extra></extra>"))

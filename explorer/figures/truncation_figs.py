@@ -37,7 +37,7 @@ def randomized_spread(draw_errors: np.ndarray, mean_errors: np.ndarray, *, proje
     ref = mean_errors[0] / np.sqrt(n)
     fig.add_trace(go.Scatter(x=n, y=ref, mode="lines", name="∝ 1/√n", line=dict(width=2, dash="dot",
                                                                                   color=COLORS["black"])))
-    fig.update_xaxes(type="log")
+    log_axis(fig, n, axis="x")
     log_axis(fig, np.concatenate([draw_errors, mean_errors]))
     df = pd.DataFrame({"n": n, "rel_error_one_draw": draw_errors, "rel_error_mean_of_n": mean_errors})
     return style(fig, x="number of draws n", y="‖ĝ − g‖ / ‖g‖ (log)", projector=projector), df
