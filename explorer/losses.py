@@ -59,12 +59,15 @@ def per_step(loss: str, Y: np.ndarray, targets: np.ndarray, mask: np.ndarray):
         tot = dY.sum(axis=-1)
         T, B = targets.shape
         ti, bi = np.arange(T)[:, None], np.arange(B)[None, :]
-        ell = (np.log(tot) - z[ti, bi, targets]) * mask
+        ell = np.log(tot) - z[ti, bi, targets]
         dY /= tot[..., None]                                   # softmax(y)
         dY[ti, bi, targets] -= 1.0
     else:
         diff = Y - targets
-        ell = np.sum(diff * diff, axis=-1) * mask
+        ell = np.sum(diff * diff, axis=-1)
         dY = 2.0 * diff
-    dY *= (mask / B)[..., None]
+    # A step without a target contributes exactly 0, even where its output overflowed (∞ · 0 would be NaN).
+    on = mask > 0
+    ell = np.where(on, ell * mask, 0.0)
+    dY = np.where(on[..., None], dY * (mask / B)[..., None], 0.0)
     return ell, dY

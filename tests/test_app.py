@@ -63,8 +63,13 @@ def test_overflow_is_reported_with_its_step():
     at = open_app("pages/2_Gradient_flow.py", cell="rnn", act="relu", scale="3", T="1000", H="64", init="identity")
     assert_clean(at)
     warn = " ".join(w.value for w in at.warning)
-    assert "Overflow at step" in warn
-    assert len(charts(at)) >= 4
+    assert "Overflow at step" in warn and "no gradient to draw" in warn     # the only target is after it
+    at2 = open_app("pages/2_Gradient_flow.py", cell="rnn", act="relu", scale="3", T="1000", H="64",
+                   init="identity", target="every step, squared error")
+    assert_clean(at2)
+    warn2 = " ".join(w.value for w in at2.warning)
+    assert "Overflow at step" in warn2 and "The charts show steps 0" in warn2
+    assert len(charts(at2)) >= 4
 
 
 def test_shared_settings_survive_page_switches():

@@ -99,6 +99,22 @@ def test_exploding_settings_never_raise_or_warn_and_report_the_overflow_step(cel
         assert not rec.finite
 
 
+def test_steps_without_a_target_never_report_an_overflow_of_their_loss():
+    """ReLU with ρ = 3: the squared output passes 1e308 around step 320, the state itself only near step 640.
+    With the target at the last step only, the earlier (masked) steps must contribute 0, not ∞ · 0 = NaN."""
+    model = ex.build_model("rnn", 1, 8, 1, activation="relu", init="identity", scale=3.0)
+    model.params["W_xh"] = np.abs(model.params["W_xh"]) + 0.1
+    X, y = np.ones((1000, 1, 1)), np.zeros((1000, 1, 1))
+    mask = np.zeros(1000)
+    mask[-1] = 1
+    every = ex.forward(model, X, y, loss="squared_error")
+    last = ex.forward(model, X, y, loss="squared_error", mask=mask)
+    assert 300 < every.overflow_step < 400                     # the loss overflows first when every step counts
+    assert last.overflow_step > 600                            # here only the state can overflow
+    assert np.all(np.isfinite(last.states[: last.overflow_step + 1]))
+    assert np.all(last.losses[: last.overflow_step] == 0)
+
+
 def test_tanh_with_huge_weights_saturates_without_overflow():
     model = ex.build_model("rnn", 1, 16, 1, scale=50.0, seed=0)
     X = np.random.default_rng(0).standard_normal((1000, 1, 1))

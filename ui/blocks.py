@@ -53,9 +53,14 @@ def overflow_notes(rec):
     """Say where values overflowed (forward or backward) — the charts show everything before it."""
     tr = rec.trace
     if tr.overflow_step is not None:
-        st.warning(f"**Overflow at step {tr.overflow_step}:** the hidden state or the loss passed ±1.8·10³⁰⁸ "
-                   f"there. The charts show steps 0 … {tr.overflow_step - 1} and the gradient of their loss.",
-                   icon="💥")
+        k = tr.overflow_step
+        if not np.any(tr.mask[:k] > 0):
+            st.warning(f"**Overflow at step {k}:** the hidden state or the loss passed ±1.8·10³⁰⁸ there, and no "
+                       f"target lies before it (the loss is at the last step only), so there is **no gradient to "
+                       f"draw**. Pick a loss at every step, a smaller scale or a shorter T.", icon="💥")
+        else:
+            st.warning(f"**Overflow at step {k}:** the hidden state or the loss passed ±1.8·10³⁰⁸ there. The "
+                       f"charts show steps 0 … {k - 1} and the gradient of their loss.", icon="💥")
     if rec.backward_overflow_step is not None:
         st.warning(f"**The backward pass overflowed at step {rec.backward_overflow_step}:** δ_t grew past "
                    f"float64's range going back; steps after it are valid.", icon="💥")
