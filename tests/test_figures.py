@@ -53,7 +53,7 @@ def test_every_chart_has_labelled_axes_and_its_data(rec):
 def test_chart_data_is_what_the_engine_computed(rec):
     fig, df = gf.delta_norms(rec)
     np.testing.assert_array_equal(df["norm_dL_dh"], rec.delta_norms)
-    np.testing.assert_array_equal(fig.data[0].y, rec.delta_norms)
+    np.testing.assert_array_equal(fig.data[0].y, rec.delta_norms)          # finite here: drawn as computed
     al = ex.all_losses_backward(rec.trace)
     fig, df = gf.contribution_map(al.G, rec.mask())
     assert len(fig.data) == 2                                # the map and the grey "cut" overlay

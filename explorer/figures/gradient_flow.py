@@ -6,18 +6,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import COLORS, SEQ, log_axis, log_ticks, safe_log10, style
+from .style import COLORS, SEQ, gaps, log_axis, log_ticks, safe_log10, style
 
 
 def delta_norms(rec, *, projector=False):
     """‖δ_t‖ = ‖∂L/∂h_t‖ against t on a log axis (and ‖∂L/∂c_t‖ for an LSTM)."""
     t = np.arange(rec.T)
     df = pd.DataFrame({"t": t, "norm_dL_dh": rec.delta_norms})
-    fig = go.Figure(go.Scatter(x=t, y=rec.delta_norms, mode="lines+markers", name="‖∂L/∂h_t‖",
+    fig = go.Figure(go.Scatter(x=t, y=gaps(rec.delta_norms), mode="lines+markers", name="‖∂L/∂h_t‖",
                                line=dict(width=3, color=COLORS["blue"]), marker=dict(size=5)))
     if rec.delta_c_norms is not None:
         df["norm_dL_dc"] = rec.delta_c_norms
-        fig.add_trace(go.Scatter(x=t, y=rec.delta_c_norms, mode="lines", name="‖∂L/∂c_t‖ (cell state)",
+        fig.add_trace(go.Scatter(x=t, y=gaps(rec.delta_c_norms), mode="lines", name="‖∂L/∂c_t‖ (cell state)",
                                  line=dict(width=3, dash="dash", color=COLORS["orange"])))
     log_axis(fig, df.drop(columns="t").to_numpy())
     return style(fig, x="timestep t", y="‖δ_t‖ (gradient norm, log scale)", projector=projector), df
@@ -72,7 +72,7 @@ def step_terms(rec, *, projector=False):
     name = rec.trace.model.cell.recurrent_term_name()
     v = rec.term_norms[name]
     t = np.arange(rec.T)
-    fig = go.Figure(go.Bar(x=t, y=v, marker_color=COLORS["green"], name=f"‖term_t of ∂L/∂{name}‖"))
+    fig = go.Figure(go.Bar(x=t, y=gaps(v), marker_color=COLORS["green"], name=f"‖term_t of ∂L/∂{name}‖"))
     log_axis(fig, v)
     df = pd.DataFrame({"t": t, f"norm_term_{name}": v, "norm_term_W_xh": rec.term_norms["W_xh"]})
     return style(fig, x="timestep t", y=f"‖term of ∂L/∂{name}‖ (log)", projector=projector, legend=False), df
@@ -85,7 +85,7 @@ def connectivity(conn_row: np.ndarray, *, projector=False):
     k = np.arange(last + 1)
     lag = last - k
     v = conn_row[: last + 1]
-    fig = go.Figure(go.Scatter(x=lag, y=v, mode="lines+markers", line=dict(width=3, color=COLORS["purple"]),
+    fig = go.Figure(go.Scatter(x=lag, y=gaps(v), mode="lines+markers", line=dict(width=3, color=COLORS["purple"]),
                                marker=dict(size=5), name="‖∂ℓ_T/∂x_k‖"))
     log_axis(fig, v)
     df = pd.DataFrame({"k": k, "lag": lag, "norm_dlT_dxk": v})

@@ -62,10 +62,16 @@ def log_ticks(lo: float, hi: float, step: int | None = None):
 
 
 def safe_log10(x) -> np.ndarray:
-    """log10 with zeros and negatives as NaN (so they leave gaps, not −inf)."""
+    """log10 with zeros, negatives and non-finite values as NaN (so they leave gaps, not ±inf)."""
     x = np.asarray(x, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x > 0, np.log10(np.where(x > 0, x, 1.0)), np.nan)
+    ok = (x > 0) & np.isfinite(x)
+    return np.where(ok, np.log10(np.where(ok, x, 1.0)), np.nan)
+
+
+def gaps(x) -> np.ndarray:
+    """The values with ±inf turned into NaN: Plotly draws a gap instead of breaking its axis range."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isfinite(x), x, np.nan)
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
