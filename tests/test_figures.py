@@ -30,15 +30,23 @@ def rec():
     return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
 
 
-def test_every_chart_has_labelled_axes_and_its_data(rec):
+@pytest.mark.parametrize("projector", [False, True])
+def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     al = ex.all_losses_backward(rec.trace)
     sp = ex.weight_spectrum(rec.trace.model)
     jp = ex.jacobian_products(rec.trace)
-    built = [gf.delta_norms(rec), gf.delta_heatmap(rec), gf.contribution_map(al.G, rec.mask()), gf.step_terms(rec),
-             gf.connectivity(al.connectivity[-1]), vf.eigen_plane(sp), vf.singular_values(sp),
-             vf.jacobian_norms(jp, sp, linear=False), unrolled.unrolled_graph(rec, start=20, stop=50, animate=False)]
+    p = dict(projector=projector)
+    scales, lags = np.array([0.5, 1.0, 1.5]), np.array([1, 2, 4])
+    built = [gf.delta_norms(rec, **p), gf.delta_heatmap(rec, **p), gf.contribution_map(al.G, rec.mask(), **p),
+             gf.step_terms(rec, **p), gf.connectivity(al.connectivity[-1], **p), vf.eigen_plane(sp, **p),
+             vf.singular_values(sp, **p), vf.jacobian_norms(jp, sp, linear=False, **p),
+             vf.phase_map(scales, lags, np.outer(np.log10(scales), lags), 1.0, **p),
+             tf.bias_vs_k2(np.array([2, 4]), np.array([0.5, 0.9]), np.array([0.8, 0.1]), current=2, **p),
+             unrolled.unrolled_graph(rec, start=20, stop=50, animate=False, **p),
+             unrolled.unrolled_graph(rec, start=20, stop=50, **p)]
     for f, df in built:
-        fig = fig_of(f)
+        assert isinstance(f, dict)                          # plain dicts: the app sends them unvalidated ...
+        fig = fig_of(f)                                     # ... so every property is validated here
         x, y = axis_titles(fig)
         assert x, "x axis needs a title"
         assert len(df) > 0
@@ -52,10 +60,12 @@ def test_every_chart_has_labelled_axes_and_its_data(rec):
 
 def test_chart_data_is_what_the_engine_computed(rec):
     fig, df = gf.delta_norms(rec)
+    fig = fig_of(fig)
     np.testing.assert_array_equal(df["norm_dL_dh"], rec.delta_norms)
     np.testing.assert_array_equal(fig.data[0].y, rec.delta_norms)          # finite here: drawn as computed
     al = ex.all_losses_backward(rec.trace)
     fig, df = gf.contribution_map(al.G, rec.mask())
+    fig = fig_of(fig)
     assert len(fig.data) == 2                                # the map and the grey "cut" overlay
     cut = np.asarray(fig.data[1].z, dtype=float)
     M = rec.mask()
@@ -86,9 +96,9 @@ def test_unrolled_graph_animates_backward_and_marks_the_cuts(rec):
 def test_bias_and_randomized_charts():
     k2s = np.array([2, 4, 8])
     fig, df = tf.bias_vs_k2(k2s, np.array([0.5, 0.9, 1.0]), np.array([0.8, 0.3, 1e-12]), current=4)
-    assert list(df["k2"]) == [2, 4, 8] and fig.layout.yaxis2.type == "log"
+    assert list(df["k2"]) == [2, 4, 8] and fig_of(fig).layout.yaxis2.type == "log"
     fig, df = tf.randomized_spread(np.array([0.5, 0.6, 0.4]), np.array([0.5, 0.3, 0.2]))
-    assert fig.layout.xaxis.type == "log" and len(df) == 3
+    assert fig_of(fig).layout.xaxis.type == "log" and len(df) == 3
 
 
 def test_cliff_surface_and_clipping():
@@ -107,6 +117,7 @@ def test_cliff_surface_and_clipping():
     steps = np.hypot(np.diff(clipped.w), np.diff(clipped.b))
     assert np.all(steps <= 0.5 * 1.0 + 1e-12) and clipped.clipped.any()     # clipped steps never exceed lr·θ
     fig, df = vf.cliff(w, b, E, {"plain gradient descent": plain, "clipped": clipped})
+    fig_of(fig)
     assert set(df["path"]) == {"plain gradient descent", "clipped"}
 
 

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import streamlit as st
+from plotly.basedatatypes import BaseFigure
 
 from explorer.figures import PLOTLY_CONFIG
 
@@ -37,12 +38,24 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
 
 
+class _Checked(BaseFigure):
+    """A figure dict from `explorer.figures`, handed to st.plotly_chart as-is. Streamlit re-validates a plain dict
+    by building a go.Figure from it (tens of ms per chart); the builders' dicts are validated by the test suite
+    instead (tests/test_figures.py turns every one into a go.Figure)."""
+
+    def __init__(self, spec: dict):          # deliberately skips BaseFigure.__init__: no object tree is built
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self):
+        return self._spec
+
+
 def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = None, where=st):
     """One chart: heading, the equation behind it, the figure (PNG from its toolbar), what to notice, CSV."""
     where.markdown(f"#### {title}")
     if latex:
         where.latex(latex)
-    where.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    where.plotly_chart(_Checked(fig) if isinstance(fig, dict) else fig, key=key, config=PLOTLY_CONFIG, width="stretch")
     where.caption(f"**What to notice:** {notice}")
     keep_index = df.index.name is not None
     where.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",

@@ -1,53 +1,98 @@
-"""One look for every chart: large fonts and thick lines that read from the back of a lecture hall.
+"""One look for every chart, and the small vocabulary the builders use to write Plotly figures as plain dicts.
 
-`style(fig, ...)` applies it; `projector=True` makes everything larger still. Colours are colour-blind safe
-(Okabe–Ito)."""
+Figures are plain JSON-ready dicts ({"data": [...], "layout": {...}}), not `go.Figure` objects: Plotly validates
+every property of an object figure as it is built, which cost more server time per slider move than the engine
+(py-spy). The tests turn each dict into `go.Figure(d)`, so every property is still validated — once, in CI.
+
+`style(fig, ...)` applies the look: large fonts and thick lines that read from the back of a lecture hall;
+`projector=True` makes everything larger still. Colours are colour-blind safe (Okabe–Ito)."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 COLORS = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00", "purple": "#CC79A7",
           "sky": "#56B4E9", "yellow": "#F0E442", "grey": "#7F7F7F", "black": "#222222"}
 SEQ = "Viridis"
 
 
-def _template(base: int) -> go.layout.Template:
+def _template(base: int) -> dict:
     axis = dict(showline=True, linewidth=2, linecolor="#444", gridcolor="#e6e6e6", zerolinecolor="#cccccc",
                 ticks="outside", title=dict(font=dict(size=base + 1)), tickfont=dict(size=base - 2))
-    return go.layout.Template(layout=dict(
+    return {"layout": dict(
         font=dict(size=base, family="Inter, Arial, sans-serif", color="#222"), plot_bgcolor="white",
         paper_bgcolor="white", colorway=list(COLORS.values()), xaxis=axis, yaxis=axis,
         hoverlabel=dict(font=dict(size=base - 1)), legend=dict(font=dict(size=base - 2),
-                                                               bgcolor="rgba(255,255,255,0.7)")))
+                                                               bgcolor="rgba(255,255,255,0.7)"))}
 
 
-# Built once: Plotly's own named templates cost ~13 ms per figure to resolve, this one ~1 ms.
-_TEMPLATES = {False: _template(17), True: _template(21)}
+_TEMPLATES = {False: _template(17), True: _template(21)}     # shared, never mutated
 
 
-def style(fig: go.Figure, *, title: str | None = None, x: str | None = None, y: str | None = None,
-          height: int = 430, projector: bool = False, legend: bool = True) -> go.Figure:
-    base = 21 if projector else 17
-    fig.update_layout(
-        template=_TEMPLATES[bool(projector)], height=height + (60 if projector else 0),
-        title=dict(text=title, font=dict(size=base + 4), x=0.0, xanchor="left") if title else None,
-        margin=dict(l=80, r=30, t=60 if title else 25, b=70), showlegend=legend,
-        xaxis_title_text=x, yaxis_title_text=y,
-    )
+def figure(*traces: dict, **layout) -> dict:
+    """A figure dict from trace dicts (see `trace`) and layout properties."""
+    return {"data": list(traces), "layout": dict(layout)}
+
+
+def trace(kind: str, **props) -> dict:
+    """One trace: trace("scatter", x=…, y=…, mode="lines"). NumPy arrays are fine (serialised as lists)."""
+    return {"type": kind, **props}
+
+
+def axis(fig: dict, name: str = "yaxis", **props) -> dict:
+    """Update one axis of the layout (merging dicts one level deep, e.g. title)."""
+    ax = fig["layout"].setdefault(name, {})
+    for k, v in props.items():
+        if isinstance(v, dict) and isinstance(ax.get(k), dict):
+            ax[k] = {**ax[k], **v}
+        else:
+            ax[k] = v
     return fig
 
 
-def log_axis(fig, values, *, axis: str = "y", secondary_y: bool | None = None):
+def ref_line(fig: dict, *, x: float | None = None, y: float | None = None, color="black", width=2, dash="dot",
+             text: str | None = None, yref: str = "y") -> dict:
+    """A vertical (x=…) or horizontal (y=…) reference line across the plot, with an optional label."""
+    line = dict(color=color, width=width, dash=dash)
+    if x is not None:
+        shape = dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
+        note = dict(x=x, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False)
+    else:
+        shape = dict(type="line", xref="paper", yref=yref, x0=0, x1=1, y0=y, y1=y, line=line)
+        note = dict(x=1, y=y, xref="paper", yref=yref, xanchor="right", yanchor="bottom", showarrow=False)
+    fig["layout"].setdefault("shapes", []).append(shape)
+    if text:
+        fig["layout"].setdefault("annotations", []).append({**note, "text": text})
+    return fig
+
+
+def style(fig: dict, *, title: str | None = None, x: str | None = None, y: str | None = None,
+          height: int = 430, projector: bool = False, legend: bool = True) -> dict:
+    base = 21 if projector else 17
+    lay = fig["layout"]
+    lay.update(template=_TEMPLATES[bool(projector)], height=height + (60 if projector else 0),
+               margin={"l": 80, "r": 30, "t": 60 if title else 25, "b": 70, **lay.get("margin", {})},
+               showlegend=legend)
+    if title:
+        lay["title"] = dict(text=title, font=dict(size=base + 4), x=0.0, xanchor="left")
+    if x:
+        axis(fig, "xaxis", title={"text": x})
+    if y:
+        axis(fig, "yaxis", title={"text": y})
+    if projector:                                     # thicker lines and bigger markers on the big screen
+        for t in fig["data"]:
+            if t.get("type") == "scatter":
+                if "line" in t and t["line"].get("width"):
+                    t["line"] = {**t["line"], "width": t["line"]["width"] + 1}
+    return fig
+
+
+def log_axis(fig: dict, values, *, name: str = "yaxis") -> dict:
     """Make an axis logarithmic with a tick every k decades (k chosen for ≤ 7 ticks), labels as powers of 10."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     span = float(np.log10(v.max()) - np.log10(v.min())) if v.size else 1.0
-    kw = dict(type="log", exponentformat="power", dtick=max(1, int(np.ceil(span / 6))), minor=dict(showgrid=False))
-    if secondary_y is not None:
-        kw["secondary_y"] = secondary_y
-    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**kw)
-    return fig
+    return axis(fig, name, type="log", exponentformat="power", dtick=max(1, int(np.ceil(span / 6))),
+                minor=dict(showgrid=False))
 
 
 def log_ticks(lo: float, hi: float, step: int | None = None):

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-
 from ..norms import frobenius
-from .style import COLORS, SEQ, log_ticks, safe_log10, style
+from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 N_BINS = 6
 _BIN_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
@@ -51,8 +49,8 @@ def cut_positions(scheme, T: int) -> list[float]:
 
 
 def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=False, animate=True):
-    """Steps start … stop−1 of the unrolled network. With animate, returns the figure as a plain dict (frames
-    included; go.Figure(d) turns it into an object), else a go.Figure; plus the per-step numbers drawn."""
+    """Steps start … stop−1 of the unrolled network as a figure dict (with animate: frames, play/pause buttons
+    and a step slider, all played in the browser); plus the per-step numbers drawn."""
     T = rec.T
     stop = T if stop is None else min(stop, T)
     start = max(0, min(start, stop - 1))
@@ -61,7 +59,7 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
     ts = w["t"].to_numpy()
     lstm = rec.delta_c is not None
     Y = {"x": 0.0, "h": 1.0, "c": 1.8, "y": 2.6 if lstm else 2.0, "L": 3.4 if lstm else 3.0}
-    fig = go.Figure()
+    fig = figure()
 
     # forward structure, one trace (NaN-separated segments)
     seg_x, seg_y = [], []
@@ -72,7 +70,7 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
         if lstm:
             seg_x += [t, t, np.nan]
             seg_y += [Y["h"] + 0.12, Y["c"] - 0.12, np.nan]
-    fig.add_trace(go.Scatter(x=seg_x, y=seg_y, mode="lines", line=dict(color="#bbbbbb", width=2),
+    fig["data"].append(trace("scatter", x=seg_x, y=seg_y, mode="lines", line=dict(color="#bbbbbb", width=2),
                              hoverinfo="skip", showlegend=False))
 
     # recurrent edges h_t → h_{t+1}, binned by the backward gradient they carry (constant trace count)
@@ -86,11 +84,11 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
         sel = ts[:-1][(which == k) & fin]
         ex = np.column_stack([sel + 0.2, sel + 0.8, np.full(sel.size, np.nan)]).ravel()
         ey = np.tile([Y["h"], Y["h"], np.nan], sel.size)
-        fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color=_BIN_COLORS[k], width=3 + 2 * k),
-                                 hoverinfo="skip", showlegend=False))
+        fig["data"].append(trace("scatter", x=ex, y=ey, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color=_BIN_COLORS[k], width=3 + 2 * k)))
 
     def nodes(row, text, color, symbol="circle", size=15):
-        fig.add_trace(go.Scatter(x=ts, y=np.full(ts.size, Y[row]), mode="markers", marker=dict(
+        fig["data"].append(trace("scatter", x=ts, y=np.full(ts.size, Y[row]), mode="markers", marker=dict(
             size=size, color=color, symbol=symbol, line=dict(width=1.5, color="#333")), text=text,
             hovertemplate="%{text}<extra></extra>", showlegend=False))
 
@@ -113,29 +111,30 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
              f"‖δ_{t}‖ = {nd:.3g}  (direct {ndir:.3g}, through J {nj:.3g})")
             for t, nh, nd, ndir, nj in zip(ts, w["norm_h"], w["norm_delta"], w["norm_direct"], w["norm_through_J"])]
     color = np.where(np.isfinite(ld), ld, lo_d)
-    fig.add_trace(go.Scatter(x=ts, y=np.full(ts.size, Y["h"]), mode="markers", text=text,
+    fig["data"].append(trace("scatter", x=ts, y=np.full(ts.size, Y["h"]), mode="markers", text=text,
                              hovertemplate="%{text}<extra></extra>", showlegend=False,
                              marker=dict(size=20, color=color, colorscale=SEQ, cmin=lo_d, cmax=hi_d,
                                          line=dict(width=1.5, color="#333"),
-                                         colorbar=dict(title="‖δ_t‖", tickvals=tv, ticktext=tt, len=0.8))))
-    h_trace = len(fig.data) - 1
+                                         colorbar=dict(title=dict(text="‖δ_t‖"), tickvals=tv, ticktext=tt,
+                                                       len=0.8))))
+    h_trace = len(fig["data"]) - 1
 
     for c in cut_positions(rec.scheme, T):
         if start - 0.5 <= c <= stop - 0.5:
-            fig.add_vline(x=c, line=dict(color=COLORS["red"], width=3, dash="dash"))
+            ref_line(fig, x=c, color=COLORS["red"], width=3, dash="dash")
     labels = {"x": "x_t", "h": "h_t", "c": "c_t", "y": "y_t", "L": "ℓ_t"}
-    fig.update_yaxes(tickvals=[Y[k] for k in labels if k != "c" or lstm],
+    axis(fig, "yaxis", tickvals=[Y[k] for k in labels if k != "c" or lstm],
                      ticktext=[labels[k] for k in labels if k != "c" or lstm], range=[-0.5, max(Y.values()) + 0.5],
                      showgrid=False, zeroline=False)
-    fig.update_xaxes(range=[start - 0.7, stop - 0.3], showgrid=False)
+    axis(fig, "xaxis", range=[start - 0.7, stop - 0.3], showgrid=False)
 
     fig = style(fig, x="timestep t", height=520 if lstm else 470, projector=projector, legend=False)
     if not (animate and ts.size > 1):
         return fig, w.reset_index(drop=True)
     # Frames and slider steps go straight into the figure's dict: letting Plotly validate ~50 frames costs
     # ~150 ms, the plain dicts nothing. Each frame re-colours only the h_t trace.
-    fig.update_layout(margin=dict(b=190))
-    d = fig.to_dict()
+    d = fig
+    d["layout"]["margin"] = {**d["layout"]["margin"], "b": 190}
     n = ts.size
     frames = []
     for j in range(n + 1):               # a frame carries only the opacities; Plotly merges it into the h_t trace
@@ -159,4 +158,3 @@ def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fa
                    "args": [[str(j)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}]}
                   for j in range(n + 1)]}]
     return d, w.reset_index(drop=True)
-    return fig, w.reset_index(drop=True)

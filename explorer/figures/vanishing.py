@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-
-from .style import COLORS, SEQ, log_ticks, safe_log10, style
+from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 
 def eigen_plane(spectrum, *, projector=False):
     """Eigenvalues of W_hh in the complex plane, the unit circle and the 1/γ circle."""
     ev = spectrum.eigenvalues
     th = np.linspace(0, 2 * np.pi, 256)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.cos(th), y=np.sin(th), mode="lines", name="|λ| = 1",
-                             line=dict(color=COLORS["black"], width=2)))
+    fig = figure(trace("scatter", x=np.cos(th), y=np.sin(th), mode="lines", name="|λ| = 1",
+                       line=dict(color=COLORS["black"], width=2)))
     if spectrum.gamma != 1.0:
         r = 1.0 / spectrum.gamma
-        fig.add_trace(go.Scatter(x=r * np.cos(th), y=r * np.sin(th), mode="lines", name=f"|λ| = 1/γ = {r:g}",
-                                 line=dict(color=COLORS["orange"], width=2, dash="dash")))
-    fig.add_trace(go.Scatter(x=ev.real, y=ev.imag, mode="markers", name="eigenvalues λ_i",
+        fig["data"].append(trace("scatter", x=r * np.cos(th), y=r * np.sin(th), mode="lines",
+                                 name=f"|λ| = 1/γ = {r:g}", line=dict(color=COLORS["orange"], width=2, dash="dash")))
+    fig["data"].append(trace("scatter", x=ev.real, y=ev.imag, mode="markers", name="eigenvalues λ_i",
                              marker=dict(size=10, color=COLORS["blue"], line=dict(width=1, color="white"))))
     lim = max(1.15, 1.1 * float(np.max(np.abs(ev))) if ev.size else 1.15)
     if spectrum.gamma != 1.0:
         lim = max(lim, 1.1 / spectrum.gamma)
-    fig.update_xaxes(range=[-lim, lim], zeroline=True)
-    fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1, zeroline=True)
+    axis(fig, "xaxis", range=[-lim, lim], zeroline=True)
+    axis(fig, "yaxis", range=[-lim, lim], scaleanchor="x", scaleratio=1, zeroline=True)
     df = pd.DataFrame({"real": ev.real, "imag": ev.imag, "abs": np.abs(ev)})
     return style(fig, x="Re λ", y="Im λ", height=470, projector=projector), df
 
@@ -34,11 +31,10 @@ def eigen_plane(spectrum, *, projector=False):
 def singular_values(spectrum, *, projector=False):
     sv = spectrum.singular_values
     i = np.arange(1, sv.size + 1)
-    fig = go.Figure(go.Bar(x=i, y=sv, marker_color=COLORS["sky"], name="σ_i(W_hh)"))
-    fig.add_hline(y=1.0, line=dict(color=COLORS["black"], width=2, dash="dot"), annotation_text="σ = 1")
+    fig = figure(trace("bar", x=i, y=sv, marker=dict(color=COLORS["sky"]), name="σ_i(W_hh)"))
+    ref_line(fig, y=1.0, color=COLORS["black"], text="σ = 1")
     if spectrum.gamma != 1.0:
-        fig.add_hline(y=1 / spectrum.gamma, line=dict(color=COLORS["orange"], width=2, dash="dash"),
-                      annotation_text=f"1/γ = {1 / spectrum.gamma:g}")
+        ref_line(fig, y=1 / spectrum.gamma, color=COLORS["orange"], dash="dash", text=f"1/γ = {1 / spectrum.gamma:g}")
     return style(fig, x="index i (largest first)", y="singular value σ_i", projector=projector, legend=False), \
         pd.DataFrame({"i": i, "sigma": sv})
 
@@ -47,24 +43,28 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
     """log10 ‖∂h_T/∂h_k‖₂ against lag, with the bound (σ₁γ)^lag, ρ^lag and the spread of singular values."""
     lag = jp.lags
     y = jp.log10_norm
-    fig = go.Figure()
+    fig = figure()
     if jp.log_sv is not None and jp.log_sv.shape[1] > 1:
         lo = np.nanmin(np.where(np.isfinite(jp.log10_sv), jp.log10_sv, np.nan), axis=1)
         lo = np.maximum(lo, y + np.log10(jp.rel_floor))        # below this, rounding noise
-        fig.add_trace(go.Scatter(x=lag, y=lo, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=lag, y=y, mode="lines", line=dict(width=0), fill="tonexty",
-                                 fillcolor="rgba(0,114,178,0.15)", name="all singular values of ∂h_T/∂h_k"))
-    fig.add_trace(go.Scatter(x=lag, y=y, mode="lines", name="‖∂h_T/∂h_k‖₂", line=dict(width=4, color=COLORS["blue"])))
+        fig["data"] += [trace("scatter", x=lag, y=lo, mode="lines", line=dict(width=0), showlegend=False,
+                              hoverinfo="skip"),
+                        trace("scatter", x=lag, y=y, mode="lines", line=dict(width=0), fill="tonexty",
+                              fillcolor="rgba(0,114,178,0.15)", name="all singular values of ∂h_T/∂h_k")]
+    fig["data"].append(trace("scatter", x=lag, y=y, mode="lines", name="‖∂h_T/∂h_k‖₂",
+                             line=dict(width=4, color=COLORS["blue"])))
     bound = lag * np.log10(spectrum.sigma1 * spectrum.gamma) if spectrum.sigma1 > 0 else np.full(lag.shape, np.nan)
-    fig.add_trace(go.Scatter(x=lag, y=bound, mode="lines", name=f"bound (σ₁γ)^lag, σ₁γ = {spectrum.sigma1 * spectrum.gamma:.3g}",
+    fig["data"].append(trace("scatter", x=lag, y=bound, mode="lines",
+                             name=f"bound (σ₁γ)^lag, σ₁γ = {spectrum.sigma1 * spectrum.gamma:.3g}",
                              line=dict(width=3, dash="dash", color=COLORS["red"])))
     rate = lag * np.log10(spectrum.rho) if spectrum.rho > 0 else np.full(lag.shape, np.nan)
-    fig.add_trace(go.Scatter(x=lag, y=rate, mode="lines", name=f"ρ^lag, ρ = {spectrum.rho:.3g}" + ("" if linear else " (linear case)"),
+    fig["data"].append(trace("scatter", x=lag, y=rate, mode="lines",
+                             name=f"ρ^lag, ρ = {spectrum.rho:.3g}" + ("" if linear else " (linear case)"),
                              line=dict(width=3, dash="dot", color=COLORS["green"])))
     lo_all = np.nanmin(np.concatenate([y, bound, rate])) if lag.size else -1
     hi_all = np.nanmax(np.concatenate([y, bound, rate])) if lag.size else 1
     tv, tt = log_ticks(max(lo_all, np.nanmin(y) - 20), hi_all)
-    fig.update_yaxes(tickvals=tv, ticktext=tt, range=[max(lo_all, np.nanmin(y) - 20) - 0.5, hi_all + 0.5])
+    axis(fig, "yaxis", tickvals=tv, ticktext=tt, range=[max(lo_all, np.nanmin(y) - 20) - 0.5, hi_all + 0.5])
     df = pd.DataFrame({"lag": lag, "log10_norm": y, "log10_bound_sigma1_gamma": bound, "log10_rho_power": rate})
     return style(fig, x="lag T − k (steps)", y="‖∂h_T/∂h_k‖₂ (log scale)", projector=projector), df
 
@@ -74,11 +74,10 @@ def phase_map(scales: np.ndarray, lags: np.ndarray, log10_norms: np.ndarray, cur
     """log10 ‖∂h_T/∂h_k‖ over (W_hh scale × lag): the boundary between vanishing and exploding."""
     z = np.clip(log10_norms, -30, 30).astype(np.float32)
     tv, tt = log_ticks(np.nanmin(z) if np.isfinite(z).any() else -1, np.nanmax(z) if np.isfinite(z).any() else 1)
-    fig = go.Figure(go.Heatmap(z=z.T, x=scales, y=lags, colorscale="RdBu_r", zmid=0,
-                               colorbar=dict(title="‖∂h_T/∂h_k‖", tickvals=tv, ticktext=tt),
-                               hovertemplate=f"{kind}=%{{x:.2f}}<br>lag=%{{y}}<br>log10 norm=%{{z:.1f}}<extra></extra>"))
-    fig.add_vline(x=current, line=dict(color="black", width=3, dash="dash"),
-                  annotation_text=f"now {kind} = {current:g}", annotation_position="top")
+    fig = figure(trace("heatmap", z=z.T, x=scales, y=lags, colorscale="RdBu", reversescale=True, zmid=0,
+                       colorbar=dict(title=dict(text="‖∂h_T/∂h_k‖"), tickvals=tv, ticktext=tt),
+                       hovertemplate=f"{kind}=%{{x:.2f}}<br>lag=%{{y}}<br>log10 norm=%{{z:.1f}}<extra></extra>"))
+    ref_line(fig, x=current, width=3, dash="dash", text=f"now {kind} = {current:g}")
     df = pd.DataFrame(log10_norms, index=pd.Index(scales, name=kind), columns=[f"lag{int(l)}" for l in lags])
     return style(fig, x=f"recurrent scale {kind} of W_hh", y="lag T − k", projector=projector, legend=False), df
 
@@ -87,15 +86,16 @@ def cliff(w, b, E, paths: dict, *, projector=False):
     """log10 E(w, b) of the one-unit RNN, with gradient-descent paths drawn on it."""
     z = safe_log10(E).astype(np.float32)
     tv, tt = log_ticks(np.nanmin(z), np.nanmax(z))
-    fig = go.Figure(go.Heatmap(z=z, x=w, y=b, colorscale=SEQ, colorbar=dict(title="E", tickvals=tv, ticktext=tt),
-                               hovertemplate="w=%{x:.2f}<br>b=%{y:.2f}<br>log10 E=%{z:.2f}<extra></extra>"))
+    fig = figure(trace("heatmap", z=z, x=w, y=b, colorscale=SEQ,
+                       colorbar=dict(title=dict(text="E"), tickvals=tv, ticktext=tt),
+                       hovertemplate="w=%{x:.2f}<br>b=%{y:.2f}<br>log10 E=%{z:.2f}<extra></extra>"))
     colors = {"plain gradient descent": COLORS["red"], "clipped": COLORS["orange"]}
     rows = []
     for name, p in paths.items():
-        fig.add_trace(go.Scatter(x=p.w, y=p.b, mode="lines+markers", name=name,
+        fig["data"].append(trace("scatter", x=p.w, y=p.b, mode="lines+markers", name=name,
                                  line=dict(width=4, color=colors.get(name, COLORS["sky"])),
                                  marker=dict(size=7, line=dict(width=1, color="white"))))
         rows += [dict(path=name, step=i, w=wi, b=bi) for i, (wi, bi) in enumerate(zip(p.w, p.b))]
-    fig.update_xaxes(range=[float(w[0]), float(w[-1])])
-    fig.update_yaxes(range=[float(b[0]), float(b[-1])])
+    axis(fig, "xaxis", range=[float(w[0]), float(w[-1])])
+    axis(fig, "yaxis", range=[float(b[0]), float(b[-1])])
     return style(fig, x="recurrent weight w", y="bias b", height=520, projector=projector), pd.DataFrame(rows)
