@@ -74,8 +74,12 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     S = trace.model.cell.state_size
     if block == "c" and S != 2 * H:
         raise ValueError("block 'c' (cell state) exists only for the LSTM; use 'h' or 'state'")
-    J = step_jacobians(trace, b)
-    n = J.shape[0]
+    if not 0 <= b < trace.B:
+        raise ValueError(f"b (sequence index) must be in [0, {trace.B - 1}], got {b}")
+    n = trace.valid_T
+    cell, p, cache = trace.model.cell, trace.model.params, trace.cache.batch_slice(b)
+    block_len = max(1, (4 << 20) // (8 * S * S))           # J_t built ≤ 4 MB at a time, not all T of them at once
+    J, J_lo = None, n
     sl = {"h": slice(0, H), "c": slice(H, 2 * H), "state": slice(0, S)}[block]
     want = np.arange(n + 1) if lags is None else np.unique(np.clip(np.asarray(lags, dtype=int), 0, n))
     wanted = np.zeros(n + 1, dtype=bool)
@@ -106,7 +110,11 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     with np.errstate(**QUIET):
         for lag in range(n + 1):
             if lag > 0:
-                P = P @ J[n - lag]              # ∂s_n/∂s_{n−lag} = (∂s_n/∂s_{n−lag+1}) J_{n−lag}
+                t = n - lag
+                if t < J_lo:
+                    J_lo = max(0, t + 1 - block_len)
+                    J = cell.step_jacobians(p, cache, t + 1, J_lo)
+                P = P @ J[t - J_lo]              # ∂s_n/∂s_{n−lag} = (∂s_n/∂s_{n−lag+1}) J_{n−lag}
                 mx = np.abs(P, out=absP).max()
                 if 0 < mx < np.inf:
                     P *= 1.0 / mx

@@ -93,14 +93,15 @@ class Cell:
         ds_prev = J_tᵀ ds, the part of ∂L/∂s_t that flows through this step (J_t = ∂s_{t+1}/∂s_t)."""
         raise NotImplementedError
 
-    def step_jacobians(self, p: dict, cache: CellCache, n: int) -> np.ndarray:
-        """J_t = ∂s_{t+1}/∂s_t for t < n of a B = 1 cache, (n, S, S). Row i of J_t is J_tᵀ e_i, so the
-        Jacobians come from the same step_backward as the gradients; cells may override with a closed form."""
+    def step_jacobians(self, p: dict, cache: CellCache, n: int, start: int = 0) -> np.ndarray:
+        """J_t = ∂s_{t+1}/∂s_t for start ≤ t < n of a B = 1 cache, (n − start, S, S). Row i of J_t is J_tᵀ e_i,
+        so the Jacobians come from the same step_backward as the gradients; cells may override with a closed
+        form."""
         S = self.state_size
         eye = np.eye(S, dtype=cache.pre.dtype)[:, None, :]          # S unit rows as a batch
-        J = np.empty((n, S, S), dtype=cache.pre.dtype)
-        for t in range(n):
-            J[t] = self.step_backward(p, cache, t, eye)[2][:, 0, :]
+        J = np.empty((n - start, S, S), dtype=cache.pre.dtype)
+        for t in range(start, n):
+            J[t - start] = self.step_backward(p, cache, t, eye)[2][:, 0, :]
         return J
 
     def param_grads(self, p: dict, X: np.ndarray, h_prev: np.ndarray, dA_ih: np.ndarray,

@@ -50,10 +50,10 @@ class IndRNN(Cell):
         g = ds * cache.extras["dphi"][t]
         return g, g, g * p["u"]
 
-    def step_jacobians(self, p, cache, n):
-        J = np.zeros((n, self.hidden_size, self.hidden_size), dtype=cache.pre.dtype)
+    def step_jacobians(self, p, cache, n, start=0):
+        J = np.zeros((n - start, self.hidden_size, self.hidden_size), dtype=cache.pre.dtype)
         idx = np.arange(self.hidden_size)
-        J[:, idx, idx] = cache.extras["dphi"][:n, 0] * p["u"]               # diag(φ'(a_t) ⊙ u)
+        J[:, idx, idx] = cache.extras["dphi"][start:n, 0] * p["u"]               # diag(φ'(a_t) ⊙ u)
         return J
 
     def param_grads(self, p, X, h_prev, dA_ih, dA_hh):

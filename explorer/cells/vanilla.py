@@ -39,5 +39,5 @@ class VanillaRNN(Cell):
         g = ds * cache.extras["dphi"][t]
         return g, g, g @ p["W_hh"]
 
-    def step_jacobians(self, p, cache, n):
-        return cache.extras["dphi"][:n, 0, :, None] * p["W_hh"]          # diag(φ'(a_t)) W_hh, all t at once
+    def step_jacobians(self, p, cache, n, start=0):
+        return cache.extras["dphi"][start:n, 0, :, None] * p["W_hh"]          # diag(φ'(a_t)) W_hh, all t at once

@@ -34,9 +34,15 @@ def assert_no_problem(pg):
     assert not pg.js_errors, pg.js_errors
 
 
+_DATA_HASH = """gd => { const s = JSON.stringify(gd.data); let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return s.length + ':' + h; }"""
+
+
 def chart_signature(pg):
-    """What the charts currently draw: the text of every plot (tick labels, titles, hover-free)."""
-    return [c.inner_text() + str(c.locator("path").count()) for c in pg.get_by_test_id("stPlotlyChart").all()]
+    """What the charts currently draw: the text of every plot (tick labels, titles) and a hash of the data the
+    browser's Plotly holds (gd.data), so a redraw with new numbers but the same ticks still counts as a change."""
+    return [c.inner_text() + c.locator(".js-plotly-plot").first.evaluate(_DATA_HASH)
+            for c in pg.get_by_test_id("stPlotlyChart").all()]
 
 
 def slider_value(pg, label):
