@@ -43,6 +43,7 @@ class TrainConfig:
     activation: str = "tanh"
     init: str = "orthogonal"
     scale: float | None = None          # ρ (or σ₁) of the recurrent weights at init; None keeps the init's
+    scale_kind: str = "rho"             # what `scale` sets: "rho" (spectral radius) or "sigma1"
     forget_bias: float = 1.0
     input_gain: float = 1.0             # × the Xavier input weights (small: storing inputs must be learned)
     optimizer: str = "adam"
@@ -132,6 +133,7 @@ class Trainer:
         if state is None:
             model = build_model(config.cell, task.input_size, config.hidden_size, task.output_size,
                                 activation=config.activation, init=config.init, scale=config.scale,
+                                scale_kind=config.scale_kind,
                                 forget_bias=config.forget_bias, input_gain=config.input_gain,
                                 seed=config.seed, dtype=config.dtype)
             opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
@@ -215,14 +217,15 @@ class Trainer:
                 st.stream_pos = p + cfg.k1
         lr = st.optimizer.current_lr() if finite else float("nan")
         rho = sigma1 = float("nan")
-        if finite and cfg.spectrum_every and st.step % cfg.spectrum_every == 0:
+        with np.errstate(over="ignore", invalid="ignore"):       # huge but finite weights: norms may be inf
             W = model.recurrent_matrix()
-            rho = float(np.max(np.abs(np.linalg.eigvals(W))))
-            sigma1 = float(np.linalg.norm(W, 2))
+            if finite and cfg.spectrum_every and st.step % cfg.spectrum_every == 0 and np.isfinite(W).all():
+                rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+                sigma1 = float(np.linalg.norm(W, 2))
+            norms = {k: float(np.linalg.norm(v)) for k, v in model.params.items()}
         snap = rec.delta_norms if (cfg.snapshot_every and st.step % cfg.snapshot_every == 0) else None
-        return StepRecord(st.step, loss, self.baseline, c.norm_before, c.norm_after, c.clipped, lr,
-                          {k: float(np.linalg.norm(v)) for k, v in model.params.items()}, rho, sigma1, snap,
-                          finite, message)
+        return StepRecord(st.step, loss, self.baseline, c.norm_before, c.norm_after, c.clipped, lr, norms, rho,
+                          sigma1, snap, finite, message)
 
     # --- save / resume ---------------------------------------------------------------------------------------
     def state_bytes(self) -> bytes:

@@ -1,0 +1,205 @@
+"""Lab: train a recurrent network live — play, pause, step, reset — and watch the gradient while it learns."""
+import logging
+import time
+
+import numpy as np
+import streamlit as st
+
+import explorer as ex
+import ui  # noqa: F401
+from explorer import tasks
+from explorer.figures import training_figs as tf
+from explorer.persistence import model_bytes
+from explorer.training import TrainConfig, Trainer, summarize
+from ui import settings
+from ui.blocks import chart, lesson
+from ui.settings import Param
+from ui.training_lab import Lab, status_line, train_some
+
+log = logging.getLogger("bptt_explorer")
+st.set_page_config(page_title="Training lab · BPTT Explorer", page_icon="🏋️", layout="wide")
+
+TASKS = {"copy": "copy (remember symbols across a lag)", "adding": "adding problem", "temporal_order":
+         "temporal order", "reber": "embedded Reber grammar", "series": "time series (sines)", "text": "text"}
+LAB = [
+    Param("task", "Task", "choice", "copy", options=tuple(TASKS)),
+    Param("size", "Lag (copy) / length T (other tasks)", "int", 15, 2, 200, 1),
+    Param("opt", "Optimizer", "choice", "adam", options=("adam", "rmsprop", "adagrad", "momentum", "sgd")),
+    Param("lr", "Learning rate", "choice", "0.01", options=("0.0003", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3")),
+    Param("clip", "Gradient clipping", "choice", "norm", options=("off", "norm", "value")),
+    Param("theta", "Clipping threshold θ", "float", 1.0, 0.1, 20.0, 0.1),
+    Param("B", "Batch size", "int", 32, 1, 128, 1),
+    Param("corpus", "Corpus (text task)", "choice", "python-docs", options=tasks.BUILTIN_CORPORA + ("upload",)),
+]
+
+
+def make_task(name: str, size: int, corpus):
+    if name == "copy":
+        return tasks.CopyTask(lag=size)
+    if name == "text":
+        return tasks.TextTask(corpus, T=max(size, 2))
+    if name == "reber":
+        return tasks.ReberTask(max_len=max(size, 20))
+    return tasks.TASKS[name](T=size)
+
+
+def corpus_choice(name: str):
+    if name != "upload":
+        return ex.tasks.builtin_corpus(name), name
+    up = st.file_uploader("Your corpus: a UTF-8 text file (≤ 2 MB)", type=["txt", "md", "py", "csv"])
+    if up is None:
+        st.info("Upload a text file, or pick a built-in corpus; until then the lab uses python-docs.", icon="📄")
+        return ex.tasks.builtin_corpus("python-docs"), "python-docs"
+    try:
+        return tasks.corpus_from_upload(up.getvalue(), up.name), f"upload:{up.name}:{up.size}"
+    except tasks.CorpusError as e:
+        st.error(f"{e} The lab keeps using python-docs.", icon="📄")
+        return ex.tasks.builtin_corpus("python-docs"), "python-docs"
+
+
+def lab_state(key, task, cfg) -> Lab:
+    lab = st.session_state.get("lab")
+    if lab is None or lab.key != key:
+        lab = Lab(key, Trainer(task, cfg))
+        st.session_state["lab"] = lab
+    return lab
+
+
+with lesson("Training lab", "Train the network of the sidebar (cell, H, initialisation, truncation scheme) on a "
+            "task with a known baseline, and watch what the gradient does while it learns. The heatmap of "
+            "‖δ_t‖ over (timestep × update) shows *where in the sequence* the gradient lives at every stage of "
+            "training — with truncation or a vanishing gradient, the early steps stay dark, and the task's "
+            "long-range part is never learned.") as sc:
+    ss = st.session_state
+    ss["lab_full_run"] = True
+    proj = settings.projector()
+    P = {p.key: p for p in LAB}
+    c1, c2, c3, c4 = st.columns(4)
+    task_name = settings.widget(P["task"], c1)
+    size = settings.widget(P["size"], c1)
+    opt = settings.widget(P["opt"], c2)
+    lr = float(settings.widget(P["lr"], c2))
+    clip = settings.widget(P["clip"], c3)
+    theta = settings.widget(P["theta"], c3, disabled=clip == "off")
+    B = settings.widget(P["B"], c4)
+    corpus, corpus_id = (None, None)
+    if task_name == "text":
+        with c4:
+            corpus, corpus_id = corpus_choice(settings.widget(P["corpus"], c4))
+    task = make_task(task_name, size, corpus)
+    T_task = getattr(task, "T", None) or size
+    cfg = TrainConfig(cell=sc.cell, hidden_size=sc.hidden, activation=sc.activation, init=sc.init,
+                      scale=sc.scale, scale_kind=sc.scale_kind, optimizer=opt, lr=lr, clip=clip,
+                      clip_threshold=theta, truncation=sc.scheme, k1=sc.k1, k2=sc.k2, keep_prob=sc.keep_prob,
+                      batch_size=B, seed=sc.seed, snapshot_every=1 if T_task <= 200 else 5)
+    lab = lab_state((task_name, size, corpus_id, cfg), task, cfg)
+    st.caption(f"**Task:** {task.describe()} · **network:** {sc.cell.upper()} (φ = {sc.activation}), H = "
+               f"{sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
+               f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
+
+    def play():
+        lab.playing, lab.started, lab.base_n = True, time.perf_counter(), len(lab.records)
+
+    def pause():
+        lab.playing = False
+
+    def step():
+        lab.playing = False
+        if not lab.trainer.state.stopped:
+            try:                                   # callbacks run outside the page's error guard
+                lab.records.append(lab.trainer.step())
+            except Exception as e:  # noqa: BLE001
+                log.exception("training lab step")
+                ss["lab_error"] = f"That update failed ({type(e).__name__}: {str(e)[:200]}). Press ↺ reset."
+
+    def reset():
+        ss.pop("lab", None)
+
+    if "lab_error" in ss:
+        st.error(ss.pop("lab_error"), icon="⚠️")
+    b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 3])
+    b1.button("▶ play", on_click=play, disabled=lab.playing or bool(lab.trainer.state.stopped), type="primary",
+              width="stretch")
+    b2.button("❚❚ pause", on_click=pause, disabled=not lab.playing, width="stretch")
+    b3.button("⏭ step", on_click=step, disabled=bool(lab.trainer.state.stopped), width="stretch")
+    b4.button("↺ reset", on_click=reset, width="stretch")
+
+    def live():
+        """The live part: trains on its timer while playing, and draws the charts. It also runs on its own
+        (timer reruns), outside the page's error guard, so it has its own: errors become a message."""
+        try:
+            _live()
+        except Exception as e:  # noqa: BLE001
+            log.exception("training lab")
+            st.error(f"The lab stopped on an error ({type(e).__name__}: {str(e)[:200]}). Press ↺ reset.", icon="⚠️")
+
+    def _live():
+        lab_ = ss.get("lab")
+        if lab_ is None:
+            return
+        status = st.empty()
+        if lab_.playing and not ss.get("lab_full_run"):          # only timer runs train; a full rerun just draws
+            train_some(lab_, status)
+            if not lab_.playing:                                  # stopped by itself: re-register without timer
+                st.rerun(scope="app")
+        status.markdown(status_line(lab_))
+        if not lab_.playing and lab_.records:
+            if lab_.records[-1].finite:
+                st.success(summarize(lab_.records, lab_.trainer.config, lab_.trainer.task), icon="🏁")
+            else:
+                st.error(lab_.records[-1].message, icon="💥")
+        if not lab_.records:
+            return
+        df = tf.history(lab_.records)
+        a, b = st.columns(2, gap="large")
+        fig, d = tf.loss_curve(df, projector=proj)
+        chart(fig, d, key="lab_loss", where=a, title="Loss", latex=r"L = \frac{1}{\#\text{supervised}}\sum_t "
+              r"m_t\,\ell_t", notice="below the dashed baseline the network uses its memory; stuck on it, it "
+                                     "has learned only what needs no memory.")
+        fig, d = tf.grad_norms(df, clip=lab_.trainer.config.clip, threshold=lab_.trainer.config.clip_threshold,
+                               projector=proj)
+        chart(fig, d, key="lab_grad", where=b, title="Gradient norm, before and after clipping",
+              latex=r"g \leftarrow g\cdot\min\!\big(1, \theta/\|g\|\big)",
+              notice="spikes are the cliffs of the error surface; clipping caps the step, not the direction.")
+        c, d_ = st.columns(2, gap="large")
+        snaps = [(r.step, r.delta_norms) for r in lab_.records if r.delta_norms is not None]
+        if snaps:
+            fig, d = tf.delta_over_training(np.array([s for s, _ in snaps]), [v for _, v in snaps],
+                                            projector=proj)
+            chart(fig, d, key="lab_delta", where=c, title="‖δ_t‖ over training (timestep × update)",
+                  latex=r"\|\delta_t\| = \|\partial L/\partial h_t\| \text{ at every update}",
+                  notice="each column is one update's backward pass: dark at small t means the early steps get "
+                         "no gradient — whatever they should store is never learned.")
+        fig, d = tf.spectrum_over_training(df, projector=proj)
+        chart(fig, d, key="lab_spec", where=d_, title="ρ and σ₁ of the recurrent matrix",
+              latex=r"\rho = \max_i |\lambda_i(W_{hh})|,\quad \sigma_1 = \|W_{hh}\|_2",
+              notice="learning long memories pushes ρ towards 1 from below; past it, gradients can explode.")
+
+
+    st.fragment(live, run_every=0.3 if lab.playing else None)()
+    ss["lab_full_run"] = False
+
+    st.divider()
+    d1, d2 = st.columns(2)
+    d1.download_button("⬇ training history (CSV)", lambda: tf.history(ss["lab"].records).to_csv(index=False)
+                       if "lab" in ss else "", file_name="training_history.csv", mime="text/csv",
+                       on_click="ignore", disabled=not lab.records)
+    d2.download_button("⬇ trained model (.npz)", lambda: model_bytes(ss["lab"].trainer.model, {
+        "task": task_name, "updates": len(ss["lab"].records)}) if "lab" in ss else b"",
+        file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
+        disabled=not lab.records)
+
+    if task_name == "text" and lab.records:
+        from explorer.sampling import activations_over_text, sample
+        st.markdown("#### What the network writes, and what one unit tracks")
+        e1, e2 = st.columns([1, 3])
+        temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
+                         help="divides the logits: low = safe and repetitive, high = adventurous")
+        unit = e1.number_input("Hidden unit", 0, sc.hidden - 1, 0, key="lab_unit")
+        s = sample(lab.trainer.model, task.corpus.vocab, 300, temperature=temp, seed=len(lab.records))
+        e2.code(s.text, language=None, wrap_lines=True)
+        text = task.corpus.text[:400]
+        h = activations_over_text(lab.trainer.model, task.corpus.vocab, text)
+        e2.html(tf.text_activations(text, h[:, int(unit)]))
+        e2.caption("**What to notice:** the background is unit h_i after reading each character (red > 0, "
+                   "blue < 0): some units switch on inside brackets or quotes, or count position in a line.")

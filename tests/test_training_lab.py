@@ -1,0 +1,137 @@
+"""The training lab in AppTest: defaults, play / pause / step / reset through its buttons, every task, extreme
+settings, a run that overflows, and uploads that are not text."""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from explorer.persistence import load_model
+from test_app import assert_clean, charts, open_app
+
+LAB = "pages/5_Training_lab.py"
+
+
+LAB_KEYS = {"task": str, "size": int, "opt": str, "lr": str, "clip": str, "theta": float, "B": int, "corpus": str}
+
+
+def open_lab(**params):
+    """The app on the lab page; shared settings through the link, the lab's own through its session state (a
+    link's lab settings are read when the lab is the first page opened, as in the browser test)."""
+    at = open_app(LAB, **{k: v for k, v in params.items() if k not in LAB_KEYS})
+    for k, v in params.items():
+        if k in LAB_KEYS:
+            at.session_state["cfg_" + k] = LAB_KEYS[k](v)
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def lab(at):
+    return at.session_state["lab"]
+
+
+def test_defaults_play_pause_step_reset():
+    at = open_lab()
+    assert_clean(at)
+    assert "Ready" in at.markdown[-1].value or any("Ready" in m.value for m in at.markdown)
+    assert len(charts(at)) == 0                                 # nothing trained yet
+    button(at, "⏭ step").click().run()
+    assert_clean(at)
+    assert len(lab(at).records) == 1 and len(charts(at)) == 4
+    n0 = len(lab(at).records)
+    button(at, "▶ play").click().run()
+    assert lab(at).playing and button(at, "❚❚ pause").disabled is False
+    # a full rerun only draws: the fragment trains on its own timer (tests/browser: play, then pause)
+    assert len(lab(at).records) == n0
+    button(at, "❚❚ pause").click().run()
+    assert not lab(at).playing
+    assert any("update" in s.value for s in at.success) or at.success, "a finished run says what happened"
+    button(at, "↺ reset").click().run()
+    assert_clean(at)
+    assert len(lab(at).records) == 0
+
+
+def test_live_fragment_trains_within_its_budget_and_records_everything():
+    """Call the page's training step directly, as the fragment's timer does."""
+    import time
+    from explorer import tasks
+    from explorer.training import TrainConfig, Trainer
+    from ui import training_lab as tl
+
+    class Status:
+        lines = []
+
+        def markdown(self, s):
+            self.lines.append(s)
+
+    lb = tl.Lab("k", Trainer(tasks.CopyTask(lag=15), TrainConfig(cell="rnn", hidden_size=32)))
+    lb.playing, lb.started = True, time.perf_counter()
+    st_ = Status()
+    t0 = time.perf_counter()
+    tl.train_some(lb, st_)
+    took = time.perf_counter() - t0
+    assert len(lb.records) >= 1 and len(st_.lines) == len(lb.records)    # one status line per update
+    assert took < tl.UPDATE_BUDGET_S + 1.0
+    assert [r.step for r in lb.records] == list(range(1, len(lb.records) + 1))
+
+
+@pytest.mark.parametrize("task,extra", [("copy", {}), ("adding", {"size": "30"}), ("temporal_order", {}),
+                                        ("reber", {}), ("series", {}), ("text", {"size": "25"})])
+def test_every_task_steps_and_draws(task, extra):
+    at = open_lab(task=task, **extra)
+    assert_clean(at)
+    for _ in range(3):
+        button(at, "⏭ step").click().run()
+    assert_clean(at)
+    assert len(lab(at).records) == 3
+    figs = charts(at)
+    assert len(figs) == 4
+    loss = figs[0]["data"][0]["y"]
+    assert len(loss) == 3 and all(np.isfinite(loss))
+    if task == "text":
+        assert any("unit h_i" in c.value for c in at.caption), "text shows activations over the corpus"
+
+
+@pytest.mark.parametrize("params", [
+    dict(cell="lstm", H="2", task="copy", size="200", B="1", opt="sgd", lr="0.0003", clip="value", theta="0.1"),
+    dict(cell="gru", H="128", task="adding", size="2", scheme="tbptt", k1="1", k2="1"),
+    dict(cell="indrnn", act="relu", task="series", size="200", scheme="randomized", keep="0.05"),
+])
+def test_extreme_settings(params):
+    at = open_lab(**params)
+    assert_clean(at)
+    button(at, "⏭ step").click().run()
+    assert_clean(at)
+    assert len(lab(at).records) == 1
+
+
+def test_an_exploding_run_stops_and_says_where():
+    at = open_lab(cell="rnn", act="relu", scale="3", init="identity", H="64", task="series", size="200",
+                  clip="off", opt="sgd", lr="0.3")
+    for _ in range(6):
+        button(at, "⏭ step").click().run()
+        if lab(at).trainer.state.stopped:
+            break
+    assert_clean(at) if not lab(at).trainer.state.stopped else None
+    assert lab(at).trainer.state.stopped, "ρ = 3 with ReLU and no clipping must overflow"
+    assert not at.exception
+    assert any("non-finite" in e.value for e in at.error)
+    assert button(at, "▶ play").disabled and button(at, "⏭ step").disabled
+
+
+def test_downloads_are_the_history_and_a_loadable_model():
+    at = open_lab()
+    for _ in range(2):
+        button(at, "⏭ step").click().run()
+    lb = lab(at)
+    from explorer.figures.training_figs import history
+    csv = history(lb.records).to_csv(index=False)
+    assert csv.splitlines()[0].startswith("step,loss,baseline") and len(csv.splitlines()) == 3
+    from explorer.persistence import model_bytes
+    model, extra = load_model(io.BytesIO(model_bytes(lb.trainer.model, {"task": "copy", "updates": 2})))
+    assert extra["updates"] == 2
+    np.testing.assert_array_equal(model.params["W_hh"], lb.trainer.model.params["W_hh"])
+    assert zipfile.is_zipfile(io.BytesIO(model_bytes(lb.trainer.model)))

@@ -1,0 +1,47 @@
+"""The training lab's live state: the trainer, its records, play/pause, and the loop the live fragment runs."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from explorer.training import Trainer
+
+UPDATE_BUDGET_S = 0.15        # training time per live redraw; a pause lands between two updates
+MAX_UPDATES = 20_000
+
+
+@dataclass
+class Lab:
+    key: tuple
+    trainer: Trainer
+    records: list = field(default_factory=list)
+    playing: bool = False
+    started: float = 0.0             # when ▶ was pressed, and how many updates there were then (for updates/s)
+    base_n: int = 0
+    trained_s: float = 0.0
+
+
+def train_some(lab: Lab, status) -> None:
+    """Updates for about UPDATE_BUDGET_S seconds. Each update writes the status line: a call into Streamlit
+    between updates, where a click on pause interrupts this run (the stop lands within one update)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < UPDATE_BUDGET_S:
+        if lab.trainer.state.stopped or len(lab.records) >= MAX_UPDATES:
+            lab.playing = False
+            break
+        t1 = time.perf_counter()
+        lab.records.append(lab.trainer.step())
+        lab.trained_s += time.perf_counter() - t1
+        status.markdown(status_line(lab))
+
+
+def status_line(lab: Lab) -> str:
+    n = len(lab.records)
+    if not n:
+        return "**Ready.** Press ▶ play, or ⏭ step for one update."
+    r = lab.records[-1]
+    rate = (n - lab.base_n) / (time.perf_counter() - lab.started) if lab.playing and n > lab.base_n else None
+    state = "▶ training" if lab.playing else "❚❚ paused"
+    speed = f" · {rate:.0f} updates/s" if rate else ""
+    return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
+            f"‖g‖ {r.grad_norm:.3g}{speed}")
