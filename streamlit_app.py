@@ -48,3 +48,5 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
         st.caption("Eigenvalues, the (σ₁γ)^(T−k) bound, a phase map, and the cliff that clipping tames.")
         st.page_link("pages/4_Truncation.py", label="4 · Truncation", icon="✂️")
         st.caption("What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.")
+        st.page_link("pages/5_Training_lab.py", label="5 · Training lab", icon="🏋️")
+        st.caption("Train it live: play, pause, step; watch the loss, clipping and ‖δ_t‖ over training.")
