@@ -18,7 +18,6 @@ class Lab:
     playing: bool = False
     started: float = 0.0             # when ▶ was pressed, and how many updates there were then (for updates/s)
     base_n: int = 0
-    trained_s: float = 0.0
 
 
 def train_some(lab: Lab, status) -> None:
@@ -29,9 +28,7 @@ def train_some(lab: Lab, status) -> None:
         if lab.trainer.state.stopped or len(lab.records) >= MAX_UPDATES:
             lab.playing = False
             break
-        t1 = time.perf_counter()
         lab.records.append(lab.trainer.step())
-        lab.trained_s += time.perf_counter() - t1
         status.markdown(status_line(lab))
 
 

@@ -3,6 +3,8 @@ after clipping, the per-timestep gradient norm ‖δ_t‖ over training (timeste
 Each builder returns (figure dict, DataFrame of exactly what is drawn)."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -90,7 +92,6 @@ def spectrum_over_training(df: pd.DataFrame, *, projector=False):
 def text_activations(text: str, values: np.ndarray) -> str:
     """HTML: each character of `text` on a background coloured by one hidden unit's value in [−1, 1]
     (blue negative, red positive), as in Karpathy's 'Visualizing and understanding recurrent networks'."""
-    import html
     v = np.clip(np.nan_to_num(np.asarray(values, dtype=float)), -1, 1)
     spans = []
     for ch, a in zip(text, v):
