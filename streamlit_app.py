@@ -50,3 +50,7 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
         st.caption("What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.")
         st.page_link("pages/5_Training_lab.py", label="5 · Training lab", icon="🏋️")
         st.caption("Train it live: play, pause, step; watch the loss, clipping and ‖δ_t‖ over training.")
+        st.page_link("pages/6_Architectures.py", label="6 · Architectures side by side", icon="🧬")
+        st.caption("RNN, LSTM, GRU, IndRNN and IRNN on one input: whose gradient survives the lag, and a race.")
+        st.page_link("pages/7_Cost_of_a_gradient.py", label="7 · The cost of a gradient", icon="⏱️")
+        st.caption("BPTT, TBPTT, RTRL and checkpointing: measured time and memory, and proof they agree.")

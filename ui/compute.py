@@ -126,3 +126,28 @@ def randomized_draws(sc: Scenario):
     one = np.array([ex.relative_error(v, flat) for v in V])
     mean = np.array([ex.relative_error(v, flat) for v in running])
     return one, mean
+
+
+ARCH_WORK = 3e9        # multiply-adds for the five Jacobian products of the architectures page
+
+
+def architectures_T(sc: Scenario) -> int:
+    """Steps the architecture comparison runs over: all of T while the products stay cheap (the LSTM's 2H × 2H
+    state dominates: ≈ 11·T·H³ multiply-adds for the five cells)."""
+    return int(min(sc.T, max(20, ARCH_WORK // (11 * sc.hidden ** 3))))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def architectures(sc: Scenario):
+    """explorer.architectures.compare on the scenario's input sequence (first architectures_T steps)."""
+    from explorer.architectures import compare
+    T = architectures_T(sc)
+    X = sc.data()[0][:T]
+    return compare(X, sc.hidden, rho=sc.scale, seed=sc.seed, lags=lag_budget(replace(sc, T=T)))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def two_ways(sc: Scenario, at: int):
+    from explorer.architectures import two_ways as tw
+    return tw(sc.data()[0], at, cell=sc.cell, activation=sc.activation, hidden_size=sc.hidden,
+              rho=sc.scale, seed=sc.seed)

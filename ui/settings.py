@@ -76,9 +76,12 @@ SHARED = [
 NAV = [("streamlit_app.py", "Home", "⏪"), ("pages/1_Unrolled_graph.py", "1 · Unrolled graph", "🕸️"),
        ("pages/2_Gradient_flow.py", "2 · Gradient flow", "🌊"),
        ("pages/3_Vanishing_and_exploding.py", "3 · Vanishing and exploding", "💥"),
-       ("pages/4_Truncation.py", "4 · Truncation", "✂️"), ("pages/5_Training_lab.py", "5 · Training lab", "🏋️")]
+       ("pages/4_Truncation.py", "4 · Truncation", "✂️"), ("pages/5_Training_lab.py", "5 · Training lab", "🏋️"),
+       ("pages/6_Architectures.py", "6 · Architectures", "🧬"),
+       ("pages/7_Cost_of_a_gradient.py", "7 · Cost of a gradient", "⏱️")]
 LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular value)", "full": "full BPTT",
-          "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation"}
+          "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation", "adding": "adding problem",
+          "copy": "copy with a lag"}
 
 
 def _state(p: Param):

@@ -1,0 +1,163 @@
+"""Lesson 6: RNN, IRNN, LSTM, GRU and IndRNN side by side — whose gradient survives the lag, and a race."""
+import logging
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui  # noqa: F401
+from explorer import tasks
+from explorer.architectures import contenders, lag_profiles
+from explorer.figures import architecture_figs as af
+from explorer.training import TrainConfig, Trainer
+from ui import compute, settings
+from ui.blocks import chart, lesson
+from ui.race import Race, race_some, race_status, race_summary
+from ui.settings import Param
+
+log = logging.getLogger("bptt_explorer")
+st.set_page_config(page_title="Architectures · BPTT Explorer", page_icon="🧬", layout="wide")
+
+RACE = [
+    Param("race_task", "Race task", "choice", "adding", options=("adding", "copy")),
+    Param("race_len", "Length T (adding) / lag (copy)", "int", 50, 5, 200, 5),
+    Param("race_n", "Updates per contender", "int", 400, 50, 3000, 50),
+]
+
+with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W_hh at every "
+            "step, so it fades (or blows up) geometrically. Gated cells add paths that can carry it unchanged: "
+            "the LSTM's cell state c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t passes the gradient back through f_t alone, "
+            "the GRU interpolates h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}, the IRNN starts from W_hh = I and the "
+            "IndRNN keeps one recurrent weight per unit. Here all five read **the same input sequence** (the "
+            "sidebar's T, H, input scale and seed); the sidebar's ρ sets the vanilla RNN's.") as sc:
+    ss = st.session_state
+    proj = settings.projector()
+    cons = contenders(sc.scale)
+    st.dataframe(pd.DataFrame([{"contender": c.name, "cell": c.cell, "φ": c.activation, "W_hh init": c.init,
+                                "notes": c.note} for c in cons]), hide_index=True, width="stretch")
+    with st.spinner("Running the five cells…"):
+        cmp = compute.architectures(sc)
+    T_used = cmp.T
+    over = "" if T_used == sc.T else f" (over the first {T_used} steps: H = {sc.hidden} makes longer products slow)"
+    a, b = st.columns(2, gap="large")
+    fig, df = af.lag_profiles(cmp.profiles, projector=proj)
+    ranked = sorted(cmp.at_longest_lag().items(), key=lambda kv: -kv[1])
+    zero = cmp.zero_after()
+    at_end = ", ".join(f"{n} {'0' if np.isneginf(v) else f'10^{v:.0f}'}" for n, v in ranked)
+    dead = "".join(f"; {n}'s is exactly 0 from lag {k} on (every ReLU unit was off at some step)"
+                   for n, k in zero.items())
+    chart(fig, df, key="arch_lag", where=a, title="How much gradient survives a lag, per architecture",
+          latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 = \big\|J_T J_{T-1}\cdots J_{k+1}\big\|_2",
+          notice=f"at lag {cmp.T}: {at_end}{dead}. At initialisation the gates sit near ½, so a gated cell is not "
+                 "automatically better — what gating buys is that training can open a path (f, z → 1); the race "
+                 "below shows who learns to" + over + ".")
+    f_bar = float(np.mean(cmp.gates["LSTM"]["f"]))
+    fig, df = af.cell_state_path(cmp.profiles[2], cmp.cell_state, cmp.carousel, projector=proj)
+    chart(fig, df, key="arch_cec", where=b, title="The LSTM's constant error carousel",
+          latex=r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \;\Rightarrow\; \frac{\partial c_T}{\partial c_k}"
+                r"\Big|_{\text{direct}} = \prod_{t=k+1}^{T} \operatorname{diag}(f_t)",
+          notice=f"the mean forget gate is f̄ = {f_bar:.2f} here, so the direct path alone (dotted) keeps about "
+                 f"f̄^lag; the cell state (green) keeps more through its paths via h. Where a task needs memory, "
+                 "training drives f → 1 and the dotted line rises flat: the constant error carousel.")
+    g1, g2 = st.columns(2, gap="large")
+    for where, name, eq in ((g1, "LSTM", r"i, f, o = \sigma(\cdot),\quad g = \tanh(\cdot)"),
+                            (g2, "GRU", r"r, z = \sigma(\cdot),\quad n = \tanh(\cdot)")):
+        fig, df = af.gate_activations(cmp.gates[name], projector=proj)
+        chart(fig, df, key=f"gates_{name}", where=where, title=f"{name} gate activations over time", latex=eq,
+              notice="at initialisation the sigmoid gates sit near ½ (the LSTM's forget gate higher, from its "
+                     "bias of 1); training moves them to 0 or 1 where the task needs a switch.")
+
+    st.markdown("### The race: the same long-lag task, the same budget")
+    st.markdown("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, batches of "
+                "32 and full BPTT, for the same number of updates; the curves are running means of 20 updates.")
+    P = {p.key: p for p in RACE}
+    r1, r2, r3 = st.columns(3)
+    task_name = settings.widget(P["race_task"], r1)
+    length = settings.widget(P["race_len"], r2)
+    budget = settings.widget(P["race_n"], r3)
+    task = tasks.AddingTask(T=length) if task_name == "adding" else tasks.CopyTask(lag=length)
+    key = (task_name, length, sc.hidden, sc.scale, sc.seed)
+    race = ss.get("race")
+    if race is None or race.key != key:
+        race = Race(key, {c.name: Trainer(task, TrainConfig(hidden_size=sc.hidden, optimizer="adam", lr=0.01,
+                                                              clip="norm", clip_threshold=1.0, batch_size=32,
+                                                              seed=sc.seed, snapshot_every=0, spectrum_every=0,
+                                                              **c.train_kwargs()))
+                          for c in cons}, budget)
+        ss["race"] = race
+    race.budget = budget                                   # a longer budget continues the same race
+    st.caption(f"**Task:** {task.describe()} · H = {sc.hidden} for every contender.")
+
+    def play():
+        race.playing = True
+
+    def pause():
+        race.playing = False
+
+    def reset():
+        ss.pop("race", None)
+
+    b1, b2, b3, _ = st.columns([1, 1, 1, 4])
+    b1.button("▶ start the race" if not race.done else "▶ continue", on_click=play, type="primary",
+              disabled=race.playing or race.finished, width="stretch")
+    b2.button("❚❚ pause", on_click=pause, disabled=not race.playing, width="stretch")
+    b3.button("↺ reset", on_click=reset, width="stretch")
+
+    def live():
+        try:
+            _live()
+        except Exception as e:  # noqa: BLE001 — a timer rerun runs outside the page's guard
+            log.exception("architectures race")
+            st.error(f"The race stopped on an error ({type(e).__name__}: {str(e)[:200]}). Press ↺ reset.", icon="⚠️")
+
+    def _live():
+        race_ = ss.get("race")
+        if race_ is None:
+            return
+        status = st.empty()
+        if race_.playing and not ss.get("race_full_run"):        # only timer runs train; a full rerun draws
+            race_some(race_, status)
+            if not race_.playing:
+                st.rerun(scope="app")
+        status.markdown(race_status(race_))
+        if race_.done:
+            fig, df = af.race_curves({n: v for n, v in race_.losses.items()}, race_.baseline, projector=proj)
+            chart(fig, df, key="race", title="Loss during the race",
+                  latex=r"\text{same task, optimizer, clipping and number of updates for every cell}",
+                  notice="under the dashed baseline a cell has found the long-range dependency; on it, it only "
+                         "learned what needs no memory.")
+            if race_.finished:
+                st.success(race_summary(race_), icon="🏁")
+            if not race_.playing:
+                trained_profiles(race_)
+
+    def trained_profiles(race_):
+        """The first chart again, for the contenders as trained so far, on one sequence of the race task."""
+        task_ = next(iter(race_.trainers.values())).task
+        X = task_.batch(1, np.random.default_rng(sc.seed)).X
+        if 11 * X.shape[0] * sc.hidden ** 3 > compute.ARCH_WORK:
+            st.caption("(The trained networks' gradient chart is skipped at this H and length: too slow to draw.)")
+            return
+        profiles = lag_profiles({n: t.model for n, t in race_.trainers.items()}, X)
+        fig, df = af.lag_profiles(profiles, projector=proj)
+        chart(fig, df, key="race_lag", title=f"After {race_.done} updates: how much gradient survives a lag now",
+              latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 \text{ of the trained networks, on one "
+                    r"sequence of the race task}",
+              notice="compare with the first chart: the cells that solved the task have learned to keep the "
+                     "gradient (and the memory) alive over the lag; the ones that did not still let it fade.")
+
+    ss["race_full_run"] = True
+    st.fragment(live, run_every=0.3 if race.playing else None)()
+    ss["race_full_run"] = False
+
+    st.markdown("### Both directions: a bidirectional RNN")
+    at = settings.widget(Param("at", "Step carrying the loss", "int", sc.T // 2, 0, sc.T - 1, 1))
+    tw = compute.two_ways(sc, at)
+    fig, df = af.two_ways(tw, projector=proj)
+    chart(fig, df, key="bidir", title="Gradient arriving from both directions",
+          latex=r"y_t = W_{hy}\,[\,\overrightarrow{h}_t;\ \overleftarrow{h}_t\,] + b_y,\qquad "
+                r"\overrightarrow{\delta}_t \ne 0 \text{ for } t \le t^\ast,\quad \overleftarrow{\delta}_t \ne 0 "
+                r"\text{ for } t \ge t^\ast",
+          notice="one loss at t* sends gradient back in time through the forward chain (blue, to the left) and "
+                 "forward in time through the backward chain (orange, to the right); each fades with distance "
+                 "at its own rate.")
