@@ -10,7 +10,8 @@ def shot(pg, name: str):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
-LESSONS = ["1 · Unrolled graph", "2 · Gradient flow", "3 · Vanishing and exploding", "4 · Truncation"]
+LESSONS = ["1 · Unrolled graph", "2 · Gradient flow", "3 · Vanishing and exploding", "4 · Truncation",
+           "6 · Architectures"]
 
 
 def wait_idle(pg, timeout=60_000):

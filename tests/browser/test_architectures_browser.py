@@ -1,0 +1,51 @@
+"""The architectures page in headless Chromium: the race runs live on the fragment's timer (every contender's
+loss curve grows together), pauses on request, and the bidirectional view follows its slider."""
+import re
+
+from playwright.sync_api import expect
+
+from test_browser import assert_no_problem, chart_signature, shot, slider, wait_idle
+
+
+def race_done(pg) -> int:
+    m = re.search(r"update (\d+) of", pg.get_by_text(re.compile(r"update \d+ of")).first.inner_text())
+    return int(m.group(1))
+
+
+def race_chart_lengths(pg) -> list[int]:
+    charts = pg.get_by_test_id("stPlotlyChart")
+    for i in range(charts.count()):
+        gd = charts.nth(i).locator(".js-plotly-plot").first
+        names = gd.evaluate("gd => gd.data.map(t => t.name)")
+        if "LSTM" in names and gd.evaluate("gd => (gd.layout.xaxis.title.text || '') === 'update'"):
+            return gd.evaluate("gd => gd.data.filter(t => t.name).map(t => t.x.length)")
+    return []
+
+
+def test_race_runs_live_then_pauses(server, page):
+    page.goto(f"{server}/Architectures")
+    wait_idle(page)
+    assert_no_problem(page)
+    assert page.get_by_test_id("stPlotlyChart").count() == 5
+    page.get_by_role("button", name="▶ start the race").click()
+    page.wait_for_timeout(5000)
+    expect(page.get_by_text("▶ racing")).to_be_visible()
+    n = race_done(page)
+    assert n >= 20, f"only {n} updates per contender in 5 s"
+    lengths = race_chart_lengths(page)
+    assert len(lengths) == 5 and max(lengths) - min(lengths) <= 1, lengths     # they advance together
+    page.get_by_role("button", name="❚❚ pause").click()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    n_paused = race_done(page)
+    page.wait_for_timeout(1500)
+    assert race_done(page) == n_paused
+    expect(page.get_by_text("❚❚ paused")).to_be_visible()
+    assert_no_problem(page)
+    shot(page, "20-architectures-race-paused")
+    before = chart_signature(page)
+    slider(page, "Step carrying the loss").focus()
+    page.keyboard.press("ArrowLeft")
+    wait_idle(page)
+    assert_no_problem(page)
+    assert chart_signature(page) != before, "the bidirectional view did not follow its slider"
