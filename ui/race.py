@@ -57,13 +57,20 @@ def race_status(race: Race) -> str:
 
 
 def race_summary(race: Race, tail: int = 20) -> str:
-    """One line per contender: the mean loss of its last `tail` updates as a fraction of the baseline."""
-    parts = []
+    """Who won, then one entry per contender (best first): the mean loss of its last `tail` updates as a fraction
+    of the baseline."""
+    scores, parts = {}, []
     for name, t in race.trainers.items():
         v = race.losses[name]
         if t.state.stopped:
             parts.append(f"**{name}** stopped (non-finite) at update {len(v)}")
         elif v:
-            m = float(np.mean(v[-tail:]))
-            parts.append(f"**{name}** {m:.3g} ({100 * m / race.baseline:.0f}% of the baseline)")
-    return " · ".join(parts)
+            scores[name] = float(np.mean(v[-tail:]))
+    ranked = sorted(scores.items(), key=lambda kv: kv[1])
+    parts = [f"**{n}** {m:.3g} ({100 * m / race.baseline:.0f}% of the baseline)" for n, m in ranked] + parts
+    if not ranked:
+        return " · ".join(parts)
+    best, m = ranked[0]
+    head = (f"After {race.done} updates, **{best}** leads" + (" and has solved the long-range part"
+            if m < 0.2 * race.baseline else "") + ". ")
+    return head + " · ".join(parts)
