@@ -46,9 +46,9 @@ with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of 
     P = settings.Param
     w0 = settings.widget(P("w0", "start w", "float", 4.5, 0.0, 10.0, 0.1), c1)
     b0 = settings.widget(P("b0", "start b", "float", -2.6, -6.0, 1.0, 0.1), c2)
-    lr = settings.widget(P("lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05), c3)
-    n = settings.widget(P("n", "steps", "int", 40, 5, 200, 5), c4)
-    clip = settings.widget(P("clip", "clip threshold", "float", 1.0, 0.1, 10.0, 0.1), c5)
+    lr = settings.widget(P("cliff_lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05), c3)
+    n = settings.widget(P("cliff_n", "steps", "int", 40, 5, 200, 5), c4)
+    clip = settings.widget(P("cliff_clip", "clip threshold", "float", 1.0, 0.1, 10.0, 0.1), c5)
     w, bgrid, E = compute.cliff_surface()
     paths = compute.cliff_paths(w0, b0, lr, n, clip)
     fig, df = vf.cliff(w, bgrid, E, paths, projector=proj)

@@ -134,3 +134,15 @@ def test_truncation_page_with_tbptt_shows_the_cut():
     assert any(s.get("line", {}).get("dash") == "dash" for s in graph["layout"].get("shapes", []))
     g_map = figs[1]
     assert len(g_map["data"]) == 2                        # the map and the "cut" overlay
+
+
+def test_a_setting_of_another_type_under_the_same_key_falls_back_to_the_default():
+    """Pages may share a key with another type (a stale link, an old preset): the widget resets, never crashes."""
+    at = open_app("pages/3_Vanishing_and_exploding.py")
+    at.session_state["cfg_cliff_lr"] = "0.01"        # a string where a float belongs
+    at.session_state["cfg_cliff_n"] = 2.5            # a float where an int belongs
+    at.session_state["cfg_scale"] = 1                # an int for a float slider is fine: it becomes 1.0
+    at.run()
+    assert_clean(at)
+    assert at.slider(key="w_cliff_lr").value == 0.5 and at.slider(key="w_cliff_n").value == 40
+    assert at.slider(key="w_scale").value == 1.0

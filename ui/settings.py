@@ -104,9 +104,26 @@ def _sync(key: str):
     st.session_state["cfg_" + key] = st.session_state["w_" + key]
 
 
+def _fits(p: Param, v) -> bool:
+    """Whether v has the type p's widget needs (bool is not an int here)."""
+    if p.kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if p.kind == "float":
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if p.kind == "bool":
+        return isinstance(v, bool)
+    return isinstance(v, str)
+
+
 def widget(p: Param, where=st, **kw):
     """Draw p's widget (in `where`) and return the canonical value."""
     v = _state(p)
+    if not _fits(p, v):                    # e.g. set by another page under the same key, or a stale preset
+        v = p.default
+        st.session_state["cfg_" + p.key] = v
+    elif p.kind == "float" and isinstance(v, int):
+        v = float(v)
+        st.session_state["cfg_" + p.key] = v
     if p.kind in ("int", "float") and not p.lo <= v <= p.hi:      # a range that depends on T may have shrunk
         v = min(max(v, p.lo), p.hi)
         st.session_state["cfg_" + p.key] = v
