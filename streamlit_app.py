@@ -54,3 +54,6 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
         st.caption("RNN, LSTM, GRU, IndRNN and IRNN on one input: whose gradient survives the lag, and a race.")
         st.page_link("pages/7_Cost_of_a_gradient.py", label="7 · The cost of a gradient", icon="⏱️")
         st.caption("BPTT, TBPTT, RTRL and checkpointing: measured time and memory, and proof they agree.")
+        st.page_link("pages/8_Classroom.py", label="For the classroom: scenarios, guided tour, teacher mode",
+                     icon="🎓")
+        st.caption("Twelve one-click stories with links, a tour through the lessons, hidden controls for a lecture.")

@@ -6,32 +6,38 @@ import logging
 import re
 
 import numpy as np
+import plotly.io as pio
 import streamlit as st
 from plotly.basedatatypes import BaseFigure
 
 from explorer.figures import PLOTLY_CONFIG
 
-from . import settings
+from . import classroom, settings
 
 log = logging.getLogger("bptt_explorer")
 
 
 @contextlib.contextmanager
 def lesson(title: str, idea: str):
-    """Set up a lesson page: title, idea, shared sidebar; yields the Scenario. Any error inside becomes a short
-    message (never a traceback), and the URL is always written back."""
+    """Set up a lesson page: title, idea, shared sidebar (and the tour's box); yields the Scenario. Any error
+    inside becomes a short message (never a traceback); then teacher mode's panel, and the URL is written back."""
     st.title(title)
     st.markdown(idea)
     try:
         sc = settings.sidebar()
+        classroom.projector_css()
         settings.notices()
+        classroom.tour_box()
         yield sc
     except Exception as e:  # noqa: BLE001 — the user sees a message, the log keeps the traceback
         log.exception("lesson %s failed", title)
         st.error(f"This view could not be drawn with these settings ({type(e).__name__}: {str(e)[:200]}). "
                  "Your settings are kept: try other values, or reset them from the sidebar.", icon="⚠️")
-    finally:
-        settings.write_url()
+    except BaseException:            # st.rerun / st.switch_page: the next run draws the panel and writes the URL
+        st.session_state.pop("_sidebar_end", None)
+        raise
+    classroom.teacher_panel()
+    settings.write_url()
 
 
 def _slug(s: str) -> str:
@@ -50,16 +56,29 @@ class _Checked(BaseFigure):
         return self._spec
 
 
+def standalone_html(fig, title: str) -> str:
+    """The figure as one self-contained HTML file (plotly.js inlined: it opens offline, e.g. in a slide deck)."""
+    spec = fig if isinstance(fig, dict) else fig.to_dict()
+    layout = dict(spec.get("layout", {}))
+    layout.setdefault("title", {"text": title})
+    return pio.to_html({"data": spec.get("data", []), "layout": layout, "frames": spec.get("frames", [])},
+                       include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG)
+
+
 def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = None, where=st):
-    """One chart: heading, the equation behind it, the figure (PNG from its toolbar), what to notice, CSV."""
+    """One chart: heading, the equation behind it, the figure (PNG from its toolbar), what to notice, and its
+    exports: the data as CSV and the figure as a standalone HTML file (both built only when clicked)."""
     where.markdown(f"#### {title}")
     if latex:
         where.latex(latex)
     where.plotly_chart(_Checked(fig) if isinstance(fig, dict) else fig, key=key, config=PLOTLY_CONFIG, width="stretch")
     where.caption(f"**What to notice:** {notice}")
     keep_index = df.index.name is not None
-    where.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",
-                          mime="text/csv", key=f"csv_{key}", on_click="ignore")   # built only when clicked
+    row = where.container(horizontal=True, gap="small")
+    row.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",
+                        mime="text/csv", key=f"csv_{key}", on_click="ignore")
+    row.download_button("⬇ chart (HTML)", lambda: standalone_html(fig, title), file_name=f"{_slug(title)}.html",
+                        mime="text/html", key=f"html_{key}", on_click="ignore")
 
 
 def overflow_notes(rec):

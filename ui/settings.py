@@ -10,10 +10,12 @@ How state flows (this pattern is what survives page switches in classic `pages/`
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import streamlit as st
 
+from explorer.persistence import model_bytes
 from explorer.scenario import CELL_ACTIVATIONS, SCHEMES, TARGETS, Scenario
 
 
@@ -21,7 +23,7 @@ from explorer.scenario import CELL_ACTIVATIONS, SCHEMES, TARGETS, Scenario
 class Param:
     key: str
     label: str
-    kind: str                      # "int" | "float" | "choice" | "bool"
+    kind: str                      # "int" | "float" | "choice" | "bool" | "keys" (comma-separated setting names)
     default: object
     lo: float | None = None
     hi: float | None = None
@@ -40,6 +42,10 @@ class Param:
                 return v if math.isfinite(v) and self.lo <= v <= self.hi else None
             if self.kind == "bool":
                 return {"1": True, "true": True, "0": False, "false": False}.get(raw.lower())
+            if self.kind == "keys":
+                keys = [k for k in raw.split(",") if k]
+                ok = len(raw) <= 400 and all(re.fullmatch(r"[a-z][a-z0-9_]{0,30}", k) for k in keys)
+                return ",".join(sorted(set(keys))) if ok else None
             return raw if raw in self.options else None
         except (ValueError, TypeError):
             return None
@@ -73,12 +79,16 @@ SHARED = [
     Param("keep", "π (keep probability)", "float", 0.8, 0.05, 1.0, 0.05),
     Param("proj", "Projector mode (larger text)", "bool", False),
 ]
+# Not drawn in the sidebar: the guided tour's stop (0 = no tour) and teacher mode's hidden controls.
+TOUR_STOP = Param("tour", "Guided tour stop", "int", 0, 0, 99, 1)
+HIDE = Param("hide", "Controls hidden from students", "keys", "")
 NAV = [("streamlit_app.py", "Home", "⏪"), ("pages/1_Unrolled_graph.py", "1 · Unrolled graph", "🕸️"),
        ("pages/2_Gradient_flow.py", "2 · Gradient flow", "🌊"),
        ("pages/3_Vanishing_and_exploding.py", "3 · Vanishing and exploding", "💥"),
        ("pages/4_Truncation.py", "4 · Truncation", "✂️"), ("pages/5_Training_lab.py", "5 · Training lab", "🏋️"),
        ("pages/6_Architectures.py", "6 · Architectures", "🧬"),
-       ("pages/7_Cost_of_a_gradient.py", "7 · Cost of a gradient", "⏱️")]
+       ("pages/7_Cost_of_a_gradient.py", "7 · Cost of a gradient", "⏱️"),
+       ("pages/8_Classroom.py", "For the classroom", "🎓")]
 LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular value)", "full": "full BPTT",
           "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation", "adding": "adding problem",
           "copy": "copy with a lag"}
@@ -115,8 +125,23 @@ def _fits(p: Param, v) -> bool:
     return isinstance(v, str)
 
 
+def hidden() -> set[str]:
+    """Setting names teacher mode hides (plus "nav" for the page links)."""
+    return set(filter(None, str(_state(HIDE)).split(",")))
+
+
+def meta(p: Param):
+    """A setting that lives in the URL but has no widget of its own (tour, hide): its value, registered."""
+    v = _state(p)
+    if not _fits(p, v) or (p.kind == "int" and not p.lo <= v <= p.hi):
+        v = st.session_state["cfg_" + p.key] = p.default
+    st.session_state.setdefault("_params_used", {})[p.key] = p
+    return v
+
+
 def widget(p: Param, where=st, **kw):
-    """Draw p's widget (in `where`) and return the canonical value."""
+    """Draw p's widget (in `where`) and return the canonical value — or, if teacher mode hides it, only the
+    value (kept in the URL, so the view stays exact)."""
     v = _state(p)
     if not _fits(p, v):                    # e.g. set by another page under the same key, or a stale preset
         v = p.default
@@ -130,6 +155,9 @@ def widget(p: Param, where=st, **kw):
     elif p.kind == "choice" and v not in (kw.get("options") or p.options):
         v = p.default
         st.session_state["cfg_" + p.key] = v
+    st.session_state.setdefault("_params_used", {})[p.key] = p
+    if p.key in hidden():
+        return v
     wk = "w_" + p.key
     st.session_state[wk] = v
     common = dict(key=wk, on_change=_sync, args=(p.key,), help=p.help, **kw)
@@ -143,7 +171,6 @@ def widget(p: Param, where=st, **kw):
         opts = kw.pop("options", None) or p.options
         common.pop("options", None)
         where.selectbox(p.label, opts, format_func=lambda o: LABELS.get(o, o), **common)
-    st.session_state.setdefault("_params_used", {})[p.key] = p
     return st.session_state["cfg_" + p.key]
 
 
@@ -151,10 +178,15 @@ def sidebar() -> Scenario:
     """Draw the shared settings and return the Scenario they describe."""
     st.session_state["_params_used"] = {}
     P = {p.key: p for p in SHARED}
+    meta(TOUR_STOP)
+    hide = meta(HIDE)
     with st.sidebar:
-        for path, label, icon in NAV:
-            st.page_link(path, label=label, icon=icon)
-        st.divider()
+        if "nav" not in hidden():
+            for path, label, icon in NAV:
+                st.page_link(path, label=label, icon=icon)
+            st.divider()
+        if hide:
+            st.caption("🎓 Some controls are hidden for this lesson.")
         st.markdown("### Model and sequence")
         cell = widget(P["cell"], st)
         allowed = CELL_ACTIVATIONS[cell]
@@ -170,11 +202,18 @@ def sidebar() -> Scenario:
             widget(P["keep"], st)
         widget(P["proj"], st)
         st.caption("Every setting is in the page's address: copy it to share this exact view.")
+        st.session_state["_sidebar_end"] = st.container()       # filled at the end of the run (teacher mode)
     c = {k: st.session_state["cfg_" + k] for k in P}
-    return Scenario(cell=c["cell"], activation=c["act"], hidden=c["H"], T=c["T"], init=c["init"],
+    sc = Scenario(cell=c["cell"], activation=c["act"], hidden=c["H"], T=c["T"], init=c["init"],
                     scale_kind=c["scale_kind"], scale=c["scale"], input_scale=c["input"], seed=c["seed"],
                     target=c["target"], scheme=c["scheme"], k1=min(c["k1"], c["T"]),
                     k2=max(min(c["k2"], c["T"]), min(c["k1"], c["T"])), keep_prob=c["keep"])
+    st.sidebar.download_button("⬇ this model (.npz)", lambda: model_bytes(sc.model(), {"scenario": sc.as_dict()}),
+                               file_name="bptt_explorer_model.npz", mime="application/octet-stream",
+                               on_click="ignore", key="model_npz",
+                               help="the sidebar's network (its initial weights) as NumPy arrays with their "
+                                    "PyTorch-style names; load it with explorer.persistence.load_model")
+    return sc
 
 
 def projector() -> bool:
@@ -189,8 +228,13 @@ def notices():
                 + ", ".join(notes) + ".", icon="🔗")
 
 
+def url_values() -> dict[str, str]:
+    """Every setting used in this run that differs from its default, as the URL writes it."""
+    used = st.session_state.get("_params_used", {})
+    return {k: p.to_url(st.session_state["cfg_" + k]) for k, p in used.items()
+            if st.session_state.get("cfg_" + k, p.default) != p.default}
+
+
 def write_url():
     """Rewrite the address bar from the canonical values of every setting used in this run."""
-    used = st.session_state.get("_params_used", {})
-    st.query_params.from_dict({k: p.to_url(st.session_state["cfg_" + k]) for k, p in used.items()
-                               if st.session_state.get("cfg_" + k) != p.default})
+    st.query_params.from_dict(url_values())

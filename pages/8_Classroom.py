@@ -1,0 +1,43 @@
+"""For the classroom: preset scenarios (one click each, with a link), the guided tour, teacher mode, exports."""
+import streamlit as st
+
+import ui  # noqa: F401
+from ui import classroom
+from ui.blocks import lesson
+from ui.presets import PRESETS, TOUR
+
+st.set_page_config(page_title="Classroom · BPTT Explorer", page_icon="🎓", layout="wide")
+
+with lesson("For the classroom", "Twelve short stories, one click each: every scenario opens a lesson with exact "
+            "settings and says what to notice. Share one with its link, walk through them in order with the "
+            "guided tour, or prepare a focused view in teacher mode.") as sc:
+    st.markdown("### 🧭 Guided tour")
+    t1, t2 = st.columns([1, 3])
+    if t1.button(f"Start the tour ({len(TOUR)} stops)", type="primary", width="stretch", key="tour_start"):
+        classroom.open_preset(TOUR[0], 1)
+    t2.markdown("For a student alone: the lessons in order, each stop with its settings already made, what to "
+                "try and what to notice, and ◀ previous / next ▶ above the lesson.")
+
+    st.markdown("### 📚 Scenarios")
+    cols = st.columns(2, gap="large")
+    for i, p in enumerate(PRESETS):
+        with cols[i % 2].container(border=True):
+            st.markdown(f"**{i + 1}. {p.title}**  \n{p.story}")
+            st.caption(f"**What to notice:** {p.notice}")
+            a, b = st.columns([1, 3], vertical_alignment="center")
+            if a.button("Open ▶", key=f"preset_{p.slug}", width="stretch"):
+                classroom.open_preset(p)
+            b.code(classroom.site_root() + p.path(), language=None, wrap_lines=True)
+
+    st.markdown("### 🎓 Teacher mode")
+    st.markdown("Open any lesson, set it up, then open **🎓 Teacher mode** at the bottom of the sidebar: choose the "
+                "controls students should not see (or the page links, to keep them on one page) and copy the link. "
+                "It holds the view's full state; students who open it see exactly that view, with only the "
+                "controls you left.")
+    st.markdown("### ⬇ Exports")
+    st.markdown("Every chart: **PNG** from the camera icon in its toolbar, **⬇ chart (HTML)** — a standalone file "
+                "that opens offline (for slides) — and **⬇ data (CSV)**. The sidebar's **⬇ this model (.npz)** "
+                "holds the current network; the training lab downloads the trained one and its history.")
+    st.caption("Projector: switch on *Projector mode* at the bottom of the sidebar for larger text and thicker "
+                "lines; it stays on when you open scenarios. Serving a class from one machine: see the README, "
+                "section “Run it for a classroom”.")

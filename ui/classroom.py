@@ -1,0 +1,103 @@
+"""Classroom features on every page: opening a preset, the guided tour's box, teacher mode's panel (which
+controls students see, and the link that opens the app that way) and the projector theme's CSS."""
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from . import settings
+from .presets import TOUR, Preset
+
+KEEP = ("cfg_proj", "cfg_hide")          # survive opening a preset: how the room sees the app, not the lesson
+
+
+def open_preset(p: Preset, tour: int = 0):
+    """Reset every lesson setting, then open p's page with p's settings in the URL (read and validated there,
+    exactly like a shared link). `tour` is the guided tour's stop number (0: not touring)."""
+    for k in [k for k in st.session_state if str(k).startswith("cfg_") and k not in KEEP]:
+        del st.session_state[k]
+    q = p.url_params()
+    if tour:
+        q["tour"] = str(tour)
+    st.switch_page(p.page, query_params=q)
+
+
+def tour_box():
+    """The guided tour's stop, above the lesson: its story, what to try, and ◀ previous / next ▶."""
+    n = settings.meta(settings.TOUR_STOP)
+    if not n:
+        return
+    if n > len(TOUR):
+        st.session_state["cfg_tour"] = 0
+        return
+    p = TOUR[n - 1]
+    with st.container(border=True):
+        st.markdown(f"**🧭 Guided tour · stop {n} of {len(TOUR)}: {p.title}**")
+        st.markdown(p.story)
+        st.markdown(f"**Try this:** {p.try_this}  \n**What to notice:** {p.notice}")
+        c = st.columns([1, 1, 1, 3])
+        if c[0].button("◀ previous", key="tour_prev", disabled=n == 1, width="stretch"):
+            open_preset(TOUR[n - 2], n - 1)
+        if c[1].button("next ▶" if n < len(TOUR) else "finished 🎉", key="tour_next", disabled=n == len(TOUR),
+                       type="primary", width="stretch"):
+            open_preset(TOUR[n], n + 1)
+        if c[2].button("↻ this stop again", key="tour_again", width="stretch",
+                       help="reopen this stop's page with its settings"):
+            open_preset(p, n)
+        if c[3].button("✕ end the tour", key="tour_end"):
+            st.session_state["cfg_tour"] = 0
+            st.rerun()
+
+
+def _sync_hide():
+    st.session_state["cfg_hide"] = ",".join(sorted(st.session_state["w_hide"]))
+
+
+def _current_url() -> str:
+    try:
+        return st.context.url or ""
+    except Exception:  # noqa: BLE001 — no browser context (AppTest): links stay relative
+        return ""
+
+
+def site_root() -> str:
+    """"scheme://host:port/" of the server as the browser sees it ("/" when unknown)."""
+    parts = urlsplit(_current_url())
+    return f"{parts.scheme}://{parts.netloc}/" if parts.netloc else "/"
+
+
+def share_link() -> str:
+    """This page's address with every non-default setting (what write_url puts in the address bar)."""
+    q = urlencode(settings.url_values())
+    parts = urlsplit(_current_url())
+    base = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else ""
+    return base + (f"?{q}" if q else "")
+
+
+def teacher_panel():
+    """At the bottom of the sidebar: choose the controls students do not see, and copy the link."""
+    slot = st.session_state.pop("_sidebar_end", None)
+    if slot is None:
+        return
+    used = st.session_state.get("_params_used", {})
+    labels = {"nav": "page links (students stay on this page)"}
+    labels.update({k: p.label for k, p in used.items() if k not in ("tour", "hide")})
+    hide = settings.hidden()
+    st.session_state["w_hide"] = [k for k in labels if k in hide]
+    with slot.expander("🎓 Teacher mode", expanded=bool(hide)):
+        st.multiselect("Hide these controls from students", list(labels), format_func=labels.get, key="w_hide",
+                       on_change=_sync_hide)
+        st.markdown("Then share this link: it opens this page with **exactly these settings**, the chosen "
+                    "controls hidden.")
+        st.code(share_link(), language=None, wrap_lines=True)
+        st.caption("Hidden controls keep their values from the link. Anyone can open this panel again to show "
+                   "them: it is a way to focus a lesson, not a lock.")
+
+
+def projector_css():
+    """Larger text and widgets for the big screen (the charts have their own projector style)."""
+    if settings.projector():
+        st.html("<style>html, .stMarkdown, .stCaption, [data-testid=stWidgetLabel] p {font-size: 1.25rem "
+                "!important;} h1 {font-size: 3rem !important;} h3, h4 {font-size: 1.8rem !important;}"
+                " .katex {font-size: 1.45em !important;}</style>")
