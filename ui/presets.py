@@ -52,18 +52,24 @@ PRESETS = (
            "each node's colour is ‖δ_t‖ on a log scale: it fades going back, because ρ = 0.9 < 1.",
            "press ▶ on the chart, then move the Step t slider to read one step's equation with its numbers.",
            dict(T=20, target="every step, squared error", scale=0.9)),
-    Preset("vanishing", "Vanishing gradients: tanh with ρ = 0.9", "pages/3_Vanishing_and_exploding.py",
-           "A tanh RNN whose recurrent matrix has spectral radius 0.9. Every step back multiplies the gradient by "
-           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_T/∂h_k shrinks geometrically with the lag.",
-           "after 100 steps the gradient is many decades smaller: the network cannot learn from that far back.",
-           "drag the scale slider towards 1 and watch the slope of the blue line flatten.",
-           dict(act="tanh", scale=0.9, T=100)),
     Preset("exploding", "Exploding gradients: ReLU with ρ = 1.5", "pages/2_Gradient_flow.py",
            "A ReLU RNN with ρ = 1.5 and a loss at every step. ReLU does not saturate, so nothing holds back the "
            "growth: ‖δ_t‖ multiplies by about 1.5 per step back.",
            "‖δ_t‖ rises by orders of magnitude towards t = 0; with T larger it overflows and the page says where.",
            "raise T to 1000 and read the overflow notice; then lower the scale below 1.",
            dict(act="relu", scale=1.5, T=100, target="every step, squared error")),
+    Preset("irnn", "IRNN: ReLU with identity initialisation", "pages/2_Gradient_flow.py",
+           "Le, Jaitly & Hinton (2015): a ReLU RNN whose W_hh starts as the identity. While a unit is active, "
+           "its Jacobian is exactly 1 — the gradient neither vanishes nor explodes at the start of training.",
+           "‖δ_t‖ stays flat across the whole sequence instead of fading.",
+           "switch the initialisation to orthogonal (ρ = 1) or gaussian and compare.",
+           dict(act="relu", init="identity", scale=1.0, target="every step, squared error")),
+    Preset("vanishing", "Vanishing gradients: tanh with ρ = 0.9", "pages/3_Vanishing_and_exploding.py",
+           "A tanh RNN whose recurrent matrix has spectral radius 0.9. Every step back multiplies the gradient by "
+           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_T/∂h_k shrinks geometrically with the lag.",
+           "after 100 steps the gradient is many decades smaller: the network cannot learn from that far back.",
+           "drag the scale slider towards 1 and watch the slope of the blue line flatten.",
+           dict(act="tanh", scale=0.9, T=100)),
     Preset("pascanu-bound", "The Pascanu bound holds", "pages/3_Vanishing_and_exploding.py",
            "Scale W_hh by its largest singular value σ₁ instead of ρ. Pascanu, Mikolov & Bengio (2013) proved "
            "‖∂h_T/∂h_k‖ ≤ (σ₁γ)^(T−k), with γ = 1 for tanh.",
@@ -76,6 +82,18 @@ PRESETS = (
            "the red path jumps off the map at the wall; the orange, clipped path keeps its step and walks down.",
            "move the start w and the learning rate; try a clip threshold of 0.1 and of 10.",
            dict(w0=4.5, b0=-2.6, cliff_lr=0.5, cliff_clip=1.0)),
+    Preset("tbptt-bias", "What TBPTT cannot see", "pages/4_Truncation.py",
+           "TBPTT(5, 10) on a sequence with a loss at every step: each loss is backpropagated at most 10 steps, "
+           "so the G[t, k] terms further than that are simply missing from the gradient.",
+           "the cosine with the full gradient rises towards 1 only as k2 grows past the gradient's reach.",
+           "move k2 in the sidebar and watch the cut move on the unrolled graph and the G map.",
+           dict(scheme="tbptt", k1=5, k2=10, target="every step, squared error", scale=1.0)),
+    Preset("randomized-truncation", "Randomized truncation: unbiased but noisy", "pages/4_Truncation.py",
+           "Tallec & Ollivier (2017): cut the backward pass at random (keep each step with probability π) and "
+           "rescale the survivors by 1/π. Each draw is wrong, but their average is the exact gradient.",
+           "the running mean's error falls like 1/√n while single draws stay far off.",
+           "lower π: cheaper draws, larger noise; raise it to 1 and the noise disappears.",
+           dict(scheme="randomized", keep=0.5, target="every step, squared error")),
     Preset("tbptt-fails-copy", "TBPTT shorter than the lag fails the copy task", "pages/5_Training_lab.py",
            "An LSTM must repeat symbols it saw 15 steps ago, trained with TBPTT(10, 10): every backward pass "
            "stops after 10 steps, so no gradient ever links an output to the symbol it must copy.",
@@ -88,24 +106,6 @@ PRESETS = (
            "after the race, the cells that solved the task keep ‖∂h_T/∂h_k‖ near 1 over the whole lag.",
            "press ▶ start the race and compare the first and last charts.",
            dict(T=100)),
-    Preset("irnn", "IRNN: ReLU with identity initialisation", "pages/2_Gradient_flow.py",
-           "Le, Jaitly & Hinton (2015): a ReLU RNN whose W_hh starts as the identity. While a unit is active, "
-           "its Jacobian is exactly 1 — the gradient neither vanishes nor explodes at the start of training.",
-           "‖δ_t‖ stays flat across the whole sequence instead of fading.",
-           "switch the initialisation to orthogonal (ρ = 1) or gaussian and compare.",
-           dict(act="relu", init="identity", scale=1.0, target="every step, squared error")),
-    Preset("randomized-truncation", "Randomized truncation: unbiased but noisy", "pages/4_Truncation.py",
-           "Tallec & Ollivier (2017): cut the backward pass at random (keep each step with probability π) and "
-           "rescale the survivors by 1/π. Each draw is wrong, but their average is the exact gradient.",
-           "the running mean's error falls like 1/√n while single draws stay far off.",
-           "lower π: cheaper draws, larger noise; raise it to 1 and the noise disappears.",
-           dict(scheme="randomized", keep=0.5, target="every step, squared error")),
-    Preset("tbptt-bias", "What TBPTT cannot see", "pages/4_Truncation.py",
-           "TBPTT(5, 10) on a sequence with a loss at every step: each loss is backpropagated at most 10 steps, "
-           "so the G[t, k] terms further than that are simply missing from the gradient.",
-           "the cosine with the full gradient rises towards 1 only as k2 grows past the gradient's reach.",
-           "move k2 in the sidebar and watch the cut move on the unrolled graph and the G map.",
-           dict(scheme="tbptt", k1=5, k2=10, target="every step, squared error", scale=1.0)),
     Preset("rtrl-cost", "RTRL = BPTT, at n⁴ cost", "pages/7_Cost_of_a_gradient.py",
            "Real-time recurrent learning carries ∂h_t/∂θ forward instead of storing the past: no memory of the "
            "sequence, the same gradient to rounding — but O(H⁴) work per step.",

@@ -44,7 +44,7 @@ class Param:
                 return {"1": True, "true": True, "0": False, "false": False}.get(raw.lower())
             if self.kind == "keys":
                 keys = [k for k in raw.split(",") if k]
-                ok = len(raw) <= 400 and all(re.fullmatch(r"[a-z][a-z0-9_]{0,30}", k) for k in keys)
+                ok = len(raw) <= 400 and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,30}", k) for k in keys)
                 return ",".join(sorted(set(keys))) if ok else None
             return raw if raw in self.options else None
         except (ValueError, TypeError):
