@@ -244,6 +244,23 @@ class Trainer:
         return buf.getvalue()
 
     @classmethod
+    def from_model(cls, task, config: TrainConfig, model: Model) -> "Trainer":
+        """A fresh run that starts from given weights (e.g. a model .npz downloaded earlier), after checking that
+        they fit the task and the configuration (ValueError saying what differs)."""
+        want = dict(cell=config.cell, activation=config.activation, H=config.hidden_size, D=task.input_size,
+                    O=task.output_size)
+        got = dict(cell=model.cell.kind, activation=model.cell.activation, H=model.hidden_size,
+                   D=model.input_size, O=model.output_size)
+        diff = [f"{k} {got[k]} (the lab has {want[k]})" for k in want if got[k] != want[k]]
+        if diff:
+            raise ValueError("this model does not fit the current setup: " + ", ".join(diff) + ". Pick the same "
+                             "cell, activation and H in the sidebar, and the task it was trained on.")
+        model = model.copy()
+        opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
+        state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
+        return cls(task, config, state=state)
+
+    @classmethod
     def from_state_bytes(cls, task, data: bytes) -> "Trainer":
         """Resume a run saved with state_bytes (the same task object must be supplied)."""
         arrays = read_npz(data, "not a saved training state")

@@ -9,7 +9,7 @@ import explorer as ex
 import ui  # noqa: F401
 from explorer import tasks
 from explorer.figures import training_figs as tf
-from explorer.persistence import model_bytes
+from explorer.persistence import load_model, model_bytes
 from explorer.training import TrainConfig, Trainer, summarize
 from ui import settings
 from ui.blocks import chart, lesson
@@ -188,6 +188,23 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
         "task": task_name, "updates": len(ss["lab"].records)}) if "lab" in ss else b"",
         file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
         disabled=not lab.records)
+
+    with st.expander("⬆ Start from a saved model (.npz)"):
+        up = st.file_uploader("A model downloaded from this lab (.npz, ≤ 2 MB): training restarts from its weights "
+                              "with the current settings", type=["npz"], key="lab_model_upload")
+        if up is not None and ss.get("lab_model_from", (None, None))[1] != up.file_id:
+            try:
+                trainer = Trainer.from_model(task, cfg, load_model(up.getvalue())[0])
+            except ValueError as e:
+                st.error(f"“{up.name[:80]}” was not loaded — {str(e)[:400]} The lab keeps its current run.",
+                         icon="📦")
+            else:
+                ss["lab"] = Lab(lab.key, trainer)
+                ss["lab_model_from"] = (lab.key, up.file_id, up.name[:80])
+                st.rerun()
+        loaded = ss.get("lab_model_from")
+        if loaded and loaded[0] == lab.key and up is not None:
+            st.caption(f"This run started from “{loaded[2]}”.")
 
     if task_name == "text" and lab.records:
         from explorer.sampling import activations_over_text, sample

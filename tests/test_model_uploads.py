@@ -1,0 +1,128 @@
+"""A model .npz uploaded to the training lab: a good one restarts training from its weights; every bad one (empty,
+binary, huge, a zip bomb, wrong keys, pickled objects, the wrong shape of network) gives a clear message, is never
+unpickled, and leaves the current run untouched."""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from explorer import tasks
+from explorer.npz_files import read_npz
+from explorer.persistence import load_model, model_bytes
+from explorer.training import TrainConfig, Trainer
+from test_app import open_app
+
+LAB = "pages/5_Training_lab.py"
+
+
+def lab_page():
+    at = open_app(LAB)
+    at.session_state["cfg_task"] = "copy"
+    at.run()
+    return at
+
+
+def upload(at, name, data):
+    at.file_uploader(key="lab_model_upload").set_value((name, data, "application/octet-stream"))
+    return at.run()
+
+
+def trained_model_bytes(cell="rnn", H=32, lag=15):
+    tr = Trainer(tasks.CopyTask(lag=lag), TrainConfig(cell=cell, hidden_size=H, snapshot_every=0))
+    for _ in tr.run(3):
+        pass
+    return model_bytes(tr.model, {"task": "copy"}), tr.model
+
+
+def npz(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def zip_bomb() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("W_hh.npy", b"\0" * (300 * 2 ** 20))           # 300 MB of zeros, ~300 kB compressed
+    return buf.getvalue()
+
+
+class Evil:
+    def __reduce__(self):
+        return (exec, ("raise SystemExit('unpickled!')",))
+
+
+def pickled_npz() -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, W_hh=np.array([Evil()], dtype=object))
+    return buf.getvalue()
+
+
+BAD = {
+    "empty": (b"", "not a model file"),
+    "binary": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40, "not a model file"),
+    "huge": (b"PK" + b"\0" * (51 * 2 ** 20), "limit"),
+    "zip bomb": (zip_bomb(), "unpack"),
+    "wrong keys": (npz(weights=np.zeros(3)), "__config__"),
+    "pickled objects": (pickled_npz(), "pickled objects are refused"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_model_files_are_refused_with_a_clear_message(case):
+    data, words = BAD[case]
+    with pytest.raises(ValueError) as e:
+        load_model(data)
+    assert words.lower() in str(e.value).lower(), str(e.value)
+
+
+def test_read_npz_never_unpickles():
+    with pytest.raises(ValueError, match="pickled objects are refused"):
+        read_npz(pickled_npz(), "not a model")
+
+
+def test_a_model_must_fit_the_lab():
+    data, model = trained_model_bytes(cell="rnn", H=8)
+    m, _ = load_model(data)
+    task = tasks.CopyTask(lag=15)
+    tr = Trainer.from_model(task, TrainConfig(cell="rnn", hidden_size=8), m)
+    np.testing.assert_array_equal(tr.model.params["W_hh"], model.params["W_hh"])
+    tr.model.params["W_hh"][0, 0] += 1.0
+    assert m.params["W_hh"][0, 0] != tr.model.params["W_hh"][0, 0], "the trainer owns a copy"
+    with pytest.raises(ValueError, match=r"H 8 \(the lab has 16\)"):
+        Trainer.from_model(task, TrainConfig(cell="rnn", hidden_size=16), m)
+    with pytest.raises(ValueError, match="cell rnn"):
+        Trainer.from_model(task, TrainConfig(cell="lstm", hidden_size=8), m)
+    with pytest.raises(ValueError, match="D"):
+        Trainer.from_model(tasks.AddingTask(T=20), TrainConfig(cell="rnn", hidden_size=8), m)
+
+
+def test_the_lab_starts_from_an_uploaded_model():
+    at = lab_page()
+    data, model = trained_model_bytes(cell="rnn", H=32)
+    upload(at, "mine.npz", data)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    lab = at.session_state["lab"]
+    np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], model.params["W_hh"])
+    assert any("started from “mine.npz”" in c.value for c in at.caption)
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    assert len(at.session_state["lab"].records) == 1 and not at.exception
+
+
+@pytest.mark.parametrize("case", ["empty", "binary", "wrong keys", "pickled objects", "wrong network"])
+def test_the_lab_refuses_bad_uploads_and_keeps_its_run(case):
+    at = lab_page()
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    before = at.session_state["lab"]
+    W = before.trainer.model.params["W_hh"].copy()
+    data = trained_model_bytes(cell="gru", H=4)[0] if case == "wrong network" else BAD[case][0]
+    upload(at, "x.npz", data)
+    assert not at.exception
+    msgs = [e.value for e in at.error]
+    assert len(msgs) == 1 and "was not loaded" in msgs[0] and "keeps its current run" in msgs[0], msgs
+    lab = at.session_state["lab"]
+    assert lab is before and len(lab.records) == 1
+    np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], W)
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()      # the session is intact
+    assert len(at.session_state["lab"].records) == 2
