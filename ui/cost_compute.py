@@ -1,0 +1,42 @@
+"""Cached measurements for the cost lesson (explorer.cost). Timings vary from run to run, so each setting is
+measured once and kept (global across sessions, bounded by max_entries): moving the budget slider times one
+checkpointed run at most, never the sweeps."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import cost
+
+TRADEOFF_T = cost.GRUSLYS_2016.T                 # the trade-off is drawn where the headline was measured
+CURVE_BUDGETS = (64, 66, 70, 80, 100, 130, 180, 250, 350, 500, 700, 1001)     # 64 = min_budget(1000)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def t_sweep(H: int, seed: int) -> list[cost.Measurement]:
+    return cost.sweep("T", cost.T_SWEEP, fixed=H, seed=seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def h_sweep(T: int, seed: int) -> list[cost.Measurement]:
+    """Each algorithm over its own H range (RTRL's stops at RTRL_MAX_H)."""
+    return cost.sweep_H(T, seed=seed)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def agreement(T: int, H: int, seed: int) -> list[cost.Agreement]:
+    return cost.agreement(T, H, seed=seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def tradeoff_curve(H: int, seed: int) -> cost.Tradeoff:
+    return cost.checkpoint_tradeoff(TRADEOFF_T, H, CURVE_BUDGETS, seed=seed)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def tradeoff_point(H: int, seed: int, budget: int) -> cost.TradeoffPoint:
+    """One budget: the curve's point when it has one, else timed on its own (with its own plain-BPTT reference,
+    so it may sit a little off the curve: timings vary)."""
+    for p in tradeoff_curve(H, seed).points:
+        if p.budget == budget:
+            return p
+    return cost.checkpoint_tradeoff(TRADEOFF_T, H, (budget,), seed=seed).points[0]
