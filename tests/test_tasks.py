@@ -97,7 +97,7 @@ def test_bad_uploads_get_clear_messages():
         (b"", "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "looks like a binary file"),
         ("naïve café résumé ".encode("latin-1") * 20, "is not UTF-8 text"),
-        (b"a" * (2 * 1024 * 1024 + 1), "the limit is 2 MB"),
+        (b"a" * (2 * 1024 * 1024 + 1), "over the limit of 2 MB"),
         (b"short text", "needs at least 100"),
         ("".join(chr(0x4E00 + i) for i in range(300)).encode() * 2, "handles at most 200"),
     ]

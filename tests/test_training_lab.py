@@ -135,3 +135,89 @@ def test_downloads_are_the_history_and_a_loadable_model():
     assert extra["updates"] == 2
     np.testing.assert_array_equal(model.params["W_hh"], lb.trainer.model.params["W_hh"])
     assert zipfile.is_zipfile(io.BytesIO(model_bytes(lb.trainer.model)))
+
+
+# ── uploads that are not a usable corpus: a clear message, no exception, the lab trains on python-docs ──
+
+TWO_MB = 2 * 1024 * 1024
+BAD_UPLOADS = {
+    "empty": (b"", ["is empty", "UTF-8 text file"]),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, ["looks like a binary file",
+                                                                                "not text"]),
+    "too_big": (b"a" * (TWO_MB + 1), ["over the limit of 2 MB", "shorter excerpt"]),
+    "not_utf8": ("Café, crème brûlée et élève. ".encode("latin-1") * 10, ["is not UTF-8",
+                                                                         "byte 0xe9 at position 3"]),
+}
+
+
+def corpus_uploaders(at):
+    return [u for u in at.file_uploader if u.label.startswith("Your corpus")]
+
+
+def open_upload_lab():
+    at = open_lab(task="text", corpus="upload")
+    assert len(corpus_uploaders(at)) == 1, "the upload option shows the corpus uploader"
+    return at
+
+
+def upload(at, data: bytes, name="corpus.txt"):
+    corpus_uploaders(at)[0].set_value((name, data, "text/plain")).run()
+    return at
+
+
+def test_upload_option_shows_the_uploader_and_trains_on_python_docs_until_a_file_comes():
+    assert not corpus_uploaders(open_lab(task="text")), "a built-in corpus shows no corpus uploader"
+    at = open_upload_lab()
+    assert_clean(at)
+    assert any("until then the lab uses python-docs" in i.value for i in at.info)
+    button(at, "⏭ step").click().run()
+    assert_clean(at)
+    assert len(lab(at).records) == 1
+    assert lab(at).trainer.task.corpus.name == "python-docs"
+
+
+def test_a_good_upload_is_the_corpus_the_lab_trains_on():
+    """The positive control for the refusals below: the same path with a valid file uses that file."""
+    text = "the quick brown fox jumps over the lazy dog.\n" * 20
+    at = upload(open_upload_lab(), text.encode("utf-8"), name="fox.txt")
+    assert_clean(at)
+    assert not at.info, "no fallback notice once a usable file is uploaded"
+    button(at, "⏭ step").click().run()
+    assert_clean(at)
+    corpus = lab(at).trainer.task.corpus
+    assert corpus.name == "fox.txt" and corpus.text == text
+    assert lab(at).key[2] == f"upload:fox.txt:{len(text)}"
+    assert len(lab(at).records) == 1 and np.isfinite(lab(at).records[0].loss)
+
+
+@pytest.mark.parametrize("kind", list(BAD_UPLOADS))
+def test_a_bad_upload_says_why_and_the_lab_falls_back_to_python_docs(kind):
+    data, phrases = BAD_UPLOADS[kind]
+    at = upload(open_upload_lab(), data)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1, [e.value for e in at.error]
+    msg = at.error[0].value
+    assert msg.startswith("“corpus.txt”"), msg                        # names the file ...
+    for phrase in phrases:                                            # ... says what is wrong with it ...
+        assert phrase in msg, msg
+    assert msg.endswith("The lab keeps using python-docs."), msg      # ... and what the lab does instead
+    assert "Traceback" not in msg and "CorpusError" not in msg
+    assert lab(at).key[2] == "python-docs"
+    for _ in range(2):                                                # and it still trains, on python-docs
+        button(at, "⏭ step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [msg], "the only message is the upload's, kept while the file is there"
+    assert lab(at).trainer.task.corpus.name == "python-docs"
+    recs = lab(at).records
+    assert len(recs) == 2 and all(np.isfinite(r.loss) for r in recs)
+    assert len(charts(at)) == 4
+    assert any("unit h_i" in c.value for c in at.caption), "samples and activations are drawn on python-docs"
+
+
+def test_the_size_cap_is_exactly_2_mb():
+    """2 MB is accepted (up to the other checks), one byte more is refused: the cap is not off by one."""
+    from explorer import tasks
+    ok = ("abcdefghij klmnopqrstuvwxyz.\n" * (TWO_MB // 29 + 1)).encode()[:TWO_MB]
+    assert len(tasks.corpus_from_upload(ok, "ok.txt").text) == TWO_MB
+    with pytest.raises(tasks.CorpusError, match="over the limit of 2 MB"):
+        tasks.corpus_from_upload(ok + b"x", "big.txt")

@@ -100,7 +100,7 @@ def corpus_from_upload(data: bytes, name: str = "upload") -> Corpus:
     if data is None or len(data) == 0:
         raise CorpusError(f"“{name}” is empty. Upload a UTF-8 text file with at least {MIN_CHARS} characters.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise CorpusError(f"“{name}” is {len(data) / 2 ** 20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2 ** 20} MB. "
+        raise CorpusError(f"“{name}” is {len(data):,} bytes, over the limit of 2 MB ({MAX_UPLOAD_BYTES:,} bytes). "
                           "Upload a shorter excerpt (a few hundred kB is plenty for a character model).")
     head = data[:65536]
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
