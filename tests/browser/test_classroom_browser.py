@@ -36,8 +36,8 @@ def test_the_guided_tour_goes_from_stop_to_stop(server, page):
     wait_idle(page)
     assert_no_problem(page)
     expect(page.get_by_text(re.compile(r"Guided tour · stop 2 of \d+"))).to_be_visible()
-    assert "/Vanishing_and_exploding" in page.url, page.url
-    assert slider_value(page, "Scale (ρ or σ₁)") == "0.9"
+    assert "/Gradient_flow" in page.url, page.url                  # stop 2: exploding with ReLU, ρ = 1.5
+    assert slider_value(page, "Scale (ρ or σ₁)") == "1.5"
     assert slider_value(page, "Sequence length T") == "100"        # stop 1's T = 20 did not leak into stop 2
     shot(page, "31-tour-stop-2")
     page.get_by_role("button", name="◀ previous").click()
