@@ -54,8 +54,8 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
     f_bar = float(np.mean(cmp.gates["LSTM"]["f"]))
     fig, df = af.cell_state_path(cmp.profiles[2], cmp.cell_state, cmp.carousel, projector=proj)
     chart(fig, df, key="arch_cec", where=b, title="The LSTM's constant error carousel",
-          latex=r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \;\Rightarrow\; \frac{\partial c_T}{\partial c_k}"
-                r"\Big|_{\text{direct}} = \prod_{t=k+1}^{T} \operatorname{diag}(f_t)",
+          latex=r"\begin{aligned} c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\ \frac{\partial c_T}{\partial c_k}"
+                r"\Big|_{\text{direct}} &= \prod_{t=k+1}^{T} \operatorname{diag}(f_t) \end{aligned}",
           notice=f"the mean forget gate is f̄ = {f_bar:.2f} here, so the direct path alone (dotted) keeps about "
                  f"f̄^lag; the cell state (green) keeps more through its paths via h. Where a task needs memory, "
                  "training drives f → 1 and the dotted line rises flat: the constant error carousel.")

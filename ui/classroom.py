@@ -100,4 +100,4 @@ def projector_css():
     if settings.projector():
         st.html("<style>html, .stMarkdown, .stCaption, [data-testid=stWidgetLabel] p {font-size: 1.25rem "
                 "!important;} h1 {font-size: 3rem !important;} h3, h4 {font-size: 1.8rem !important;}"
-                " .katex {font-size: 1.45em !important;}</style>")
+                " .katex {font-size: 1.15em !important;}</style>")
