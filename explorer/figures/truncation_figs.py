@@ -20,6 +20,9 @@ def bias_vs_k2(k2s, cosine, rel_error, *, current: int | None = None, projector=
     axis(fig, "yaxis2", title={"text": "relative error (log)"}, overlaying="y", side="right", anchor="x",
          showgrid=False, showline=True, linewidth=2, linecolor="#444", ticks="outside")
     log_axis(fig, rel_error, name="yaxis2")
+    # legend above the plot: at the right it covered the secondary axis's ticks (seen in projector mode)
+    fig["layout"]["legend"] = dict(orientation="h", x=0.0, y=1.02, xanchor="left", yanchor="bottom")
+    fig["layout"]["margin"] = {**fig["layout"]["margin"], "t": 60}
     return fig, pd.DataFrame({"k2": k2s, "cosine": cosine, "relative_error": rel_error})
 
 
