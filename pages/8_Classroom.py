@@ -19,6 +19,7 @@ with lesson("For the classroom", "Twelve short stories, one click each: every sc
                 "try and what to notice, and ◀ previous / next ▶ above the lesson.")
 
     st.markdown("### 📚 Scenarios")
+    classroom.loopback_note()
     cols = st.columns(2, gap="large")
     for i, p in enumerate(PRESETS):
         with cols[i % 2].container(border=True):

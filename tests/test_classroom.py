@@ -90,3 +90,19 @@ def test_fuzzed_links_never_show_a_traceback(page, params):
             assert p.lo <= v <= p.hi and not (isinstance(v, float) and math.isnan(v))
         elif p.kind == "choice":
             assert v in p.options
+
+
+@pytest.mark.parametrize("url,bound,lan,want", [
+    ("http://localhost:8501/Truncation", "", "10.1.2.3", "http://10.1.2.3:8501/"),         # students need the LAN
+    ("http://127.0.0.1:8501/", "0.0.0.0", "10.1.2.3", "http://10.1.2.3:8501/"),
+    ("http://localhost:8501/", "127.0.0.1", "10.1.2.3", "http://localhost:8501/"),       # bound to loopback: keep
+    ("http://localhost:8501/", "", None, "http://localhost:8501/"),                      # no network: keep
+    ("http://teacher.school.lan:8501/x", "", "10.1.2.3", "http://teacher.school.lan:8501/"),
+    ("", "", "10.1.2.3", "/"),                                                           # unknown (AppTest)
+])
+def test_links_use_the_address_students_can_reach(monkeypatch, url, bound, lan, want):
+    from ui import classroom
+    monkeypatch.setattr(classroom, "_current_url", lambda: url)
+    monkeypatch.setattr(classroom, "lan_address", lambda: lan)
+    monkeypatch.setattr(classroom.st, "get_option", lambda k: bound if k == "server.address" else None)
+    assert classroom.site_root() == want

@@ -2,6 +2,7 @@
 controls students see, and the link that opens the app that way) and the projector theme's CSS."""
 from __future__ import annotations
 
+import socket
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
@@ -61,18 +62,56 @@ def _current_url() -> str:
         return ""
 
 
-def site_root() -> str:
-    """"scheme://host:port/" of the server as the browser sees it ("/" when unknown)."""
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network (the interface its default route uses), or None. A UDP
+    "connect" only picks a route: no packet is sent."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            ip = s.getsockname()[0]
+        return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+
+
+def _netloc() -> tuple[str, str, bool]:
+    """(scheme, host:port, replaced): a teacher who opened the app as localhost gets links with the LAN address
+    instead, since that is what students must type."""
     parts = urlsplit(_current_url())
-    return f"{parts.scheme}://{parts.netloc}/" if parts.netloc else "/"
+    if not parts.netloc:
+        return "", "", False
+    bound = st.get_option("server.address") or ""
+    if parts.hostname in LOOPBACK and bound.strip("[]") not in LOOPBACK and (ip := lan_address()):
+        return parts.scheme, f"{ip}:{parts.port}" if parts.port else ip, True
+    return parts.scheme, parts.netloc, False
+
+
+def site_root() -> str:
+    """"scheme://host:port/" of the server as students reach it ("/" when unknown)."""
+    scheme, netloc, _ = _netloc()
+    return f"{scheme}://{netloc}/" if netloc else "/"
 
 
 def share_link() -> str:
     """This page's address with every non-default setting (what write_url puts in the address bar)."""
     q = urlencode(settings.url_values())
-    parts = urlsplit(_current_url())
-    base = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else ""
+    scheme, netloc, _ = _netloc()
+    base = f"{scheme}://{netloc}{urlsplit(_current_url()).path}" if netloc else ""
     return base + (f"?{q}" if q else "")
+
+
+def loopback_note(where=st):
+    """Say so when links were rewritten from localhost to the LAN address, or when students cannot reach this
+    server at all (bound to loopback)."""
+    if (st.get_option("server.address") or "").strip("[]") in LOOPBACK:
+        where.caption("This server listens on this machine only: start it with `--server.address 0.0.0.0` so "
+                      "students can open these links (README: Run it for a classroom).")
+    elif _netloc()[2]:
+        where.caption("You opened the app as *localhost*; the links use this machine's network address instead, "
+                      "which is what students type. Students must be on the same network.")
 
 
 def teacher_panel():
@@ -91,6 +130,7 @@ def teacher_panel():
         st.markdown("Then share this link: it opens this page with **exactly these settings**, the chosen "
                     "controls hidden.")
         st.code(share_link(), language=None, wrap_lines=True)
+        loopback_note()
         st.caption("Hidden controls keep their values from the link. Anyone can open this panel again to show "
                    "them: it is a way to focus a lesson, not a lock.")
 
