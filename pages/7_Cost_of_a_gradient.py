@@ -34,7 +34,6 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
             "for one vanilla tanh RNN with one input, one output and B = 1 sequence; of the sidebar's settings "
             "only the seed applies.") as sc:
     proj = settings.projector()
-    notes = st.container()                               # link notices for this page's settings, shown on top
     P = settings.Param
     c1, c2 = st.columns(2)
     H = settings.widget(P("costH", "H for the T sweep and the trade-off", "int", 32, 8, 256, 8), c1)
@@ -107,8 +106,6 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
     budget = settings.widget(P("budget", f"Memory budget (stored steps, T = {cc.TRADEOFF_T})", "int", lo, lo,
                                cc.TRADEOFF_T + 1, 1, help=f"≥ {lo} = min over L of ⌈T/L⌉ + L ≈ 2√T; "
                                f"{cc.TRADEOFF_T + 1} = store everything (plain BPTT)"))
-    with notes:                                          # page settings are read from the link as drawn
-        settings.notices()
     with st.spinner(f"Timing checkpointed BPTT at T = {cc.TRADEOFF_T}…"):
         cur = cc.tradeoff_point(H, sc.seed, budget)
     g = cost.GRUSLYS_2016

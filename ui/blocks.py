@@ -23,10 +23,10 @@ def lesson(title: str, idea: str):
     inside becomes a short message (never a traceback); then teacher mode's panel, and the URL is written back."""
     st.title(title)
     st.markdown(idea)
-    try:
+    notes = st.container()           # the link's invalid values, filled at the end: pages read their own settings
+    try:                             # (lab, race, cliff, budget …) only as they draw them
         sc = settings.sidebar()
         classroom.projector_css()
-        settings.notices()
         classroom.tour_box()
         yield sc
     except Exception as e:  # noqa: BLE001 — the user sees a message, the log keeps the traceback
@@ -36,6 +36,7 @@ def lesson(title: str, idea: str):
     except BaseException:            # st.rerun / st.switch_page: the next run draws the panel and writes the URL
         st.session_state.pop("_sidebar_end", None)
         raise
+    settings.notices(notes)
     classroom.teacher_panel()
     settings.write_url()
 

@@ -178,8 +178,7 @@ def sidebar() -> Scenario:
     """Draw the shared settings and return the Scenario they describe."""
     st.session_state["_params_used"] = {}
     P = {p.key: p for p in SHARED}
-    meta(TOUR_STOP)
-    hide = meta(HIDE)
+    hide = meta(HIDE)                                  # (the tour's stop is read by classroom.tour_box)
     with st.sidebar:
         if "nav" not in hidden():
             for path, label, icon in NAV:
@@ -220,11 +219,11 @@ def projector() -> bool:
     return bool(st.session_state.get("cfg_proj", False))
 
 
-def notices():
+def notices(where=st):
     """Show (once) which link parameters were not understood."""
     notes = st.session_state.pop("_url_notes", [])
     if notes:
-        st.info("This link had settings that are not valid here, so they were reset to their defaults: "
+        where.info("This link had settings that are not valid here, so they were reset to their defaults: "
                 + ", ".join(notes) + ".", icon="🔗")
 
 

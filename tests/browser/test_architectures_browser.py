@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from test_browser import assert_no_problem, chart_signature, shot, slider, wait_idle
+from test_browser import assert_no_problem, chart_signature, shot, slider, slider_value, wait_idle
 
 
 def race_done(pg) -> int:
@@ -56,3 +56,13 @@ def test_race_runs_live_then_pauses(server, page):
     wait_idle(page)
     assert_no_problem(page)
     assert chart_signature(page) != before, "the bidirectional view did not follow its slider"
+
+
+def test_nonsense_values_of_a_pages_own_settings_are_reported(server, page):
+    """A page's own settings (read only when it draws them) are named in the link notice too, not reset silently."""
+    page.goto(f"{server}/Architectures?race_n=abc&at=-5&T=nan")
+    wait_idle(page)
+    assert_no_problem(page)
+    note = page.get_by_test_id("stAlertContentInfo").filter(has_text="not valid here").inner_text()
+    assert "race_n='abc'" in note and "at='-5'" in note and "T='nan'" in note, note
+    assert slider_value(page, "Updates per contender") == "400"
