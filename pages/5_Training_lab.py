@@ -9,12 +9,12 @@ import explorer as ex
 import ui  # noqa: F401
 from explorer import tasks
 from explorer.figures import training_figs as tf
-from explorer.persistence import load_model, model_bytes
+from explorer.persistence import load_model
 from explorer.training import TrainConfig, Trainer, summarize
 from ui import settings
 from ui.blocks import chart, lesson
 from ui.settings import Param
-from ui.training_lab import Lab, status_line, train_some
+from ui.training_lab import Lab, history_csv, status_line, train_some, trained_model_npz
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
@@ -190,14 +190,15 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
     ss["lab_full_run"] = False
 
     st.divider()
+    # The download callables run after this script run, outside its ScriptRunContext, where st.session_state
+    # cannot be read (streamlit/streamlit#13409): they close over the Lab object itself, whose records the live
+    # fragment keeps appending to, so a click saves the run as it is at that moment.
     d1, d2 = st.columns(2)
-    d1.download_button("⬇ training history (CSV)", lambda: tf.history(ss["lab"].records).to_csv(index=False)
-                       if "lab" in ss else "", file_name="training_history.csv", mime="text/csv",
-                       on_click="ignore", disabled=not lab.records)
-    d2.download_button("⬇ trained model (.npz)", lambda: model_bytes(ss["lab"].trainer.model, {
-        "task": task_name, "updates": len(ss["lab"].records)}) if "lab" in ss else b"",
-        file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
-        disabled=not lab.records)
+    d1.download_button("⬇ training history (CSV)", lambda lab=lab: history_csv(lab), file_name="training_history.csv",
+                       mime="text/csv", on_click="ignore", disabled=not lab.records, key="lab_history_csv")
+    d2.download_button("⬇ trained model (.npz)", lambda lab=lab: trained_model_npz(lab, task_name),
+                       file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
+                       disabled=not lab.records, key="lab_model_npz")
 
     with st.expander("⬆ Start from a saved model (.npz)"):
         up = st.file_uploader("A model downloaded from this lab (.npz, ≤ 2 MB): training restarts from its weights "

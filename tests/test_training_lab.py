@@ -1,7 +1,6 @@
 """The training lab in AppTest: defaults, play / pause / step / reset through its buttons, every task, extreme
 settings, a run that overflows, and uploads that are not text."""
 import io
-import zipfile
 
 import numpy as np
 import pytest
@@ -123,18 +122,17 @@ def test_an_exploding_run_stops_and_says_where():
 
 
 def test_downloads_are_the_history_and_a_loadable_model():
+    """The callables the download buttons run (after the script run, without session state: they get the Lab)."""
+    from ui.training_lab import history_csv, trained_model_npz
     at = open_lab()
     for _ in range(2):
         button(at, "⏭ step").click().run()
     lb = lab(at)
-    from explorer.figures.training_figs import history
-    csv = history(lb.records).to_csv(index=False)
+    csv = history_csv(lb)
     assert csv.splitlines()[0].startswith("step,loss,baseline") and len(csv.splitlines()) == 3
-    from explorer.persistence import model_bytes
-    model, extra = load_model(io.BytesIO(model_bytes(lb.trainer.model, {"task": "copy", "updates": 2})))
-    assert extra["updates"] == 2
+    model, extra = load_model(io.BytesIO(trained_model_npz(lb, "copy")))
+    assert extra == {"task": "copy", "updates": 2}
     np.testing.assert_array_equal(model.params["W_hh"], lb.trainer.model.params["W_hh"])
-    assert zipfile.is_zipfile(io.BytesIO(model_bytes(lb.trainer.model)))
 
 
 # ── uploads that are not a usable corpus: a clear message, no exception, the lab trains on python-docs ──

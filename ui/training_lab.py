@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from explorer.figures import training_figs
+from explorer.persistence import model_bytes
 from explorer.training import Trainer
 
 UPDATE_BUDGET_S = 0.15        # training time per live redraw; a pause lands between two updates
@@ -42,3 +44,13 @@ def status_line(lab: Lab) -> str:
     speed = f" · {rate:.0f} updates/s" if rate else ""
     return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
             f"‖g‖ {r.grad_norm:.3g}{speed}")
+
+
+def history_csv(lab: Lab) -> str:
+    """The run's history as CSV (one row per update: loss, baseline, ‖g‖ before/after clipping, ρ, σ₁ …)."""
+    return training_figs.history(list(lab.records)).to_csv(index=False)
+
+
+def trained_model_npz(lab: Lab, task_name: str) -> bytes:
+    """The current weights as a model .npz (explorer.persistence), with the task and the number of updates."""
+    return model_bytes(lab.trainer.model, {"task": task_name, "updates": len(lab.records)})

@@ -40,3 +40,51 @@ def test_play_trains_live_and_pause_stops_it(server, page):
     expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("updates")    # one sentence on the run
     assert_no_problem(page)
     shot(page, "20-training-lab-paused")
+
+
+def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_path):
+    """Train, download the history and the model (real bytes, read back), upload the model and go on from it."""
+    import io
+
+    import numpy as np
+
+    from explorer.persistence import load_model
+    page.goto(f"{server}/Training_lab?lr=0.1&B=8")
+    wait_idle(page)
+    for _ in range(6):
+        page.get_by_role("button", name="⏭ step").click()
+        wait_idle(page)
+    assert updates_done(page) == 6
+
+    def download(label):
+        with page.expect_download() as d:
+            page.get_by_role("button", name=label).click()
+        path = tmp_path / d.value.suggested_filename
+        d.value.save_as(path)
+        return path.read_bytes()
+
+    csv = download("⬇ training history (CSV)").decode()
+    lines = csv.strip().splitlines()
+    assert lines[0].startswith("step,loss,baseline") and len(lines) == 7, csv[:300]
+    assert [int(r.split(",")[0]) for r in lines[1:]] == [1, 2, 3, 4, 5, 6]
+    blob = download("⬇ trained model (.npz)")
+    saved, extra = load_model(io.BytesIO(blob))
+    assert extra == {"task": "copy", "updates": 6}
+
+    page.get_by_text("⬆ Start from a saved model (.npz)").click()
+    path = tmp_path / "saved.npz"
+    path.write_bytes(blob)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    expect(page.get_by_text(re.compile("This run started from .saved.npz"))).to_be_visible(timeout=20_000)
+    wait_idle(page)
+    expect(page.get_by_text("Ready.")).to_be_visible()               # a new run: zero updates, from those weights
+    page.get_by_role("button", name="⏭ step").click()
+    wait_idle(page)
+    assert updates_done(page) == 1
+    after, extra = load_model(io.BytesIO(download("⬇ trained model (.npz)")))
+    assert extra["updates"] == 1
+    # one Adam step (lr 0.1) moves each weight by at most ~0.1: the run went on from the uploaded weights
+    step = np.abs(after.params["W_hh"] - saved.params["W_hh"]).max()
+    assert 0 < step <= 0.11, step
+    assert_no_problem(page)
+    shot(page, "21-training-lab-round-trip")
