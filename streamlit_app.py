@@ -3,6 +3,7 @@ import streamlit as st
 
 import ui  # noqa: F401  (one BLAS thread)
 from ui.blocks import lesson
+from ui.classroom import LOOPBACK
 
 st.set_page_config(page_title="BPTT Explorer", page_icon="⏪", layout="wide")
 
@@ -38,6 +39,15 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
             st.latex(eq)
         st.caption("L = Σ_t ℓ_t (summed over time, averaged over the batch). The engine (`import explorer`) "
                    "reproduces every number shown here from a notebook.")
+        if (st.get_option("server.address") or "").strip("[]") in LOOPBACK:
+            who = ("It listens on this machine only (`server.address` in `.streamlit/config.toml`); to let "
+                   "students on your network open it, start it with `--server.address 0.0.0.0` (README: Run it "
+                   "for a classroom).")
+        else:
+            who = ("It listens on every network interface: anyone on this network can open it "
+                   "(`--server.address 127.0.0.1` keeps it on this machine).")
+        st.caption("Running it yourself: `streamlit run` takes port 8501, or silently 8502, 8503, … when that one is "
+                   "busy, so the address to open and to share is the one it printed. " + who)
     with right:
         st.markdown("#### Lessons")
         st.page_link("pages/1_Unrolled_graph.py", label="1 · The unrolled graph", icon="🕸️")
@@ -54,6 +64,6 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
         st.caption("RNN, LSTM, GRU, IndRNN and IRNN on one input: whose gradient survives the lag, and a race.")
         st.page_link("pages/7_Cost_of_a_gradient.py", label="7 · The cost of a gradient", icon="⏱️")
         st.caption("BPTT, TBPTT, RTRL and checkpointing: measured time and memory, and proof they agree.")
-        st.page_link("pages/8_Classroom.py", label="For the classroom: scenarios, guided tour, teacher mode",
-                     icon="🎓")
-        st.caption("Twelve one-click stories with links, a tour through the lessons, hidden controls for a lecture.")
+        st.page_link("pages/8_Classroom.py", label="For the classroom", icon="🎓")    # longer labels are cut off
+        st.caption("Twelve one-click scenarios with links, a guided tour through the lessons, and teacher mode "
+                   "(hidden controls for a lecture).")

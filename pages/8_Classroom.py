@@ -39,6 +39,6 @@ with lesson("For the classroom", "Twelve short stories, one click each: every sc
     st.markdown("Every chart: **PNG** from the camera icon in its toolbar, **⬇ chart (HTML)** — a standalone file "
                 "that opens offline (for slides) — and **⬇ data (CSV)**. The sidebar's **⬇ this model (.npz)** "
                 "holds the current network; the training lab downloads the trained one and its history.")
-    st.caption("Projector: switch on *Projector mode* at the bottom of the sidebar for larger text and thicker "
-                "lines; it stays on when you open scenarios. Serving a class from one machine: see the README, "
-                "section “Run it for a classroom”.")
+    st.caption("Projector: switch on *Projector mode* in the sidebar, under the settings right after *Truncation*, "
+                "for larger text and thicker lines; it stays on when you open scenarios. Serving a class from one "
+                "machine: see the README, section “Run it for a classroom”.")

@@ -1,16 +1,53 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: Debian's Chromium for the browser tests (apt-get, as root or with
-# sudo), the Python test requirements (pip), then pytest. Never downloads a browser of its own.
+# The whole test suite, from a fresh machine, in the project's virtual environment .venv (the same one the README's
+# first command makes). Distribution pythons refuse `pip install` outside a venv (PEP 668), so nothing is installed
+# into python3 itself:
+#   1. Debian's python3-venv (the venv module's ensurepip), with apt-get as root or with sudo, when `python3 -m venv`
+#      cannot work;
+#   2. .venv: made with `python3 -m venv .venv` when missing or broken, reused otherwise;
+#   3. Debian's chromium for the browser tests (apt-get, as root or with sudo); never a browser download of its own;
+#   4. requirements-dev.txt into .venv with its pip, plus $TEST_EXTRA_PACKAGES (space-separated pip requirements:
+#      .ci/run puts torch==2.13.0 there, so the torch parity tests run in the same environment);
+#   5. pytest in .venv (extra arguments go to pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO=none; fi
-  if [ "$SUDO" != none ]; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-  else
-    echo "note: /usr/bin/chromium is missing and apt-get is not available: browser tests will be skipped" >&2
+
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO=none; fi
+APT_UPDATED=""
+apt_install() {  # apt_install PACKAGE...: Debian's packages as root or with sudo; fails when that is not possible
+  if [ "$SUDO" = none ] || ! command -v apt-get >/dev/null; then return 1; fi
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+venv_works() { [ -x .venv/bin/python ] && .venv/bin/python -m pip --version >/dev/null 2>&1; }
+
+# 1 + 2: the virtual environment.
+if ! venv_works; then
+  if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+    # Debian/Ubuntu ship the venv module's ensurepip in python3-venv (python3.X-venv for a non-default python3).
+    pyver="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    echo "scripts/test.sh: python3 -m venv needs python3-venv: installing it with apt-get" >&2
+    apt_install python3-venv || true
+    python3 -c "import venv, ensurepip" 2>/dev/null || apt_install "python${pyver}-venv" || {
+      echo "scripts/test.sh: python3 -m venv cannot work here and apt-get is not available (as root or with sudo):" \
+           "install python3-venv (Debian/Ubuntu: sudo apt-get install python3-venv), then run this again" >&2
+      exit 1
+    }
   fi
+  rm -rf .venv                                     # a half-made or stale one (e.g. a venv made without ensurepip)
+  python3 -m venv .venv
 fi
-python3 -m pip install -q -r requirements-dev.txt
-python3 -m pytest "$@"
+
+# 3: Debian's Chromium for the browser tests.
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium || echo "note: /usr/bin/chromium is missing and apt-get is not available" \
+                               "(as root or with sudo): browser tests will be skipped" >&2
+fi
+
+# 4: the test requirements (and CI's extras) into .venv.
+read -r -a extra <<< "${TEST_EXTRA_PACKAGES:-}"
+.venv/bin/python -m pip install -q -r requirements-dev.txt ${extra[@]+"${extra[@]}"}
+
+# 5: the tests.
+exec .venv/bin/python -m pytest "$@"
