@@ -68,7 +68,8 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
                       lags=None) -> JacobianProducts:
     """Log-norms (and, with spectrum, all singular values) of ∂x_T/∂x_k for every lag, or only `lags`.
 
-    Cost: T matmuls of S×S plus one batched SVD per requested lag (the SVD dominates for large H)."""
+    Cost: one step Jacobian and one S×S matmul per lag up to the largest requested one (the product stops
+    there), plus one SVD per requested lag: explorer.work_budget.step_jacobian_cost and svd_cost."""
     choice("block", block, BLOCKS)
     H = trace.model.hidden_size
     S = trace.model.cell.state_size
@@ -108,7 +109,7 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     absP = np.empty_like(P)
     log_scale = 0.0
     with np.errstate(**QUIET):
-        for lag in range(n + 1):
+        for lag in range(int(want[-1]) + 1):          # no product beyond the largest lag asked for
             if lag > 0:
                 t = n - lag
                 if t < J_lo:

@@ -3,6 +3,7 @@ import streamlit as st
 
 import ui  # noqa: F401
 from explorer.figures import vanishing as vf
+from explorer import work_budget as wb
 from ui import compute, settings
 from ui.blocks import chart, lesson, overflow_notes
 
@@ -26,19 +27,34 @@ with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of 
           latex=r"\sigma_1 = \|W_{hh}\|_2,\quad \gamma = \sup|\varphi'| = " + f"{sp.gamma:g}",
           notice=f"σ₁γ = {sp.sigma1 * sp.gamma:.3g}: below 1 the gradient provably vanishes; above 1 it may explode.")
     fig, df = vf.jacobian_norms(jp, sp, linear=sc.activation == "linear" and sc.cell == "rnn", projector=proj)
+    reach = int(jp.lags[-1])
+    if reach < rec.trace.valid_T:
+        st.info(f"Drawn for lags 0 … {reach} of {rec.trace.valid_T}: each step's Jacobian of a {sc.cell.upper()} "
+                f"with H = {sc.hidden} costs {wb.step_jacobian_cost(sc.cell, sc.hidden):.1e} multiply-adds, and "
+                f"this chart gets {compute.JACOBIAN_WORK:.1e} (about {wb.seconds(compute.JACOBIAN_WORK):.1g} s). "
+                "Lower H to reach further back.", icon="⏱️")
     chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of T − k steps",
           latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 = \|J_T \cdots J_{k+1}\|_2 \le (\sigma_1\gamma)^{T-k}",
           notice="the measured norm never crosses the red bound; with saturating tanh it falls far below it, "
                  "and the band shows that some directions die much faster than the norm suggests.")
-    with st.spinner("Computing the phase map…"):
-        scales, lags, z = compute.phase(sc)
     kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
-    fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
-    chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
-          latex=r"\log_{10}\big\|\partial h_T / \partial h_k\big\| \text{ over (scale, lag)}",
-          notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right for "
-                 "tanh, whose saturation shrinks every Jacobian"
-                 + (f" (drawn over the first {compute.PHASE_T} steps)." if sc.T > compute.PHASE_T else "."))
+    n_scales, phase_T = compute.phase_size(sc)
+    with st.spinner("Computing the phase map…"):
+        phase = compute.phase(sc)
+    if phase is None:
+        st.markdown(f"#### Phase map: {kind} of W_hh against lag")
+        st.info(f"Skipped at this size: {n_scales} scales × even {compute.PHASE_MIN_T} steps of a "
+                f"{sc.cell.upper()} with H = {sc.hidden} would take more than {compute.PHASE_WORK:.1e} multiply-adds "
+                f"(about {wb.seconds(compute.PHASE_WORK):.1g} s). Lower H to see it.", icon="⏱️")
+    else:
+        scales, lags, z = phase
+        fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
+        chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
+              latex=r"\log_{10}\big\|\partial h_T / \partial h_k\big\| \text{ over (scale, lag)}",
+              notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right "
+                     "for tanh, whose saturation shrinks every Jacobian"
+                     + (f" (drawn over the first {phase_T} steps, {n_scales} scales: the work budget)."
+                        if sc.T > phase_T else "."))
 
     st.markdown("### The cliff: why exploding gradients need clipping")
     st.latex(r"x_t = w\,\sigma(x_{t-1}) + b,\quad x_0 = 0.5,\qquad E(w,b) = (\sigma(x_{50}) - 0.7)^2")

@@ -14,7 +14,9 @@ from explorer.training import TrainConfig, Trainer, summarize
 from ui import settings
 from ui.blocks import chart, lesson
 from ui.settings import Param
-from ui.training_lab import Lab, history_csv, status_line, train_some, trained_model_npz
+from explorer import work_budget as wb
+from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, status_line, train_some,
+                             trained_model_npz)
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
@@ -88,12 +90,20 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
         with c4:
             corpus, corpus_id = corpus_choice(settings.widget(P["corpus"], c4))
     task = make_task(task_name, size, corpus)
-    T_task = getattr(task, "T", None) or size
+    T_task = getattr(task, "T", None) or getattr(task, "max_len", size)
+    B_asked, B = B, batch_size(sc.cell, sc.hidden, task.input_size, T_task, B)
+    if B < B_asked:
+        need = wb.update_bytes(sc.cell, sc.hidden, T_task, B_asked) / 1e6
+        st.info(f"Training with batch size **{B}**, not {B_asked}: one update of a {sc.cell.upper()} with H = "
+                f"{sc.hidden} over T = {T_task} steps needs about {need:,.0f} MB at B = {B_asked}; the lab keeps "
+                f"an update under {UPDATE_MEMORY / 1e6:.0f} MB and about "
+                f"{wb.seconds(UPDATE_WORK):.1g} s so the server stays responsive for everyone.", icon="⏱️")
     cfg = TrainConfig(cell=sc.cell, hidden_size=sc.hidden, activation=sc.activation, init=sc.init,
                       scale=sc.scale, scale_kind=sc.scale_kind, optimizer=opt, lr=lr, clip=clip,
                       clip_threshold=theta, truncation=sc.scheme, k1=sc.k1, k2=sc.k2, keep_prob=sc.keep_prob,
                       batch_size=B, seed=sc.seed, snapshot_every=1 if T_task <= 200 else 5)
     lab = lab_state((task_name, size, corpus_id, cfg), task, cfg)
+    lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {B}, T = {T_task}"
     st.caption(f"**Task:** {task.describe()} · **network:** {sc.cell.upper()} (φ = {sc.activation}), H = "
                f"{sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
                f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")

@@ -14,10 +14,12 @@ from ui import compute, settings
 from ui.blocks import chart, lesson
 from ui.race import Race, race_some, race_status, race_summary
 from ui.settings import Param
+from ui.training_lab import batch_size
 
 log = logging.getLogger("bptt_explorer")
 st.set_page_config(page_title="Architectures · BPTT Explorer", page_icon="🧬", layout="wide")
 
+RACE_BATCH = 32         # sequences per update for every contender (fewer when an update would be too big)
 RACE = [
     Param("race_task", "Race task", "choice", "adding", options=("adding", "copy")),
     Param("race_len", "Length T (adding) / lag (copy)", "int", 50, 5, 200, 5),
@@ -38,7 +40,8 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
     with st.spinner("Running the five cells…"):
         cmp = compute.architectures(sc)
     T_used = cmp.T
-    over = "" if T_used == sc.T else f" (over the first {T_used} steps: H = {sc.hidden} makes longer products slow)"
+    over = "" if T_used == sc.T else (f" (over the first {T_used} steps: the work budget of "
+                                      f"{compute.ARCH_WORK:.1e} multiply-adds at H = {sc.hidden})")
     a, b = st.columns(2, gap="large")
     fig, df = af.lag_profiles(cmp.profiles, projector=proj)
     ranked = sorted(cmp.at_longest_lag().items(), key=lambda kv: -kv[1])
@@ -76,17 +79,21 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
     length = settings.widget(P["race_len"], r2)
     budget = settings.widget(P["race_n"], r3)
     task = tasks.AddingTask(T=length) if task_name == "adding" else tasks.CopyTask(lag=length)
+    T_race = task.T
+    B = min(batch_size(c.cell, sc.hidden, task.input_size, T_race, RACE_BATCH) for c in cons)
     key = (task_name, length, sc.hidden, sc.scale, sc.seed)
     race = ss.get("race")
     if race is None or race.key != key:
         race = Race(key, {c.name: Trainer(task, TrainConfig(hidden_size=sc.hidden, optimizer="adam", lr=0.01,
-                                                              clip="norm", clip_threshold=1.0, batch_size=32,
+                                                              clip="norm", clip_threshold=1.0, batch_size=B,
                                                               seed=sc.seed, snapshot_every=0, spectrum_every=0,
                                                               **c.train_kwargs()))
                           for c in cons}, budget)
         ss["race"] = race
     race.budget = budget                                   # a longer budget continues the same race
-    st.caption(f"**Task:** {task.describe()} · H = {sc.hidden} for every contender.")
+    st.caption(f"**Task:** {task.describe()} · H = {sc.hidden} for every contender · batch size {B}"
+               + (f" (not {RACE_BATCH}: an LSTM update at this H and length would pass the lab's memory and work "
+                  "budget)" if B < RACE_BATCH else "") + ".")
 
     def play():
         race.playing = True
@@ -135,7 +142,7 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
         """The first chart again, for the contenders as trained so far, on one sequence of the race task."""
         task_ = next(iter(race_.trainers.values())).task
         X = task_.batch(1, np.random.default_rng(sc.seed)).X
-        if 11 * X.shape[0] * sc.hidden ** 3 > compute.ARCH_WORK:
+        if compute.architectures_steps(X.shape[0], sc.hidden) < X.shape[0]:
             st.caption("(The trained networks' gradient chart is skipped at this H and length: too slow to draw.)")
             return
         profiles = lag_profiles({n: t.model for n, t in race_.trainers.items()}, X)

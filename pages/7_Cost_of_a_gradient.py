@@ -31,8 +31,9 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
             "steps but cuts every longer path; **RTRL** carries ∂h_t/∂θ forward — no history at all, but H³ floats "
             "and H⁴ work per step; **checkpointing** keeps every L-th state and recomputes the rest, trading time for "
             "memory. Every number here is measured (time) or counted (floats held at the peak) on this server, "
-            "for one vanilla tanh RNN with one input, one output and B = 1 sequence; of the sidebar's settings "
-            "only the seed applies.") as sc:
+            "for one vanilla tanh RNN with one input, one output and B = 1 sequence. Of the sidebar's settings "
+            "only the seed applies, to the weights of the agreement table: the weights do not change the work, "
+            "so every timing is measured once per size, on one network.") as sc:
     proj = settings.projector()
     P = settings.Param
     c1, c2 = st.columns(2)
@@ -41,8 +42,8 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
     Ta, Ha = T, min(H, 32)
     # Measure everything before drawing any chart: the browser drawing Plotly shares this machine's cores
     with st.spinner("Timing the four algorithms (once per setting; kept for everyone)…"):
-        ts, hs = cc.t_sweep(H, sc.seed), cc.h_sweep(T, sc.seed)
-        rows, curve = cc.agreement(Ta, Ha, sc.seed), cc.tradeoff_curve(H, sc.seed)
+        ts, hs = cc.t_sweep(H), cc.h_sweep(T)
+        rows, curve = cc.agreement(Ta, Ha, sc.seed), cc.tradeoff_curve(H)
     rmax = cost.rtrl_max_T(H)
     st.caption(f"Time is the CPU time of the thread computing the gradient (the median of up to {cost.REPEATS} "
                "runs), so other work on this server barely moves it; still, only the slopes and ratios carry over "
@@ -107,7 +108,7 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
                                cc.TRADEOFF_T + 1, 1, help=f"≥ {lo} = min over L of ⌈T/L⌉ + L ≈ 2√T; "
                                f"{cc.TRADEOFF_T + 1} = store everything (plain BPTT)"))
     with st.spinner(f"Timing checkpointed BPTT at T = {cc.TRADEOFF_T}…"):
-        cur = cc.tradeoff_point(H, sc.seed, budget)
+        cur = cc.tradeoff_point(H, budget)
     g = cost.GRUSLYS_2016
     m1, m2, m3 = st.columns(3)
     m1.metric("memory saved", f"{1 - cur.memory_ratio:.1%}",

@@ -1,5 +1,7 @@
 """Engine calls the lessons share, cached on the (hashable) Scenario: 30 students on the same settings compute
-once. Bounded with max_entries so a long class does not grow the server's memory."""
+once. Every cache is bounded by entries and by bytes (max_size counts the pickled result), so a long class does
+not grow the server's memory; every computation a request can trigger is sized to a work budget first
+(explorer.work_budget), and the page says what it left out."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,25 +10,27 @@ import numpy as np
 import streamlit as st
 
 import explorer as ex
+from explorer import work_budget as wb
 from explorer.cliff import descent, surface
 from explorer.norms import frobenius
 from explorer.scenario import Scenario
 
 WORK = 2e9             # multiply-adds one O(T²) chart may cost (~1 s here)
+JACOBIAN_WORK = 1.5e10  # the long-range products and their SVDs (lesson 3): ~1.5 s here
+PHASE_WORK = 1.2e10    # the phase map's products over all its scales: ~1.5 s here
+BIG = "256MB"           # byte budget of each cache that holds whole traces or records
 
 
 def quadratic_cost(sc: Scenario) -> float:
     """Work of one all-losses pass: T² steps of an (S × G·H) product."""
-    S = 2 * sc.hidden if sc.cell == "lstm" else sc.hidden
-    G = {"lstm": 4, "gru": 3}.get(sc.cell, 1)
-    return float(sc.T) ** 2 * S * G * sc.hidden
+    return wb.quadratic_cost(sc.cell, sc.hidden, sc.T)
 
 
 def quadratic_ok(sc: Scenario) -> bool:
     return quadratic_cost(sc) <= WORK
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, max_size=BIG, show_spinner=False)
 def record(sc: Scenario, scheme: str | None = None):
     """BPTT under the scenario's truncation scheme (or 'full')."""
     if scheme == "full":
@@ -35,7 +39,7 @@ def record(sc: Scenario, scheme: str | None = None):
     return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, max_size=BIG, show_spinner=False)
 def all_losses(sc: Scenario):
     """G[t, k] and connectivity, or None when the O(T²) pass is over budget (the page says so)."""
     if not quadratic_ok(sc):
@@ -49,27 +53,49 @@ def lag_budget(sc: Scenario) -> np.ndarray | None:
     return None if n >= sc.T + 1 else np.unique(np.linspace(0, sc.T, n).astype(int))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+def jacobian_lags(sc: Scenario) -> int:
+    """The longest lag lesson 3's products reach within JACOBIAN_WORK (T when everything fits)."""
+    lags = lag_budget(sc)
+    n_svd = sc.T + 1 if lags is None else lags.size
+    return wb.jacobian_lags(sc.cell, sc.hidden, sc.T, JACOBIAN_WORK, n_svd)
+
+
+@st.cache_data(max_entries=64, max_size="64MB", show_spinner=False)
 def jacobians(sc: Scenario):
+    """‖∂h_T/∂h_k‖ with its singular values for lags 0 … jacobian_lags(sc), and W_hh's spectrum."""
     rec = record(sc, "full")
-    return ex.jacobian_products(rec.trace, lags=lag_budget(sc)), ex.weight_spectrum(rec.trace.model)
+    L = jacobian_lags(sc)
+    lags = lag_budget(sc)
+    lags = np.arange(L + 1) if lags is None else np.unique(np.append(lags[lags <= L], L))
+    return ex.jacobian_products(rec.trace, lags=lags), ex.weight_spectrum(rec.trace.model)
 
 
 PHASE_T = 200          # the phase map uses the first 200 steps at most
+PHASE_SCALES = (10, 28)  # it sweeps this many W_hh scales (fewer when H is large)
+PHASE_MIN_T = 10       # below this many steps the map says nothing: it is skipped
+
+
+def phase_size(sc: Scenario) -> tuple[int, int]:
+    """(number of scales, steps) of the phase map within PHASE_WORK; steps < PHASE_MIN_T means skipped."""
+    step = wb.step_jacobian_cost(sc.cell, sc.hidden)
+    n_scales = int(np.clip(PHASE_WORK / (min(sc.T, PHASE_T) * step), *PHASE_SCALES))
+    return n_scales, int(min(sc.T, PHASE_T, PHASE_WORK // (n_scales * step)))
 
 
 def phase(sc: Scenario):
     """The phase map does not depend on the current scale (it sweeps all of them) nor on the truncation: key the
-    cache without them, so moving the scale slider reuses it."""
+    cache without them, so moving the scale slider reuses it. None when it does not fit its budget."""
+    if phase_size(sc)[1] < PHASE_MIN_T:
+        return None
     return _phase(replace(sc, scale=1.0, scheme="full", k1=1, k2=1, keep_prob=1.0))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, max_size="16MB", show_spinner=False)
 def _phase(sc: Scenario):
-    """log10 ‖∂h_T/∂h_k‖ over W_hh scales 0.1 … 3 (same seed, same inputs), for the first min(T, 200) steps;
-    fewer scales when H is large, so it stays around a second at worst."""
-    sc = replace(sc, T=min(sc.T, PHASE_T))
-    n_scales = int(np.clip(4e8 / (sc.T * sc.hidden ** 2 * (4 if sc.cell == "lstm" else 1)), 10, 28))
+    """log10 ‖∂h_T/∂h_k‖ over W_hh scales 0.1 … 3 (same seed, same inputs), over the first phase_size(sc)[1]
+    steps (≤ 200): fewer scales and steps when H is large, so it stays around a second at worst."""
+    n_scales, T = phase_size(sc)
+    sc = replace(sc, T=T)
     scales = np.round(np.linspace(0.1, 3.0, n_scales), 3)
     lags = np.unique(np.linspace(0, sc.T, min(sc.T + 1, 60)).astype(int))
     out = np.full((n_scales, lags.size), np.nan)
@@ -142,13 +168,19 @@ def _relative_errors(V: np.ndarray, g: np.ndarray) -> np.ndarray:
         return np.where(den == 0, 0.0, num / np.where(den == 0, 1.0, den))
 
 
-ARCH_WORK = 3e9        # multiply-adds for the five Jacobian products of the architectures page
+ARCH_WORK = 1e10       # multiply-adds for the five Jacobian products of the architectures page (~1.5 s here)
+ARCH_CELLS = ("rnn", "rnn", "lstm", "gru", "indrnn")     # tanh RNN, IRNN, LSTM, GRU, IndRNN
+
+
+def architectures_steps(T: int, H: int) -> int:
+    """Steps the five cells' lag profiles can run over within ARCH_WORK (the LSTM's 2H × 2H state dominates)."""
+    per_step = sum(wb.step_jacobian_cost(c, H) for c in ARCH_CELLS)
+    return int(max(1, min(T, ARCH_WORK // per_step)))
 
 
 def architectures_T(sc: Scenario) -> int:
-    """Steps the architecture comparison runs over: all of T while the products stay cheap (the LSTM's 2H × 2H
-    state dominates: ≈ 11·T·H³ multiply-adds for the five cells)."""
-    return int(min(sc.T, max(20, ARCH_WORK // (11 * sc.hidden ** 3))))
+    """Steps the architecture comparison runs over: all of T while the products fit ARCH_WORK."""
+    return architectures_steps(sc.T, sc.hidden)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -4,12 +4,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from explorer import work_budget as wb
 from explorer.figures import training_figs
 from explorer.persistence import model_bytes
 from explorer.training import Trainer
 
 UPDATE_BUDGET_S = 0.15        # training time per live redraw; a pause lands between two updates
 MAX_UPDATES = 20_000
+UPDATE_MEMORY = 200e6         # bytes one update may hold (forward cache + backward), whatever the sliders say …
+UPDATE_WORK = 5e9             # … and multiply-adds (~0.5 s here): the batch size gives way first
+SLOW_UPDATE_S = 0.25          # above this, the status line says how long an update takes and why
+
+
+def batch_size(cell: str, H: int, D: int, T: int, requested: int) -> int:
+    """The batch the lab trains with: the requested one, or less when an update would pass UPDATE_MEMORY or
+    UPDATE_WORK (explorer.work_budget's counts)."""
+    return min(requested, wb.batch_limit(cell, H, D, T, memory=UPDATE_MEMORY, work=UPDATE_WORK))
 
 
 @dataclass
@@ -20,6 +30,8 @@ class Lab:
     playing: bool = False
     started: float = 0.0             # when ▶ was pressed, and how many updates there were then (for updates/s)
     base_n: int = 0
+    last_update_s: float = 0.0       # wall time of the latest update
+    size: str = ""                   # "LSTM, H = 256, B = 17, T = 220": what an update's cost depends on
 
 
 def train_some(lab: Lab, status) -> None:
@@ -30,7 +42,9 @@ def train_some(lab: Lab, status) -> None:
         if lab.trainer.state.stopped or len(lab.records) >= MAX_UPDATES:
             lab.playing = False
             break
+        t = time.perf_counter()
         lab.records.append(lab.trainer.step())
+        lab.last_update_s = time.perf_counter() - t
         status.markdown(status_line(lab))
 
 
@@ -41,7 +55,9 @@ def status_line(lab: Lab) -> str:
     r = lab.records[-1]
     rate = (n - lab.base_n) / (time.perf_counter() - lab.started) if lab.playing and n > lab.base_n else None
     state = "▶ training" if lab.playing else "❚❚ paused"
-    speed = f" · {rate:.0f} updates/s" if rate else ""
+    speed = f" · {rate:.0f} updates/s" if rate and rate >= 1 else ""
+    if lab.last_update_s > SLOW_UPDATE_S:
+        speed = f" · {lab.last_update_s:.1f} s per update ({lab.size}: lower H, B or the length to go faster)"
     return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
             f"‖g‖ {r.grad_norm:.3g}{speed}")
 

@@ -1,0 +1,74 @@
+"""What a computation will cost before it runs: multiply-adds and bytes, per cell, so that every chart (and every
+training update) can be sized to a budget and say what it left out, instead of holding a core for a minute.
+
+Counts (H hidden units, S = state size: 2H for the LSTM's [h, c], else H; G gate blocks: LSTM 4, GRU 3, else 1):
+    one step Jacobian J_t = ∂s_{t+1}/∂s_t      S · (S·G·H): S vector–Jacobian products through the cell
+                                               (G = 1 for the vanilla RNN), S for the diagonal IndRNN
+    one step of the long-range product P·J_t   S³
+    one SVD of an m × m block                  ≈ 7 m³ (measured: LAPACK's gesdd against one GEMM of the same size)
+    the all-losses pass (G map)                T² · S · G · H
+    one training update                        ≈ 3 · T · B · G · H · (H + D) forward and back;
+                                               its memory ≈ 50 bytes · T · B · G · H (measured with tracemalloc:
+                                               forward cache + backward, float64)
+RATE is what this project's 2-core machine sustains single-threaded (≈ 1e10 multiply-adds/s for H ≥ 64); it
+only turns counts into the seconds quoted to users.
+"""
+from __future__ import annotations
+
+import math
+
+RATE = 1e10                  # multiply-adds per second, one BLAS thread, on this project's machine
+UPDATE_BYTES_PER_UNIT = 50   # bytes of one training update per (step · sequence · gate unit)
+
+
+def state_size(cell: str, H: int) -> int:
+    return 2 * H if cell == "lstm" else H
+
+
+def gate_blocks(cell: str) -> int:
+    return {"lstm": 4, "gru": 3}.get(cell, 1)
+
+
+def step_jacobian_cost(cell: str, H: int) -> float:
+    """Multiply-adds to build one J_t and multiply it into the running product ∂s_T/∂s_k."""
+    S = state_size(cell, H)
+    build = S if cell == "indrnn" else S * S * gate_blocks(cell) * H
+    return float(build + S ** 3)
+
+
+def svd_cost(m: int) -> float:
+    return 7.0 * m ** 3
+
+
+def jacobian_lags(cell: str, H: int, T: int, work: float, n_svd: int) -> int:
+    """The largest lag L ≤ T whose products ∂s_T/∂s_{T−ℓ}, ℓ = 0 … L, and n_svd SVDs of H × H fit in `work`
+    (at least 1, so there is always something to draw)."""
+    left = work - n_svd * svd_cost(H)
+    return int(max(1, min(T, left // step_jacobian_cost(cell, H))))
+
+
+def quadratic_cost(cell: str, H: int, T: int) -> float:
+    """Work of one all-losses pass: T² steps of an (S × G·H) product."""
+    return float(T) ** 2 * state_size(cell, H) * gate_blocks(cell) * H
+
+
+def update_cost(cell: str, H: int, D: int, T: int, B: int) -> float:
+    """Multiply-adds of one training update (forward + backward) on B sequences of T steps."""
+    return 3.0 * T * B * gate_blocks(cell) * H * (H + D)
+
+
+def update_bytes(cell: str, H: int, T: int, B: int) -> float:
+    """Peak bytes of one training update (float64)."""
+    return float(UPDATE_BYTES_PER_UNIT) * T * B * gate_blocks(cell) * H
+
+
+def batch_limit(cell: str, H: int, D: int, T: int, *, memory: float, work: float) -> int:
+    """The largest batch size B ≥ 1 whose update stays within `memory` bytes and `work` multiply-adds."""
+    by_memory = memory / update_bytes(cell, H, T, 1)
+    by_work = work / update_cost(cell, H, D, T, 1)
+    return max(1, math.floor(min(by_memory, by_work)))
+
+
+def seconds(multiply_adds: float) -> float:
+    """The time `multiply_adds` take here (RATE), for messages."""
+    return multiply_adds / RATE

@@ -1,0 +1,88 @@
+"""Work and memory budgets: every computation a request can trigger is sized before it runs, what it leaves out
+is exact where it is drawn, and the pages say what they skipped. (Targets in seconds live in
+benchmarks/bench_worst_case.py; here only counts, exactness and the messages.)"""
+import tracemalloc
+
+import numpy as np
+import pytest
+from test_app import assert_clean, charts, open_app
+from test_training_lab import open_lab
+
+import explorer as ex
+from explorer import tasks
+from explorer import work_budget as wb
+from explorer.scenario import Scenario
+from explorer.training import TrainConfig, Trainer
+from ui import compute
+from ui.training_lab import UPDATE_MEMORY, UPDATE_WORK, batch_size
+
+
+def test_products_stop_at_the_largest_lag_and_equal_the_full_computation():
+    sc = Scenario(cell="lstm", hidden=6, T=40, scale=1.1)
+    tr = compute.record(sc, "full").trace
+    full = ex.jacobian_products(tr)
+    part = ex.jacobian_products(tr, lags=[0, 3, 11])
+    np.testing.assert_array_equal(part.lags, [0, 3, 11])
+    np.testing.assert_allclose(part.log_norm, full.log_norm[[0, 3, 11]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(part.log_sv, full.log_sv[[0, 3, 11]], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell,act", [("rnn", "tanh"), ("lstm", "tanh"), ("gru", "tanh"), ("indrnn", "relu")])
+def test_lesson_3_products_fit_their_budget(cell, act):
+    sc = Scenario(cell=cell, activation=act, hidden=256, T=1000)
+    L = compute.jacobian_lags(sc)
+    n_svd = compute.lag_budget(sc).size
+    assert 1 <= L <= sc.T
+    assert L * wb.step_jacobian_cost(cell, 256) + n_svd * wb.svd_cost(256) <= compute.JACOBIAN_WORK
+    if L < sc.T:                                    # one more lag would not have fitted
+        assert (L + 1) * wb.step_jacobian_cost(cell, 256) + n_svd * wb.svd_cost(256) > compute.JACOBIAN_WORK
+    n_scales, steps = compute.phase_size(sc)
+    assert n_scales >= compute.PHASE_SCALES[0]
+    assert n_scales * steps * wb.step_jacobian_cost(cell, 256) <= compute.PHASE_WORK
+    assert compute.architectures_steps(1000, 256) * sum(
+        wb.step_jacobian_cost(c, 256) for c in compute.ARCH_CELLS) <= compute.ARCH_WORK
+
+
+def test_small_settings_are_not_cut():
+    sc = Scenario()                                  # the defaults: T = 100, H = 32
+    assert compute.jacobian_lags(sc) == sc.T
+    assert compute.phase_size(sc) == (compute.PHASE_SCALES[1], sc.T)
+    assert compute.architectures_T(sc) == sc.T
+    assert batch_size("lstm", 32, 10, 70, 32) == 32
+
+
+def test_lesson_3_at_the_corner_says_what_it_left_out():
+    at = open_app("pages/3_Vanishing_and_exploding.py", cell="lstm", T="1000", H="256")
+    assert_clean(at)
+    infos = " ".join(i.value for i in at.info)
+    assert "Drawn for lags 0 … " in infos and "of 1000" in infos, infos
+    assert "Phase map" in " ".join(m.value for m in at.markdown) and "Skipped at this size" in infos, infos
+    assert len(charts(at)) == 4                    # eigenvalues, singular values, products, cliff: no phase map
+
+
+def test_one_lab_update_at_the_sliders_maxima_stays_within_its_memory_budget():
+    """The lab's maxima: LSTM, H = 256, copy lag 200 (T = 220), B = 128 asked → the batch the lab uses."""
+    task = tasks.CopyTask(lag=200)
+    B = batch_size("lstm", 256, task.input_size, task.T, 128)
+    assert 1 <= B < 128
+    assert wb.update_bytes("lstm", 256, task.T, B) <= UPDATE_MEMORY
+    assert wb.update_cost("lstm", 256, task.input_size, task.T, B) <= UPDATE_WORK
+    trainer = Trainer(task, TrainConfig(cell="lstm", hidden_size=256, batch_size=B, clip="norm", snapshot_every=1))
+    trainer.step()
+    tracemalloc.start()
+    try:
+        trainer.step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 300e6, f"{peak / 1e6:.0f} MB"
+    assert peak <= 1.25 * UPDATE_MEMORY, "the byte model (50 B per step·sequence·gate unit) underestimates"
+
+
+def test_the_lab_at_its_maxima_says_it_trains_a_smaller_batch():
+    at = open_lab(cell="lstm", H="256", size="200", B="128")
+    assert_clean(at)
+    msg = " ".join(i.value for i in at.info)
+    B = batch_size("lstm", 256, 10, 220, 128)
+    assert f"Training with batch size **{B}**, not 128" in msg, msg
+    assert at.session_state["lab"].trainer.config.batch_size == B
