@@ -12,7 +12,8 @@ Passes: `forward` → `Trace`; `backward` / `bptt` → `GradientRecord` under a 
 `rtrl`, `checkpointed_bptt`, `bidirectional_bptt`.
 Diagnostics: `jacobian_products`, `step_jacobians`, `weight_spectrum`, `log_pascanu_bound`, `log_linear_rate`,
 `gradient_bias`, `clip_by_global_norm`, `clip_by_value`, `numerical_gradient`.
-PyTorch names: `to_torch_state_dict`, `from_torch_state_dict`, `load_torch_npz`.
+PyTorch names: `to_torch_state_dict`, `from_torch_state_dict`, `load_torch_npz`; a real torch module's layer
+from .npz or .safetensors: `load_recurrent_weights` → `RecurrentWeights` (`recurrent_weights` for arrays).
 Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over batch); see explorer.losses.
 """
 from .bidirectional import BidirectionalModel, BidirectionalRecord, bidirectional_bptt, build_bidirectional
@@ -28,13 +29,16 @@ from .jacobians import (JacobianProducts, Spectrum, jacobian_products, log_linea
                         step_jacobians, weight_spectrum)
 from .model import Model, build_model, model_from_params
 from .rtrl import RTRLResult, rtrl
-from .torch_names import from_torch_state_dict, load_torch_npz, to_torch_state_dict
+from .safetensors_files import read_safetensors
+from .torch_names import (RecurrentWeights, from_torch_state_dict, load_recurrent_weights, load_torch_npz,
+                          recurrent_weights, to_torch_state_dict)
 from .truncation import TBPTT, Full, Randomized
 from . import tasks
 
 __all__ = [
     "AllLosses", "Bias", "tasks", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",
-    "Full", "GradientRecord", "JacobianProducts", "Model", "RTRLResult", "Randomized", "Spectrum", "TBPTT",
+    "Full", "GradientRecord", "JacobianProducts", "Model", "RTRLResult", "Randomized", "RecurrentWeights",
+    "Spectrum", "TBPTT", "load_recurrent_weights", "read_safetensors", "recurrent_weights",
     "Trace", "all_losses_backward", "backward", "bidirectional_bptt", "bptt", "build_bidirectional",
     "build_model", "checkpointed_bptt", "clip_by_global_norm", "clip_by_value", "constrain_recurrent",
     "forward", "from_torch_state_dict", "global_norm", "gradient_bias", "jacobian_products", "load_torch_npz",

@@ -28,6 +28,7 @@ from .forward import forward
 from .model import Model, build_model, model_from_params
 from .npz_files import read_npz
 from .optim import Optimizer, Schedule
+from .torch_names import RecurrentWeights
 from .truncation import TBPTT, Full, Randomized
 from .validation import choice, finite_float, positive_int
 
@@ -125,6 +126,8 @@ class TrainState:
 
 class Trainer:
     """trainer = Trainer(task, TrainConfig(...)); for rec in trainer.run(100): ...  (pause = stop iterating)."""
+
+    note: str | None = None           # from_weights: what was loaded, and whether the readout is fresh
 
     def __init__(self, task, config: TrainConfig = TrainConfig(), *, state: TrainState | None = None):
         self.task, self.config = task, config
@@ -248,18 +251,33 @@ class Trainer:
     def from_model(cls, task, config: TrainConfig, model: Model) -> "Trainer":
         """A fresh run that starts from given weights (e.g. a model .npz downloaded earlier), after checking that
         they fit the task and the configuration (ValueError saying what differs)."""
-        want = dict(cell=config.cell, activation=config.activation, H=config.hidden_size, D=task.input_size,
-                    O=task.output_size)
-        got = dict(cell=model.cell.kind, activation=model.cell.activation, H=model.hidden_size,
-                   D=model.input_size, O=model.output_size)
-        diff = [f"{k} {got[k]} (the lab has {want[k]})" for k in want if got[k] != want[k]]
-        if diff:
-            raise ValueError("this model does not fit the current setup: " + ", ".join(diff) + ". Pick the same "
-                             "cell, activation and H in the sidebar, and the task it was trained on.")
+        _check_fits(task, config, dict(cell=model.cell.kind, activation=model.cell.activation, H=model.hidden_size,
+                                       D=model.input_size, O=model.output_size), "this model does not fit")
         model = model.copy()
         opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
         state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
         return cls(task, config, state=state)
+
+    @classmethod
+    def from_weights(cls, task, config: TrainConfig, weights: RecurrentWeights) -> "Trainer":
+        """A fresh run from a torch layer's recurrent weights (torch_names.load_recurrent_weights), checked against
+        the task and configuration like from_model. The readout is the file's when it has the task's O outputs,
+        else a fresh one initialised exactly as build_model does with config.seed; `trainer.note` says which."""
+        _check_fits(task, config, dict(cell=weights.cell, activation=weights.activation, H=weights.hidden_size,
+                                       D=weights.input_size), "these weights do not fit")
+        trainer = cls(task, config)                       # its model holds the seeded fresh readout
+        fresh = trainer.model.params
+        note = f"Started from {weights.description}."
+        readout = weights.readout
+        if readout is not None and readout[0].shape[0] != task.output_size:
+            note = (f"Started from {weights.description}, but that readout has O = {readout[0].shape[0]} outputs "
+                    f"and this task needs {task.output_size}: a fresh readout is used instead.")
+            readout = None
+        if readout is None:
+            readout = (fresh["W_hy"], fresh["b_y"])
+        trainer.state.model = weights.to_model(readout, dtype=config.dtype)
+        trainer.note = note
+        return trainer
 
     @classmethod
     def from_state_bytes(cls, task, data: bytes) -> "Trainer":
@@ -284,6 +302,17 @@ class Trainer:
         st = TrainState(model, opt, rng, header["step"], header["stream_pos"], arrays.get("carry"),
                         header["stopped"])
         return cls(task, cfg, state=st)
+
+
+def _check_fits(task, config: TrainConfig, got: dict, what: str) -> None:
+    """ValueError "<what> the current setup: H 8 (the lab has 16), …" when `got` (cell, activation, H, D and
+    possibly O) differs from what the configuration and the task need."""
+    want = dict(cell=config.cell, activation=config.activation, H=config.hidden_size, D=task.input_size,
+                O=task.output_size)
+    diff = [f"{k} {got[k]} (the lab has {want[k]})" for k in got if got[k] != want[k]]
+    if diff:
+        raise ValueError(f"{what} the current setup: " + ", ".join(diff) + ". Pick the same cell, activation "
+                         "and H in the sidebar, and the task it was trained on.")
 
 
 def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:

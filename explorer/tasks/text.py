@@ -8,14 +8,16 @@ Built-in corpora need no download and ship no third-party text:
 - "python-docs": English prose read at run time from the docstrings of Python's own standard library.
 
 Uploaded text is refused, with a message saying which check failed and what to do, when it is empty, larger
-than MAX_UPLOAD_BYTES (2 MB), binary, not UTF-8, shorter than MIN_CHARS, or uses more than MAX_VOCAB distinct
-characters.
+than MAX_UPLOAD_BYTES (2 MB), binary, not decodable, shorter than MIN_CHARS, or uses more than MAX_VOCAB distinct
+characters. It is read as UTF-8 unless a byte-order mark says UTF-8, UTF-16 or UTF-32 (Windows' "Unicode" text
+is UTF-16 with one), or, without one, nearly every other byte is zero (UTF-16 LE/BE of text in a Latin script).
 
 The trivial baseline is the unigram entropy H = −Σ_c p(c) ln p(c) (a model that knows only character
 frequencies); the uniform model's ln V is reported too.
 """
 from __future__ import annotations
 
+import codecs
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,16 +104,8 @@ def corpus_from_upload(data: bytes, name: str = "upload") -> Corpus:
     if len(data) > MAX_UPLOAD_BYTES:
         raise CorpusError(f"“{name}” is {len(data):,} bytes, over the limit of 2 MB ({MAX_UPLOAD_BYTES:,} bytes). "
                           "Upload a shorter excerpt (a few hundred kB is plenty for a character model).")
-    head = data[:65536]
-    control = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
-    if b"\x00" in head or control > 0.05 * len(head):
-        raise CorpusError(f"“{name}” looks like a binary file ({control} control bytes in the first "
-                          f"{len(head)}), not text. Upload a plain-text (.txt) file.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CorpusError(f"“{name}” is not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start}). "
-                          "Save it as UTF-8 and upload it again.") from None
+    encoding = _sniff_encoding(data)
+    text = _decode_utf8(data, name) if encoding is None else _decode_unicode(data, encoding, name)
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     if len(text) < MIN_CHARS:
         raise CorpusError(f"“{name}” has {len(text)} characters; a character model needs at least {MIN_CHARS}.")
@@ -120,6 +114,62 @@ def corpus_from_upload(data: bytes, name: str = "upload") -> Corpus:
         raise CorpusError(f"“{name}” uses {n} distinct characters; this character model handles at most "
                           f"{MAX_VOCAB}. Use text in one script (for example plain English) or remove symbols.")
     return Corpus(name, text)
+
+
+# Byte-order marks, longest first: UTF-32 LE's (FF FE 00 00) begins with UTF-16 LE's (FF FE).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_ENCODING_NAMES = {"utf-32": "UTF-32", "utf-8-sig": "UTF-8 (with a byte-order mark)", "utf-16": "UTF-16",
+                   "utf-16-le": "UTF-16 (little-endian, no byte-order mark)",
+                   "utf-16-be": "UTF-16 (big-endian, no byte-order mark)"}
+
+
+def _sniff_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark or UTF-16's zero bytes announce; None for plain UTF-8 (or binary)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    head = data[:65536 - 65536 % 2]
+    if len(data) % 2 or len(head) < 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    # Text in Latin scripts has a zero high byte in almost every UTF-16 unit, and never a zero low byte
+    # (that would be U+0000 or a character like U+0100 — rare). Binary with zeros everywhere fails the second test.
+    for high, low, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if high.count(0) >= 0.9 * len(high) and low.count(0) == 0:
+            return encoding
+    return None
+
+
+def _decode_utf8(data: bytes, name: str) -> str:
+    """Bytes without a byte-order mark: refused as binary when control bytes show it, else decoded as UTF-8."""
+    head = data[:65536]
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    if b"\x00" in head or control > 0.05 * len(head):
+        raise CorpusError(f"“{name}” looks like a binary file ({control} control bytes in the first "
+                          f"{len(head)}), not text. Upload a plain-text (.txt) file.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"“{name}” is not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start}). "
+                          "Save it as UTF-8 and upload it again.") from None
+
+
+def _decode_unicode(data: bytes, encoding: str, name: str) -> str:
+    """Bytes in the UTF-8/16/32 form `encoding` announced, decoded strictly, then checked for control
+    characters (a binary file may start with a byte-order mark by chance)."""
+    label = _ENCODING_NAMES[encoding]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"“{name}” looks like {label} text but does not decode ({e.reason} at byte {e.start}). "
+                          "Save it as UTF-8 and upload it again.") from None
+    head = text[:65536]
+    control = sum(1 for c in head if c < " " and c not in "\t\n\r")
+    if "\x00" in head or control > 0.05 * len(head):
+        raise CorpusError(f"“{name}” looks like a binary file ({control} control characters in the first "
+                          f"{len(head)} once read as {label}), not text. Upload a plain-text (.txt) file.")
+    return text
 
 
 def builtin_corpus(name: str, *, size: int = 20_000, seed: int = 0, depth: int = 4) -> Corpus:
