@@ -15,8 +15,8 @@ from ui import settings
 from ui.blocks import chart, lesson
 from ui.settings import Param
 from explorer import work_budget as wb
-from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, status_line, train_some,
-                             trained_model_npz)
+from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, keep, reopen, status_line,
+                             train_some, trained_model_npz)
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
@@ -60,11 +60,25 @@ def corpus_choice(name: str):
         return ex.tasks.builtin_corpus("python-docs"), "python-docs"
 
 
+RUN = Param("run", "Training run kept on the server", "keys", "")
+
+
 def lab_state(key, task, cfg) -> Lab:
-    lab = st.session_state.get("lab")
+    """This session's run; on its first visit, the run the link's `run=` names (a reload), if it is still kept."""
+    ss = st.session_state
+    lab = ss.get("lab")
+    run_id = settings.meta(RUN)
+    first = not ss.get("lab_reopened")                  # only a session's first visit reads the link's run
+    ss["lab_reopened"] = True
+    if lab is None and run_id and first:
+        lab, note = reopen(run_id, key, task)
+        ss["lab_note"] = note
+        if lab is not None:
+            ss["cfg_run"] = lab.run_id                 # continued under its own new id
     if lab is None or lab.key != key:
         lab = Lab(key, Trainer(task, cfg))
-        st.session_state["lab"] = lab
+        ss["cfg_run"] = ""                             # nothing kept yet: a reload has nothing to find
+    ss["lab"] = lab
     return lab
 
 
@@ -110,15 +124,20 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
 
     def play():
         lab.playing, lab.started, lab.base_n = True, time.perf_counter(), len(lab.records)
+        ss["cfg_run"] = lab.run_id                     # the address now names the run: a reload continues it
+        keep(lab)
 
     def pause():
         lab.playing = False
+        keep(lab)
 
     def step():
         lab.playing = False
         if not lab.trainer.state.stopped:
             try:                                   # callbacks run outside the page's error guard
                 lab.records.append(lab.trainer.step())
+                ss["cfg_run"] = lab.run_id
+                keep(lab)
             except Exception as e:  # noqa: BLE001
                 log.exception("training lab step")
                 ss["lab_error"] = f"That update failed ({type(e).__name__}: {str(e)[:200]}). Press ↺ reset."
@@ -128,6 +147,8 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
 
     if "lab_error" in ss:
         st.error(ss.pop("lab_error"), icon="⚠️")
+    if "lab_note" in ss:
+        st.info(ss.pop("lab_note"), icon="💾")
     b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 3])
     b1.button("▶ play", on_click=play, disabled=lab.playing or bool(lab.trainer.state.stopped), type="primary",
               width="stretch")
@@ -221,6 +242,7 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
                          icon="📦")
             else:
                 ss["lab"] = Lab(lab.key, trainer)
+                ss["cfg_run"] = ""
                 ss["lab_model_from"] = (lab.key, up.file_id, up.name[:80])
                 st.rerun()
         loaded = ss.get("lab_model_from")

@@ -1,6 +1,7 @@
 """The training lab's live state: the trainer, its records, play/pause, and the loop the live fragment runs."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -9,6 +10,9 @@ from explorer.figures import training_figs
 from explorer.persistence import model_bytes
 from explorer.training import Trainer
 
+from . import lab_store
+
+log = logging.getLogger("bptt_explorer")
 UPDATE_BUDGET_S = 0.15        # training time per live redraw; a pause lands between two updates
 MAX_UPDATES = 20_000
 UPDATE_MEMORY = 200e6         # bytes one update may hold (forward cache + backward), whatever the sliders say …
@@ -32,6 +36,8 @@ class Lab:
     base_n: int = 0
     last_update_s: float = 0.0       # wall time of the latest update
     size: str = ""                   # "LSTM, H = 256, B = 17, T = 220": what an update's cost depends on
+    run_id: str = field(default_factory=lab_store.new_id)      # where the run is kept on disk (ui.lab_store)
+    saved_at: float = 0.0
 
 
 def train_some(lab: Lab, status) -> None:
@@ -46,6 +52,33 @@ def train_some(lab: Lab, status) -> None:
         lab.records.append(lab.trainer.step())
         lab.last_update_s = time.perf_counter() - t
         status.markdown(status_line(lab))
+        if time.perf_counter() - lab.saved_at > lab_store.SAVE_EVERY_S:
+            keep(lab)
+    if not lab.playing:
+        keep(lab)
+
+
+def keep(lab: Lab) -> None:
+    """Write the run to the server's disk (ui.lab_store), where a reload of the page finds it again."""
+    try:
+        lab_store.save(lab.run_id, lab.key, lab.trainer, lab.records)
+    except OSError:                  # a full or read-only disk: training goes on, only a reload would lose it
+        log.warning("could not keep training-lab run %s", lab.run_id, exc_info=True)
+    lab.saved_at = time.perf_counter()
+
+
+def reopen(run_id: str, key: tuple, task) -> tuple[Lab | None, str]:
+    """The run kept under run_id, continued under a new id — or None, with one sentence saying why not."""
+    data = lab_store.load(run_id)
+    if data is None:
+        return None, ("The training run in this link is no longer on this server (runs are kept for "
+                      f"{lab_store.MAX_AGE_S // 3600} h): a new run starts.")
+    try:
+        trainer, records = lab_store.restore(data, key, task)
+    except ValueError as e:
+        return None, f"The training run in this link could not be continued ({e}): a new run starts."
+    return Lab(key, trainer, records), (f"Continued the training run kept on this server: {len(records)} updates "
+                                        "so far, paused. Press ▶ play to go on.")
 
 
 def status_line(lab: Lab) -> str:

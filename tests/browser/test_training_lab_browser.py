@@ -88,3 +88,23 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
     assert 0 < step <= 0.11, step
     assert_no_problem(page)
     shot(page, "21-training-lab-round-trip")
+
+
+def test_a_reload_continues_the_run(server, page):
+    """A reload is a new Streamlit session: the address's run= finds the run kept on the server's disk."""
+    page.goto(f"{server}/Training_lab?B=4")
+    wait_idle(page)
+    for _ in range(3):
+        page.get_by_role("button", name="⏭ step").click()
+        wait_idle(page)
+    assert re.search(r"[?&]run=r[0-9a-f]{16}", page.url), page.url
+    before = page.get_by_text(re.compile(r"update \d+")).first.inner_text()
+    page.reload()
+    wait_idle(page)
+    expect(page.get_by_text(re.compile("Continued the training run kept on this server: 3 updates"))).to_be_visible()
+    assert updates_done(page) == 3 and loss_points(page) == 3
+    assert page.get_by_text(re.compile(r"update \d+")).first.inner_text().split("·")[2:] == before.split("·")[2:]
+    page.get_by_role("button", name="⏭ step").click()
+    wait_idle(page)
+    assert updates_done(page) == 4
+    assert_no_problem(page)
