@@ -9,14 +9,14 @@ import explorer as ex
 import ui  # noqa: F401
 from explorer import tasks
 from explorer.figures import training_figs as tf
-from explorer.persistence import load_model
 from explorer.training import TrainConfig, Trainer, summarize
 from ui import settings
 from ui.blocks import chart, lesson
 from ui.settings import Param
 from explorer import work_budget as wb
+from ui.plain_text import plain
 from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, keep, reopen, status_line,
-                             train_some, trained_model_npz)
+                             train_some, trained_model_npz, trainer_from_file)
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
@@ -56,7 +56,7 @@ def corpus_choice(name: str):
     try:
         return tasks.corpus_from_upload(up.getvalue(), up.name), f"upload:{up.name}:{up.size}"
     except tasks.CorpusError as e:
-        st.error(f"{e} The lab keeps using python-docs.", icon="📄")
+        st.error(plain(f"{e} The lab keeps using python-docs.", 600), icon="📄")
         return ex.tasks.builtin_corpus("python-docs"), "python-docs"
 
 
@@ -231,23 +231,31 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
                        file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
                        disabled=not lab.records, key="lab_model_npz")
 
-    with st.expander("⬆ Start from a saved model (.npz)"):
-        up = st.file_uploader("A model downloaded from this lab (.npz, ≤ 2 MB): training restarts from its weights "
-                              "with the current settings", type=["npz"], key="lab_model_upload")
-        if up is not None and ss.get("lab_model_from", (None, None))[1] != up.file_id:
+    with st.expander("⬆ Start from saved weights (.npz or .safetensors)"):
+        up = st.file_uploader("A model downloaded from this lab (.npz), or the weights of a PyTorch nn.RNN, nn.LSTM "
+                              "or nn.GRU layer (its state_dict as .npz or .safetensors, ≤ 2 MB; a readout Linear "
+                              "is used when it fits the task, else a fresh one is made). Training restarts from "
+                              "those weights with the current settings.", type=["npz", "safetensors"],
+                              key="lab_model_upload")
+        if up is None:
+            ss.pop("lab_model_from", None)             # no file, no message about an earlier one
+        elif ss.get("lab_model_from", {}).get("file") != up.file_id:
             try:
-                trainer = Trainer.from_model(task, cfg, load_model(up.getvalue())[0])
+                trainer, note = trainer_from_file(up.getvalue(), up.name, task, cfg)
             except ValueError as e:
-                st.error(f"“{up.name[:80]}” was not loaded — {str(e)[:400]} The lab keeps its current run.",
-                         icon="📦")
+                ss["lab_model_from"] = {"file": up.file_id, "key": lab.key, "ok": False,
+                                        "text": f"“{up.name}” was not loaded — {e} The lab keeps its current run."}
             else:
                 ss["lab"] = Lab(lab.key, trainer)
                 ss["cfg_run"] = ""
-                ss["lab_model_from"] = (lab.key, up.file_id, up.name[:80])
+                ss["lab_model_from"] = {"file": up.file_id, "key": lab.key, "ok": True,
+                                        "text": f"“{up.name}”: {note}"}
                 st.rerun()
         loaded = ss.get("lab_model_from")
-        if loaded and loaded[0] == lab.key and up is not None:
-            st.caption(f"This run started from “{loaded[2]}”.")
+        if loaded and not loaded["ok"]:
+            st.error(plain(loaded["text"], 600), icon="📦")
+        elif loaded and loaded["key"] == lab.key:
+            st.caption(plain(loaded["text"], 600))
 
     if task_name == "text" and lab.records:
         from explorer.sampling import activations_over_text, sample

@@ -2,6 +2,7 @@
 binary, huge, a zip bomb, wrong keys, pickled objects, the wrong shape of network) gives a clear message, is never
 unpickled, and leaves the current run untouched."""
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -105,9 +106,53 @@ def test_the_lab_starts_from_an_uploaded_model():
     assert not at.exception and not at.error, [e.value for e in at.error]
     lab = at.session_state["lab"]
     np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], model.params["W_hh"])
-    assert any("started from “mine.npz”" in c.value for c in at.caption)
+    assert any("“mine.npz”: Started from the model saved by this lab" in unescaped(c.value) for c in at.caption)
     next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
+
+
+def unescaped(markdown: str) -> str:
+    """What ui.plain_text.plain's escapes render as (backslashes gone, its invisible word joiners dropped)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def torch_named_npz(cell: str, H: int, D: int, *, readout: bool, prefix: str = "") -> tuple[bytes, dict]:
+    """A PyTorch-style state_dict (weight_ih_l0 …, optionally a fc Linear) saved with np.savez, made without torch
+    from a model of ours (explorer.torch_names.to_torch_state_dict)."""
+    from explorer import build_model
+    from explorer.torch_names import to_torch_state_dict
+    sd = to_torch_state_dict(build_model(cell, D, H, 1, seed=3), readout_prefix="fc")
+    if not readout:
+        sd = {k: v for k, v in sd.items() if not k.startswith("fc.")}
+    sd = {prefix + k if not k.startswith("fc.") else k: v for k, v in sd.items()}
+    buf = io.BytesIO()
+    np.savez(buf, **sd)
+    return buf.getvalue(), sd
+
+
+def test_the_lab_starts_from_a_pytorch_layer_without_a_readout():
+    at = lab_page()                                              # copy task: D = 10, O = 10; the lab's RNN, H = 32
+    data, sd = torch_named_npz("rnn", 32, 10, readout=False, prefix="encoder.rnn.")
+    upload(at, "encoder.npz", data)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    W = at.session_state["lab"].trainer.model.params
+    np.testing.assert_array_equal(W["W_hh"], sd["encoder.rnn.weight_hh_l0"])
+    assert W["W_hy"].shape == (tasks.CopyTask(lag=15).output_size, 32)
+    said = " ".join(unescaped(c.value) for c in at.caption)
+    assert "“encoder.npz”: Started from" in said and "no readout found: a fresh one is made" in said, said
+    assert "φ is used" in said
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    assert len(at.session_state["lab"].records) == 1 and not at.exception
+
+
+def test_a_pytorch_layer_of_the_wrong_size_is_refused_and_a_new_file_replaces_the_message():
+    at = lab_page()
+    upload(at, "small.npz", torch_named_npz("rnn", 8, 10, readout=True)[0])
+    msgs = [unescaped(e.value) for e in at.error]
+    assert len(msgs) == 1 and "“small.npz” was not loaded" in msgs[0] and "H 8 (the lab has 32)" in msgs[0], msgs
+    upload(at, "good.npz", torch_named_npz("rnn", 32, 10, readout=True)[0])
+    assert not at.error, [e.value for e in at.error]             # the earlier file's error is gone
+    assert any("“good.npz”: Started from" in unescaped(c.value) for c in at.caption)
 
 
 @pytest.mark.parametrize("case", ["empty", "binary", "wrong keys", "pickled objects", "wrong network"])
@@ -126,3 +171,26 @@ def test_the_lab_refuses_bad_uploads_and_keeps_its_run(case):
     np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], W)
     next(b for b in at.button if b.label.startswith("⏭ step")).click().run()      # the session is intact
     assert len(at.session_state["lab"].records) == 2
+
+
+def test_the_lab_starts_from_a_real_torch_lstm_saved_as_safetensors():
+    """A real nn.LSTM (D = 10 for the copy task, H = 32) whose state_dict went to .safetensors: the lab, set to an
+    LSTM, trains from exactly those weights."""
+    from optional import needs
+    from test_torch_weights import safetensors_bytes
+    torch = needs("torch")
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(tasks.CopyTask(lag=15).input_size, 32).double()
+    sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    at = open_app(LAB, cell="lstm")
+    at.session_state["cfg_task"] = "copy"
+    at.run()
+    upload(at, "lstm.safetensors", safetensors_bytes(sd))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    W = at.session_state["lab"].trainer.model.params
+    np.testing.assert_array_equal(W["W_hh"], sd["weight_hh_l0"])
+    np.testing.assert_allclose(W["b_h"], sd["bias_ih_l0"] + sd["bias_hh_l0"], rtol=0, atol=1e-15)
+    said = " ".join(unescaped(c.value) for c in at.caption)
+    assert "“lstm.safetensors”: Started from an LSTM layer (H = 32, D = 10)" in said, said
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    assert len(at.session_state["lab"].records) == 1 and not at.exception

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from explorer import work_budget as wb
 from explorer.figures import training_figs
-from explorer.persistence import model_bytes
+from explorer.persistence import CONFIG_KEY, load_model, model_bytes
+from explorer.torch_names import read_weight_file, recurrent_weights
 from explorer.training import Trainer
 
 from . import lab_store
@@ -79,6 +80,21 @@ def reopen(run_id: str, key: tuple, task) -> tuple[Lab | None, str]:
         return None, f"The training run in this link could not be continued ({e}): a new run starts."
     return Lab(key, trainer, records), (f"Continued the training run kept on this server: {len(records)} updates "
                                         "so far, paused. Press ▶ play to go on.")
+
+
+def trainer_from_file(data: bytes, name: str, task, config) -> tuple[Trainer, str]:
+    """A fresh run from uploaded weights, and one sentence on what was loaded: a model .npz saved by this lab
+    (explorer.persistence), or a PyTorch nn.RNN / nn.LSTM / nn.GRU state_dict as .npz or .safetensors (a fresh
+    readout when it has none that fits the task). ValueError saying why not; nothing is ever unpickled."""
+    arrays = read_weight_file(data, name)
+    if CONFIG_KEY in arrays:
+        model, extra = load_model(data)
+        trainer = Trainer.from_model(task, config, model)
+        done = f" after {extra['updates']} updates" if isinstance(extra.get("updates"), int) else ""
+        return trainer, f"Started from the model saved by this lab{done} ({model.cell.kind.upper()}, H = {model.hidden_size})."
+    trainer = Trainer.from_weights(task, config, recurrent_weights(arrays, activation=config.activation))
+    return trainer, trainer.note + (" The lab's φ is used: a state_dict does not store nn.RNN's nonlinearity."
+                                    if config.cell == "rnn" else "")
 
 
 def status_line(lab: Lab) -> str:

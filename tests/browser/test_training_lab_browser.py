@@ -75,7 +75,8 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
     path = tmp_path / "saved.npz"
     path.write_bytes(blob)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    expect(page.get_by_text(re.compile("This run started from .saved.npz"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_text(re.compile("saved.npz.: Started from the model saved by this lab after 6 updates"))
+           ).to_be_visible(timeout=20_000)
     wait_idle(page)
     expect(page.get_by_text("Ready.")).to_be_visible()               # a new run: zero updates, from those weights
     page.get_by_role("button", name="⏭ step").click()
