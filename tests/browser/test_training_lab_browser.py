@@ -71,11 +71,11 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
     saved, extra = load_model(io.BytesIO(blob))
     assert extra == {"task": "copy", "updates": 6}
 
-    page.get_by_text("⬆ Start from a saved model (.npz)").click()
+    page.get_by_text("⬆ Start from saved weights (.npz or .safetensors)").click()
     path = tmp_path / "saved.npz"
     path.write_bytes(blob)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    expect(page.get_by_text(re.compile("saved.npz.: Started from the model saved by this lab after 6 updates"))
+    expect(page.get_by_text(re.compile("saved.{1,2}npz.{1,4}Started from the model saved by this lab after 6 updates"))
            ).to_be_visible(timeout=20_000)
     wait_idle(page)
     expect(page.get_by_text("Ready.")).to_be_visible()               # a new run: zero updates, from those weights
