@@ -109,3 +109,24 @@ def test_a_reload_continues_the_run(server, page):
     wait_idle(page)
     assert updates_done(page) == 4
     assert_no_problem(page)
+
+
+def test_at_the_maxima_the_lab_trains_a_bounded_batch_and_the_status_stays_up(server, page):
+    """LSTM, H = 256, lag 200, B = 128 asked: a smaller batch, said; while it plays, the status line is there at
+    every look and names the cost of an update."""
+    page.goto(f"{server}/Training_lab?cell=lstm&H=256&size=200&B=128")
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"Training with batch size \d+, not 128"))).to_be_visible()
+    page.get_by_role("button", name="▶ play").click()
+    page.wait_for_timeout(1500)
+    seen = []
+    for _ in range(5):
+        page.wait_for_timeout(700)
+        line = page.get_by_text(re.compile(r"update \d+ · loss"))
+        seen.append(line.first.inner_text() if line.count() else "")
+    assert all(s.startswith("▶ training") for s in seen), seen
+    assert any("s per update (LSTM, H = 256" in s for s in seen), seen
+    page.get_by_role("button", name="❚❚ pause").click()
+    wait_idle(page)
+    assert_no_problem(page)
+    shot(page, "22-training-lab-at-its-maxima")
