@@ -118,7 +118,7 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
                       batch_size=B, seed=sc.seed, snapshot_every=1 if T_task <= 200 else 5)
     lab = lab_state((task_name, size, corpus_id, cfg), task, cfg)
     lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {B}, T = {T_task}"
-    st.caption(f"**Task:** {task.describe()} · **network:** {sc.cell.upper()} (φ = {sc.activation}), H = "
+    st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), H = "
                f"{sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
                f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
 
