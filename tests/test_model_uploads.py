@@ -2,7 +2,6 @@
 binary, huge, a zip bomb, wrong keys, pickled objects, the wrong shape of network) gives a clear message, is never
 unpickled, and leaves the current run untouched."""
 import io
-import re
 import zipfile
 
 import numpy as np
@@ -13,6 +12,7 @@ from explorer.npz_files import read_npz
 from explorer.persistence import load_model, model_bytes
 from explorer.training import TrainConfig, Trainer
 from test_app import open_app
+from test_training_lab import unescaped
 
 LAB = "pages/5_Training_lab.py"
 
@@ -109,11 +109,6 @@ def test_the_lab_starts_from_an_uploaded_model():
     assert any("“mine.npz”: Started from the model saved by this lab" in unescaped(c.value) for c in at.caption)
     next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
-
-
-def unescaped(markdown: str) -> str:
-    """What ui.plain_text.plain's escapes render as (backslashes gone, its invisible word joiners dropped)."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def torch_named_npz(cell: str, H: int, D: int, *, readout: bool, prefix: str = "") -> tuple[bytes, dict]:
