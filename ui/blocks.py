@@ -23,20 +23,24 @@ def lesson(title: str, idea: str):
     inside becomes a short message (never a traceback); then teacher mode's panel, and the URL is written back."""
     st.title(title)
     st.markdown(idea)
-    notes = st.container()           # the link's invalid values, filled at the end: pages read their own settings
-    try:                             # (lab, race, cliff, budget …) only as they draw them
+    # The link's notice is placed here but filled at the end: pages read their own settings (lab, race, cliff,
+    # budget …) only as they draw them.
+    notes = st.container()
+    complete = True
+    try:
         sc = settings.sidebar()
         classroom.projector_css()
         classroom.tour_box()
         yield sc
     except Exception as e:  # noqa: BLE001 — the user sees a message, the log keeps the traceback
+        complete = False             # the settings after the failure were never drawn: none is "unknown"
         log.exception("lesson %s failed", title)
         st.error(f"This view could not be drawn with these settings ({type(e).__name__}: {str(e)[:200]}). "
                  "Your settings are kept: try other values, or reset them from the sidebar.", icon="⚠️")
     except BaseException:            # st.rerun / st.switch_page: the next run draws the panel and writes the URL
         st.session_state.pop("_sidebar_end", None)
         raise
-    settings.notices(notes)
+    settings.notices(notes, complete=complete)
     classroom.teacher_panel()
     settings.write_url()
 

@@ -29,8 +29,9 @@ def tour_box():
     n = settings.meta(settings.TOUR_STOP)
     if not n:
         return
-    if n > len(TOUR):
+    if n > len(TOUR):                    # only a link can ask for it: say so rather than drop it silently
         st.session_state["cfg_tour"] = 0
+        settings.link_change("tour", f"tour={n} was dropped: the tour has {len(TOUR)} stops")
         return
     p = TOUR[n - 1]
     with st.container(border=True):
