@@ -172,8 +172,8 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
         lab_ = ss.get("lab")
         if lab_ is None:
             return
-        status = st.empty()
-        status.markdown(status_line(lab_))       # at once: a slow update must not leave the line blank meanwhile
+        # drawn at once, in one message (not st.empty() then text): a slow update never leaves the line blank
+        status = st.markdown(status_line(lab_))
         if lab_.playing and not ss.get("lab_full_run"):
             train_some(lab_, status)
             if not lab_.playing:                                  # stopped by itself: re-register without timer

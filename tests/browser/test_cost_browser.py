@@ -12,12 +12,12 @@ def test_cost_page_and_its_budget_slider(server, page):
     saved = page.get_by_test_id("stMetric").first.inner_text()
     before = chart_signature(page)
     budget = int(slider_value(page, "Memory budget"))
-    slider(page, "Memory budget").focus()
-    for _ in range(10):
+    for _ in range(3):                   # one key per run: a key pressed while a run redraws may be re-seeded away
+        slider(page, "Memory budget").focus()
         page.keyboard.press("ArrowRight")
-    wait_idle(page, timeout=120_000)
+        wait_idle(page, timeout=120_000)
     assert_no_problem(page)
-    assert int(slider_value(page, "Memory budget")) == budget + 10
+    assert int(slider_value(page, "Memory budget")) == budget + 3
     assert chart_signature(page) != before, "the trade-off chart did not move"
     assert page.get_by_test_id("stMetric").first.inner_text() != saved, "memory saved did not change"
     assert "budget=" in page.url
