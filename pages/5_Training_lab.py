@@ -16,7 +16,7 @@ from ui.settings import Param
 from explorer import work_budget as wb
 from ui.plain_text import plain
 from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, keep, reopen, status_line,
-                             train_some, trained_model_npz, trainer_from_file)
+                             train_some, trained_model_npz, trainer_from_file, update_slot)
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
@@ -135,7 +135,8 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
         lab.playing = False
         if not lab.trainer.state.stopped:
             try:                                   # callbacks run outside the page's error guard
-                lab.records.append(lab.trainer.step())
+                with update_slot(30.0):            # (proceeds even if the server stays busy that long)
+                    lab.records.append(lab.trainer.step())
                 ss["cfg_run"] = lab.run_id
                 keep(lab)
             except Exception as e:  # noqa: BLE001

@@ -86,3 +86,14 @@ def test_the_lab_at_its_maxima_says_it_trains_a_smaller_batch():
     B = batch_size("lstm", 256, 10, 220, 128)
     assert f"Training with batch size **{B}**, not 128" in msg, msg
     assert at.session_state["lab"].trainer.config.batch_size == B
+
+
+def test_at_most_two_updates_run_at_once_in_a_server_process():
+    """The process-wide slots that bound the memory of many sessions training at their maxima together."""
+    from ui.training_lab import UPDATES_AT_ONCE, update_slot
+    with update_slot(0.01) as a, update_slot(0.01) as b:
+        assert a and b and UPDATES_AT_ONCE == 2
+        with update_slot(0.01) as c:
+            assert not c                                         # a third waits (here: gives up after 10 ms)
+    with update_slot(0.01) as d:
+        assert d                                                 # released again

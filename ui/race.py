@@ -8,6 +8,8 @@ import numpy as np
 
 from explorer.training import Trainer
 
+from .training_lab import update_slot
+
 UPDATE_BUDGET_S = 0.15        # training time per live redraw (a pause lands between two updates)
 
 
@@ -46,7 +48,10 @@ def race_some(race: Race, status=None) -> None:
             race.playing = False
             break
         name = min(live, key=lambda n: len(race.losses[n]))
-        race.losses[name].append(race.trainers[name].step().loss)
+        with update_slot(0.05) as got:
+            if not got:                            # other sessions' updates hold the cores: try on the next tick
+                break
+            race.losses[name].append(race.trainers[name].step().loss)
         if status is not None:
             status.markdown(race_status(race))
 

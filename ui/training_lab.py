@@ -1,7 +1,9 @@
 """The training lab's live state: the trainer, its records, play/pause, and the loop the live fragment runs."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +21,23 @@ MAX_UPDATES = 20_000
 UPDATE_MEMORY = 200e6         # bytes one update may hold (forward cache + backward), whatever the sliders say …
 UPDATE_WORK = 5e9             # … and multiply-adds (~0.5 s here): the batch size gives way first
 SLOW_UPDATE_S = 0.25          # above this, the status line says how long an update takes and why
+UPDATES_AT_ONCE = 2           # training updates running at once in this server process, over all sessions
+
+# Process-wide, on purpose: 30 students pressing ▶ at the sliders' maxima would otherwise hold 30 updates of up to
+# UPDATE_MEMORY each at once; on a 2-core machine more than two at once only queue for the cores anyway.
+_UPDATE_SLOTS = threading.BoundedSemaphore(UPDATES_AT_ONCE)
+
+
+@contextlib.contextmanager
+def update_slot(wait_s: float):
+    """Hold one of the UPDATES_AT_ONCE slots for a training update; yields False (and holds none) when no slot
+    came free within wait_s seconds."""
+    got = _UPDATE_SLOTS.acquire(timeout=wait_s)
+    try:
+        yield got
+    finally:
+        if got:
+            _UPDATE_SLOTS.release()
 
 
 def batch_size(cell: str, H: int, D: int, T: int, requested: int) -> int:
@@ -49,9 +68,13 @@ def train_some(lab: Lab, status) -> None:
         if lab.trainer.state.stopped or len(lab.records) >= MAX_UPDATES:
             lab.playing = False
             break
-        t = time.perf_counter()
-        lab.records.append(lab.trainer.step())
-        lab.last_update_s = time.perf_counter() - t
+        with update_slot(0.05) as got:
+            if not got:                            # the server's cores are busy with other sessions' updates
+                status.markdown(status_line(lab) + " · waiting for a free core (other sessions are training)")
+                break
+            t = time.perf_counter()
+            lab.records.append(lab.trainer.step())
+            lab.last_update_s = time.perf_counter() - t
         status.markdown(status_line(lab))
         if time.perf_counter() - lab.saved_at > lab_store.SAVE_EVERY_S:
             keep(lab)
