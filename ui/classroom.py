@@ -122,7 +122,8 @@ def teacher_panel():
         return
     used = st.session_state.get("_params_used", {})
     labels = {"nav": "page links (students stay on this page)"}
-    labels.update({k: p.label for k, p in used.items() if k not in ("tour", "hide", "run")})   # run: the lab's kept run, no control
+    # tour, hide and the lab's kept-run id live in the URL but are no controls a student sees
+    labels.update({k: p.label for k, p in used.items() if k not in ("tour", "hide", "run")})
     hide = settings.hidden()
     st.session_state["w_hide"] = [k for k in labels if k in hide]
     with slot.expander("🎓 Teacher mode", expanded=bool(hide)):
