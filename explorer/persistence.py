@@ -1,6 +1,7 @@
 """Save and load a model: one .npz holding the parameter arrays and a small JSON of its configuration (stored as
-UTF-8 bytes under "__config__"). Loading uses np.load(allow_pickle=False) — a file with pickled objects is
-refused — and checks every name, shape and dtype, with a clear ValueError on anything wrong.
+UTF-8 bytes under "__config__"). Loading goes through npz_files.read_npz (every array's header checked before
+its data is read; pickled objects refused) and checks every name, shape and dtype, with a clear ValueError on
+anything wrong.
 """
 from __future__ import annotations
 
