@@ -38,7 +38,7 @@ with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of 
           notice="the measured norm never crosses the red bound; with saturating tanh it falls far below it, "
                  "and the band shows that some directions die much faster than the norm suggests.")
     kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
-    n_scales, phase_T = compute.phase_size(sc)
+    n_scales, phase_T, _ = compute.phase_size(sc)
     with st.spinner("Computing the phase map…"):
         phase = compute.phase(sc)
     if phase is None:

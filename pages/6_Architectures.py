@@ -121,7 +121,7 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
         race_ = ss.get("race")
         if race_ is None:
             return
-        status = st.empty()
+        status = st.markdown(race_status(race_))       # one element, replaced in place: never blank
         if race_.playing and not ss.get("race_full_run"):        # only timer runs train; a full rerun draws
             race_some(race_, status)
             if not race_.playing:

@@ -31,22 +31,35 @@ def test_products_stop_at_the_largest_lag_and_equal_the_full_computation():
 def test_lesson_3_products_fit_their_budget(cell, act):
     sc = Scenario(cell=cell, activation=act, hidden=256, T=1000)
     L = compute.jacobian_lags(sc)
-    n_svd = compute.lag_budget(sc).size
+    n_svd = compute.svd_count(sc.T, sc.hidden)
     assert 1 <= L <= sc.T
     assert L * wb.step_jacobian_cost(cell, 256) + n_svd * wb.svd_cost(256) <= compute.JACOBIAN_WORK
     if L < sc.T:                                    # one more lag would not have fitted
         assert (L + 1) * wb.step_jacobian_cost(cell, 256) + n_svd * wb.svd_cost(256) > compute.JACOBIAN_WORK
-    n_scales, steps = compute.phase_size(sc)
+    n_scales, steps, n_lags = compute.phase_size(sc)
     assert n_scales >= compute.PHASE_SCALES[0]
-    assert n_scales * steps * wb.step_jacobian_cost(cell, 256) <= compute.PHASE_WORK
-    assert compute.architectures_steps(1000, 256) * sum(
-        wb.step_jacobian_cost(c, 256) for c in compute.ARCH_CELLS) <= compute.ARCH_WORK
+    assert n_scales * (steps * wb.step_jacobian_cost(cell, 256) + n_lags * wb.svd_cost(256)) <= compute.PHASE_WORK
+    steps = compute.architectures_steps(1000, 256)
+    n_lags = min(steps + 1, compute.svd_count(steps, 256))
+    assert steps * sum(wb.step_jacobian_cost(c, 256) for c in compute.ARCH_CELLS) \
+        + 5 * n_lags * wb.svd_cost(256) <= compute.ARCH_WORK
+
+
+def test_the_app_runs_numpy_on_one_blas_thread():
+    """ui sets it, once NumPy is loaded (threadpool_limits reaches only libraries already loaded)."""
+    import subprocess
+    import sys
+    code = "import streamlit, ui; from threadpoolctl import threadpool_info; print([i['num_threads'] for i in " \
+           "threadpool_info() if i['user_api'] == 'blas'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1])).stdout
+    assert out.strip() == "[1]", out
 
 
 def test_small_settings_are_not_cut():
     sc = Scenario()                                  # the defaults: T = 100, H = 32
     assert compute.jacobian_lags(sc) == sc.T
-    assert compute.phase_size(sc) == (compute.PHASE_SCALES[1], sc.T)
+    assert compute.phase_size(sc) == (compute.PHASE_SCALES[1], sc.T, compute.PHASE_LAGS[1])
     assert compute.architectures_T(sc) == sc.T
     assert batch_size("lstm", 32, 10, 70, 32) == 32
 
@@ -97,3 +110,15 @@ def test_at_most_two_updates_run_at_once_in_a_server_process():
             assert not c                                         # a third waits (here: gives up after 10 ms)
     with update_slot(0.01) as d:
         assert d                                                 # released again
+
+
+def test_a_relu_gradient_that_dies_within_the_drawn_lags_leaves_a_gap_not_a_warning():
+    """IndRNN (ReLU) at H = 256, T = 1000: some lags' products are exactly 0; the band there is a gap."""
+    from explorer.figures import vanishing as vf
+    sc = Scenario(cell="indrnn", activation="relu", hidden=256, T=1000)
+    jp, sp = compute.jacobians(sc)
+    dead = ~np.isfinite(jp.log10_sv).any(axis=1)
+    assert dead.any(), "the case this test is about: a lag whose every singular value is 0"
+    fig, _ = vf.jacobian_norms(jp, sp, linear=False)           # RuntimeWarnings are errors in this suite
+    band = np.asarray(fig["data"][0]["y"], dtype=float)
+    assert np.isnan(band[dead]).all() and np.isfinite(band[~dead]).any()

@@ -47,39 +47,47 @@ def all_losses(sc: Scenario):
     return ex.all_losses_backward(record(sc).trace)
 
 
+def svd_count(T: int, H: int) -> int:
+    """How many lags of a lag profile get an SVD: all T + 1 while that stays cheap, else about 2·10⁵ / H² (≥ 24)."""
+    return int(np.clip(2e5 / H ** 2, 24, T + 1))
+
+
 def lag_budget(sc: Scenario) -> np.ndarray | None:
-    """Which lags get an SVD: all of them while that stays cheap, else about 2·10⁵ / H² of them."""
-    n = int(np.clip(2e5 / sc.hidden ** 2, 24, sc.T + 1))
+    """Which lags get an SVD (None: all of them), spread evenly over 0 … T."""
+    n = svd_count(sc.T, sc.hidden)
     return None if n >= sc.T + 1 else np.unique(np.linspace(0, sc.T, n).astype(int))
 
 
 def jacobian_lags(sc: Scenario) -> int:
     """The longest lag lesson 3's products reach within JACOBIAN_WORK (T when everything fits)."""
-    lags = lag_budget(sc)
-    n_svd = sc.T + 1 if lags is None else lags.size
-    return wb.jacobian_lags(sc.cell, sc.hidden, sc.T, JACOBIAN_WORK, n_svd)
+    return wb.jacobian_lags(sc.cell, sc.hidden, sc.T, JACOBIAN_WORK, svd_count(sc.T, sc.hidden))
 
 
 @st.cache_data(max_entries=64, max_size="64MB", show_spinner=False)
 def jacobians(sc: Scenario):
-    """‖∂h_T/∂h_k‖ with its singular values for lags 0 … jacobian_lags(sc), and W_hh's spectrum."""
+    """‖∂h_T/∂h_k‖ with its singular values for lags 0 … jacobian_lags(sc) (svd_count of them, evenly spread),
+    and W_hh's spectrum."""
     rec = record(sc, "full")
     L = jacobian_lags(sc)
-    lags = lag_budget(sc)
-    lags = np.arange(L + 1) if lags is None else np.unique(np.append(lags[lags <= L], L))
+    lags = np.unique(np.linspace(0, L, min(L + 1, svd_count(sc.T, sc.hidden))).astype(int))
     return ex.jacobian_products(rec.trace, lags=lags), ex.weight_spectrum(rec.trace.model)
 
 
 PHASE_T = 200          # the phase map uses the first 200 steps at most
 PHASE_SCALES = (10, 28)  # it sweeps this many W_hh scales (fewer when H is large)
+PHASE_LAGS = (8, 60)   # and takes ‖∂h_T/∂h_k‖ (one SVD each) at this many lags per scale
 PHASE_MIN_T = 10       # below this many steps the map says nothing: it is skipped
 
 
-def phase_size(sc: Scenario) -> tuple[int, int]:
-    """(number of scales, steps) of the phase map within PHASE_WORK; steps < PHASE_MIN_T means skipped."""
-    step = wb.step_jacobian_cost(sc.cell, sc.hidden)
-    n_scales = int(np.clip(PHASE_WORK / (min(sc.T, PHASE_T) * step), *PHASE_SCALES))
-    return n_scales, int(min(sc.T, PHASE_T, PHASE_WORK // (n_scales * step)))
+def phase_size(sc: Scenario) -> tuple[int, int, int]:
+    """(scales, steps, lags) of the phase map within PHASE_WORK: per scale, `steps` step Jacobians and products
+    and one SVD per lag; at most half the budget goes to SVDs. steps < PHASE_MIN_T means skipped."""
+    step, svd = wb.step_jacobian_cost(sc.cell, sc.hidden), wb.svd_cost(sc.hidden)
+    T = min(sc.T, PHASE_T)
+    n_scales = int(np.clip(PHASE_WORK / (T * step + min(T + 1, PHASE_LAGS[1]) * svd), *PHASE_SCALES))
+    n_lags = int(np.clip(PHASE_WORK / 2 / (n_scales * svd), *PHASE_LAGS))
+    steps = int(min(T, (PHASE_WORK - n_scales * n_lags * svd) // (n_scales * step)))
+    return n_scales, steps, min(n_lags, steps + 1)
 
 
 def phase(sc: Scenario):
@@ -94,10 +102,10 @@ def phase(sc: Scenario):
 def _phase(sc: Scenario):
     """log10 ‖∂h_T/∂h_k‖ over W_hh scales 0.1 … 3 (same seed, same inputs), over the first phase_size(sc)[1]
     steps (≤ 200): fewer scales and steps when H is large, so it stays around a second at worst."""
-    n_scales, T = phase_size(sc)
+    n_scales, T, n_lags = phase_size(sc)
     sc = replace(sc, T=T)
     scales = np.round(np.linspace(0.1, 3.0, n_scales), 3)
-    lags = np.unique(np.linspace(0, sc.T, min(sc.T + 1, 60)).astype(int))
+    lags = np.unique(np.linspace(0, sc.T, n_lags).astype(int))
     out = np.full((n_scales, lags.size), np.nan)
     X, y, mask = sc.data()
     for i, s in enumerate(scales):
@@ -168,14 +176,19 @@ def _relative_errors(V: np.ndarray, g: np.ndarray) -> np.ndarray:
         return np.where(den == 0, 0.0, num / np.where(den == 0, 1.0, den))
 
 
-ARCH_WORK = 1e10       # multiply-adds for the five Jacobian products of the architectures page (~1.5 s here)
+ARCH_WORK = 1.2e10     # multiply-adds for the five cells' Jacobian products and SVDs (architectures page)
 ARCH_CELLS = ("rnn", "rnn", "lstm", "gru", "indrnn")     # tanh RNN, IRNN, LSTM, GRU, IndRNN
 
 
 def architectures_steps(T: int, H: int) -> int:
-    """Steps the five cells' lag profiles can run over within ARCH_WORK (the LSTM's 2H × 2H state dominates)."""
+    """Steps the five cells' lag profiles can run over within ARCH_WORK (the LSTM's 2H × 2H state dominates),
+    after the SVDs of the lags lag_budget picks for each of them."""
     per_step = sum(wb.step_jacobian_cost(c, H) for c in ARCH_CELLS)
-    return int(max(1, min(T, ARCH_WORK // per_step)))
+    svds = len(ARCH_CELLS) * wb.svd_cost(H)                  # one SVD per cell at each lag drawn
+    steps = (ARCH_WORK - svd_count(T, H) * svds) // per_step
+    if steps + 1 < svd_count(T, H):                         # few steps: every one of their lags is drawn
+        steps = (ARCH_WORK - svds) // (per_step + svds)
+    return int(max(1, min(T, steps)))
 
 
 def architectures_T(sc: Scenario) -> int:

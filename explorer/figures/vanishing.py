@@ -45,8 +45,11 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
     y = jp.log10_norm
     fig = figure()
     if jp.log_sv is not None and jp.log_sv.shape[1] > 1:
-        lo = np.nanmin(np.where(np.isfinite(jp.log10_sv), jp.log10_sv, np.nan), axis=1)
-        lo = np.maximum(lo, y + np.log10(jp.rel_floor))        # below this, rounding noise
+        sv = np.where(np.isfinite(jp.log10_sv), jp.log10_sv, np.inf)
+        # a lag where every singular value is exactly 0 (a ReLU gradient that died) has no band: a gap, no warning
+        lo = np.where(np.isfinite(sv).any(axis=1), sv.min(axis=1), np.nan)
+        with np.errstate(invalid="ignore"):
+            lo = np.maximum(lo, y + np.log10(jp.rel_floor))    # below this, rounding noise
         fig["data"] += [trace("scatter", x=lag, y=lo, mode="lines", line=dict(width=0), showlegend=False,
                               hoverinfo="skip"),
                         trace("scatter", x=lag, y=y, mode="lines", line=dict(width=0), fill="tonexty",
