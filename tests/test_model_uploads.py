@@ -189,3 +189,15 @@ def test_the_lab_starts_from_a_real_torch_lstm_saved_as_safetensors():
     assert "“lstm.safetensors”: Started from an LSTM layer (H = 32, D = 10)" in said, said
     next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
+
+
+@pytest.mark.parametrize("name", ["[x](http://e.x)**b**.npz", "![](http://e.x/p.png).npz", "<b>x</b>$\\int$.npz"])
+def test_an_uploaded_files_name_is_plain_text(name):
+    """A file name with markdown, HTML or LaTeX in it is shown as typed: no link, image, bold or math."""
+    from test_links import assert_plain_markdown
+    at = lab_page()
+    upload(at, name, b"not an npz")
+    msgs = [e.value for e in at.error]
+    assert len(msgs) == 1 and name in unescaped(msgs[0]), msgs
+    head = msgs[0].split(" was not loaded")[0]               # the user-derived part: the quoted name
+    assert_plain_markdown(head)
