@@ -11,7 +11,8 @@ Passes: `forward` → `Trace`; `backward` / `bptt` → `GradientRecord` under a 
 `Randomized(keep_prob, seed)`; `all_losses_backward` (G[t,k] map, connectivity, any mask), `loss_connectivity`,
 `rtrl`, `checkpointed_bptt`, `bidirectional_bptt`.
 Diagnostics: `jacobian_products`, `step_jacobians`, `weight_spectrum`, `log_pascanu_bound`, `log_linear_rate`,
-`gradient_bias`, `clip_by_global_norm`, `clip_by_value`, `numerical_gradient`.
+`phase_map`, `gradient_bias`, `tbptt_bias_sweep`, `randomized_error_curve`, `relative_errors`, `clip_by_global_norm`,
+`clip_by_value`, `numerical_gradient`.
 PyTorch names: `to_torch_state_dict`, `from_torch_state_dict`, `load_torch_npz`; a real torch module's layer
 from .npz or .safetensors: `load_recurrent_weights` → `RecurrentWeights` (`recurrent_weights` for arrays).
 Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over batch); see explorer.losses.
@@ -24,9 +25,9 @@ from .checkpointing import CheckpointResult, checkpointed_bptt, min_budget
 from .clipping import ClipResult, clip_by_global_norm, clip_by_value, global_norm
 from .forward import Trace, forward
 from .gradcheck import numerical_gradient, relative_error
-from .gradient_bias import Bias, gradient_bias
-from .jacobians import (JacobianProducts, Spectrum, jacobian_products, log_linear_rate, log_pascanu_bound,
-                        step_jacobians, weight_spectrum)
+from .gradient_bias import Bias, gradient_bias, randomized_error_curve, relative_errors, tbptt_bias_sweep
+from .jacobians import (JacobianProducts, Spectrum, even_lags, jacobian_products, log_linear_rate,
+                        log_pascanu_bound, phase_map, step_jacobians, weight_spectrum)
 from .model import Model, build_model, model_from_params
 from .rtrl import RTRLResult, rtrl
 from .safetensors_files import read_safetensors
@@ -44,5 +45,6 @@ __all__ = [
     "forward", "from_torch_state_dict", "global_norm", "gradient_bias", "jacobian_products", "load_torch_npz",
     "log_linear_rate", "log_pascanu_bound", "loss_connectivity", "masked_gradient", "min_budget",
     "model_from_params", "numerical_gradient", "randomized_draws", "relative_error", "rtrl", "step_jacobians",
-    "to_torch_state_dict", "weight_spectrum",
+    "to_torch_state_dict", "weight_spectrum", "phase_map", "even_lags", "tbptt_bias_sweep", "randomized_error_curve",
+    "relative_errors",
 ]

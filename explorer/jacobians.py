@@ -10,6 +10,9 @@ are at rounding level (float64) and flagged as such by `rel_floor`.
 
 Bounds (Pascanu et al. 2013): ‖∂h_T/∂h_k‖₂ ≤ (σ₁ γ)^(T−k) with γ = sup|φ'| (1 tanh/ReLU/linear, ¼ sigmoid);
 for a linear RNN the product behaves like ρ^(T−k).
+
+Phase map (lesson 3): log10 ‖∂h_T/∂h_k‖₂ over a grid of W_hh scales × lags, the same network (seed) and the same
+inputs at every scale: `phase_map`.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forward import QUIET, Trace
+from .forward import QUIET, Trace, forward
 from .validation import choice
 
 BLOCKS = ("h", "c", "state")
@@ -128,6 +131,32 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
                     flush()
         flush()
     return JacobianProducts(want, log_norm, log_sv, block, n)
+
+
+def even_lags(L: int, n: int) -> np.ndarray:
+    """n lags spread evenly over 0 … L (integers, sorted, no repeats: all L + 1 of them when n ≥ L + 1)."""
+    return np.unique(np.linspace(0, L, min(L + 1, n)).astype(int))
+
+
+def phase_map(build, X, targets, mask=None, *, scales, lags, loss: str = "cross_entropy", b: int = 0):
+    """log10 ‖∂h_T/∂h_k‖₂ for every W_hh scale s × lag T − k: (scales (n,), lags (K,), z (n, K)).
+
+    build(scale=s) returns the network at scale s (e.g. `Scenario.model`, or functools.partial(build_model, …)
+    with everything but the scale fixed); each is run forward on the same X (T, B, D), targets and mask, and
+    `jacobian_products` (h block, sequence b, no spectrum) measures the requested lags. After an overflow the
+    products end at the last finite step (valid_T < T) and reach only lags ≤ valid_T: the lag valid_T itself is
+    measured and fills the slot of the first requested lag ≥ it (np.searchsorted), and z[i] stays NaN past that
+    slot. Cost per scale: a forward pass, max(lags) step Jacobians and products, and K SVDs
+    (explorer.work_budget.step_jacobian_cost, svd_cost)."""
+    lags = np.asarray(lags)
+    out = np.full((len(scales), lags.size), np.nan)
+    for i, s in enumerate(scales):
+        tr = forward(build(scale=float(s)), X, targets, loss=loss, mask=mask)
+        jp = jacobian_products(tr, b=b, spectrum=False, lags=lags)
+        vals = np.full(lags.size, np.nan)
+        vals[np.searchsorted(lags, jp.lags)] = jp.log10_norm
+        out[i] = vals
+    return scales, lags, out
 
 
 @dataclass

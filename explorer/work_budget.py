@@ -7,6 +7,7 @@ Counts (H hidden units, S = state size: 2H for the LSTM's [h, c], else H; G gate
     one step of the long-range product P·J_t   S³
     one SVD of an m × m block                  ≈ 2.5 m³ (LAPACK's gesdd, values only: 4.3 ms at m = 256 here)
     the all-losses pass (G map)                T² · S · G · H
+    one randomized-truncation draw             T · S · G · H (one backward pass)
     one training update                        ≈ 3 · T · B · G · H · (H + D) forward and back;
                                                its memory ≈ 50 bytes · T · B · G · H (measured with tracemalloc:
                                                forward cache + backward, float64)
@@ -45,6 +46,38 @@ def jacobian_lags(cell: str, H: int, T: int, work: float, n_svd: int) -> int:
     (at least 1, so there is always something to draw)."""
     left = work - n_svd * svd_cost(H)
     return int(max(1, min(T, left // step_jacobian_cost(cell, H))))
+
+
+def phase_size(cell: str, H: int, T: int, work: float, scales: tuple[int, int],
+               lags: tuple[int, int]) -> tuple[int, int, int]:
+    """(n_scales, steps, n_lags) of a phase map (explorer.jacobians.phase_map) over at most T steps within `work`:
+    per scale, `steps` step Jacobians and products and one SVD (H × H) per lag. n_scales is as many as fit with
+    every step and min(T + 1, lags[1]) SVDs, within scales = (least, most); n_lags as many as fit in half the
+    work, within lags = (least, most); steps then take what is left (≤ T; it may fall below what the caller can
+    draw), and n_lags never exceeds steps + 1."""
+    step, svd = step_jacobian_cost(cell, H), svd_cost(H)
+    n_scales = int(min(max(work / (T * step + min(T + 1, lags[1]) * svd), scales[0]), scales[1]))
+    n_lags = int(min(max(work / 2 / (n_scales * svd), lags[0]), lags[1]))
+    steps = int(min(T, (work - n_scales * n_lags * svd) // (n_scales * step)))
+    return n_scales, steps, min(n_lags, steps + 1)
+
+
+def lag_profile_steps(cells, H: int, T: int, work: float, n_svd: int) -> int:
+    """Steps (1 … T) over which the lag profiles of several cells (one ∂h_T/∂h_k product each, plus an SVD per cell
+    at each of n_svd lags) fit in `work`. When so few steps fit that fewer than n_svd lags exist, every lag of every
+    cell gets its SVD and the steps are counted with that."""
+    per_step = sum(step_jacobian_cost(c, H) for c in cells)
+    svds = len(cells) * svd_cost(H)                         # one SVD per cell at each lag drawn
+    steps = (work - n_svd * svds) // per_step
+    if steps + 1 < n_svd:                                   # few steps: every one of their lags is drawn
+        steps = (work - svds) // (per_step + svds)
+    return int(max(1, min(T, steps)))
+
+
+def draw_count(cell: str, H: int, T: int, work: float, least: int, most: int) -> int:
+    """How many randomized-truncation draws (one backward pass each, T · S · G · H) fit in `work`, clamped to
+    least … most."""
+    return int(min(max(work / (T * state_size(cell, H) * H * gate_blocks(cell)), least), most))
 
 
 def quadratic_cost(cell: str, H: int, T: int) -> float:

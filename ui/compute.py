@@ -1,7 +1,55 @@
 """Engine calls the lessons share, cached on the (hashable) Scenario: 30 students on the same settings compute
 once. Every cache is bounded by entries and by bytes (max_size counts the pickled result), so a long class does
-not grow the server's memory; every computation a request can trigger is sized to a work budget first
-(explorer.work_budget), and the page says what it left out."""
+not grow the server's memory; every computation a request can trigger is sized to a work budget first (the
+budgets below are the app's policy; the arithmetic is explorer.work_budget's), and the page says what it left out.
+Each cached function below is one engine call (after its sizing), so every chart's numbers can be reproduced from
+a notebook with the same call on the same `Scenario(...)` (`sc.build()`, `sc.data()`, `sc.model(scale=…)`).
+
+Chart index: chart key (the `key=` of the page's `chart(...)`) → ui call (this module unless named; cc =
+ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure builder (explorer.figures.…)
+  pages/1_Unrolled_graph.py
+    unrolled        record(sc)            ex.bptt under sc.truncation()          unrolled.unrolled_graph
+  pages/2_Gradient_flow.py
+    delta_norms     record(sc)            ex.bptt → .delta_norms                 gradient_flow.delta_norms
+    delta_heatmap   record(sc)            ex.bptt → .delta_h                     gradient_flow.delta_heatmap
+    g_map           all_losses(sc)        ex.all_losses_backward → .G            gradient_flow.contribution_map
+    step_terms      record(sc)            ex.bptt → per-step ∂L/∂W_hh terms      gradient_flow.step_terms
+    connectivity    all_losses(sc)        … → .connectivity[-1]; over budget     gradient_flow.connectivity
+                                          the page calls ex.loss_connectivity
+  pages/3_Vanishing_and_exploding.py
+    eigen           jacobians(sc)[1]      ex.weight_spectrum                     vanishing.eigen_plane
+    singular        jacobians(sc)[1]      ex.weight_spectrum                     vanishing.singular_values
+    jacobian_norms  jacobians(sc)         ex.jacobian_products, weight_spectrum  vanishing.jacobian_norms
+    phase           phase(sc) → _phase    ex.phase_map                           vanishing.phase_map
+    cliff           cliff_surface(),      explorer.cliff.surface, descent        vanishing.cliff
+                    cliff_paths(…)
+  pages/4_Truncation.py
+    cut_graph       record(sc)            ex.bptt under sc.truncation()          unrolled.unrolled_graph
+    g_mask          all_losses(sc)        ex.all_losses_backward → .G            gradient_flow.contribution_map
+    bias            bias_sweep(sc)        ex.tbptt_bias_sweep                    truncation_figs.bias_vs_k2
+    randomized      randomized_draws(sc)  ex.randomized_error_curve              truncation_figs.randomized_spread
+  pages/5_Training_lab.py (a live run: not cached here)
+    lab_loss        ui.training_lab.Lab   explorer.training.Trainer.step         training_figs.loss_curve
+    lab_grad                              → StepRecord, tabled by                training_figs.grad_norms
+    lab_delta                             training_figs.history                  training_figs.delta_over_training
+    lab_spec                                                                     training_figs.spectrum_over_training
+  pages/6_Architectures.py
+    arch_lag        architectures(sc)     explorer.architectures.compare         architecture_figs.lag_profiles
+    arch_cec        architectures(sc)     compare → .cell_state, .carousel       architecture_figs.cell_state_path
+    gates_LSTM      architectures(sc)     compare → .gates                       architecture_figs.gate_activations
+    gates_GRU       architectures(sc)     compare → .gates                       architecture_figs.gate_activations
+    race            ui.race.Race (live)   explorer.training.Trainer.step         architecture_figs.race_curves
+    race_lag        architectures_steps   explorer.architectures.lag_profiles    architecture_figs.lag_profiles
+                    (the page's guard)    (the page calls it on the race's
+                                          trained models)
+    bidir           two_ways(sc, at)      explorer.architectures.two_ways        architecture_figs.two_ways
+  pages/7_Cost_of_a_gradient.py (ui.cost_compute)
+    time_T          cc.t_sweep(H)         explorer.cost.sweep                    cost_figs.time_vs_T
+    memory_T        cc.t_sweep(H)         explorer.cost.sweep                    cost_figs.memory_vs_T
+    time_H          cc.h_sweep(T)         explorer.cost.sweep_H                  cost_figs.time_vs_H
+    tradeoff        cc.tradeoff_curve,    explorer.cost.checkpoint_tradeoff      cost_figs.tradeoff
+                    cc.tradeoff_point
+"""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,7 +60,6 @@ import streamlit as st
 import explorer as ex
 from explorer import work_budget as wb
 from explorer.cliff import descent, surface
-from explorer.norms import frobenius
 from explorer.scenario import Scenario
 
 WORK = 2e9             # multiply-adds one O(T²) chart may cost (~1 s here)
@@ -42,9 +89,7 @@ def record(sc: Scenario, scheme: str | None = None):
 @st.cache_data(max_entries=32, max_size=BIG, show_spinner=False)
 def all_losses(sc: Scenario):
     """G[t, k] and connectivity, or None when the O(T²) pass is over budget (the page says so)."""
-    if not quadratic_ok(sc):
-        return None
-    return ex.all_losses_backward(record(sc).trace)
+    return ex.all_losses_backward(record(sc).trace) if quadratic_ok(sc) else None
 
 
 def svd_count(T: int, H: int) -> int:
@@ -55,7 +100,7 @@ def svd_count(T: int, H: int) -> int:
 def lag_budget(sc: Scenario) -> np.ndarray | None:
     """Which lags get an SVD (None: all of them), spread evenly over 0 … T."""
     n = svd_count(sc.T, sc.hidden)
-    return None if n >= sc.T + 1 else np.unique(np.linspace(0, sc.T, n).astype(int))
+    return None if n >= sc.T + 1 else ex.even_lags(sc.T, n)
 
 
 def jacobian_lags(sc: Scenario) -> int:
@@ -67,27 +112,22 @@ def jacobian_lags(sc: Scenario) -> int:
 def jacobians(sc: Scenario):
     """‖∂h_T/∂h_k‖ with its singular values for lags 0 … jacobian_lags(sc) (svd_count of them, evenly spread),
     and W_hh's spectrum."""
-    rec = record(sc, "full")
-    L = jacobian_lags(sc)
-    lags = np.unique(np.linspace(0, L, min(L + 1, svd_count(sc.T, sc.hidden))).astype(int))
-    return ex.jacobian_products(rec.trace, lags=lags), ex.weight_spectrum(rec.trace.model)
+    tr = record(sc, "full").trace
+    lags = ex.even_lags(jacobian_lags(sc), svd_count(sc.T, sc.hidden))
+    return ex.jacobian_products(tr, lags=lags), ex.weight_spectrum(tr.model)
 
 
 PHASE_T = 200          # the phase map uses the first 200 steps at most
 PHASE_SCALES = (10, 28)  # it sweeps this many W_hh scales (fewer when H is large)
 PHASE_LAGS = (8, 60)   # and takes ‖∂h_T/∂h_k‖ (one SVD each) at this many lags per scale
 PHASE_MIN_T = 10       # below this many steps the map says nothing: it is skipped
+PHASE_RANGE = (0.1, 3.0)  # the W_hh scales it sweeps (ρ or σ₁, as the sidebar's scale kind)
 
 
 def phase_size(sc: Scenario) -> tuple[int, int, int]:
     """(scales, steps, lags) of the phase map within PHASE_WORK: per scale, `steps` step Jacobians and products
     and one SVD per lag; at most half the budget goes to SVDs. steps < PHASE_MIN_T means skipped."""
-    step, svd = wb.step_jacobian_cost(sc.cell, sc.hidden), wb.svd_cost(sc.hidden)
-    T = min(sc.T, PHASE_T)
-    n_scales = int(np.clip(PHASE_WORK / (T * step + min(T + 1, PHASE_LAGS[1]) * svd), *PHASE_SCALES))
-    n_lags = int(np.clip(PHASE_WORK / 2 / (n_scales * svd), *PHASE_LAGS))
-    steps = int(min(T, (PHASE_WORK - n_scales * n_lags * svd) // (n_scales * step)))
-    return n_scales, steps, min(n_lags, steps + 1)
+    return wb.phase_size(sc.cell, sc.hidden, min(sc.T, PHASE_T), PHASE_WORK, PHASE_SCALES, PHASE_LAGS)
 
 
 def phase(sc: Scenario):
@@ -104,18 +144,8 @@ def _phase(sc: Scenario):
     steps (≤ 200): fewer scales and steps when H is large, so it stays around a second at worst."""
     n_scales, T, n_lags = phase_size(sc)
     sc = replace(sc, T=T)
-    scales = np.round(np.linspace(0.1, 3.0, n_scales), 3)
-    lags = np.unique(np.linspace(0, sc.T, n_lags).astype(int))
-    out = np.full((n_scales, lags.size), np.nan)
-    X, y, mask = sc.data()
-    for i, s in enumerate(scales):
-        model = sc.model(scale=float(s))
-        tr = ex.forward(model, X, y, loss=sc.loss, mask=mask)
-        jp = ex.jacobian_products(tr, spectrum=False, lags=lags)
-        vals = np.full(lags.size, np.nan)
-        vals[np.searchsorted(lags, jp.lags)] = jp.log10_norm
-        out[i] = vals
-    return scales, lags, out
+    return ex.phase_map(sc.model, *sc.data(), scales=np.round(np.linspace(*PHASE_RANGE, n_scales), 3),
+                        lags=ex.even_lags(T, n_lags), loss=sc.loss)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -131,6 +161,11 @@ def cliff_paths(w0: float, b0: float, lr: float, n: int, clip: float):
             "clipped": descent(w0, b0, lr=lr, n=n, clip=clip)}
 
 
+BIAS_K2S = 24          # the bias sweep's number of k2 values (k1 … T)
+DRAW_WORK = 1e8        # multiply-adds of the randomized draws (recomputed on every slider move)
+DRAWS = (20, 100)      # and their number: two decades of n are enough to see the 1/√n law
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def bias_sweep(sc: Scenario):
     """Cosine and relative error of TBPTT(k1, k2) against full BPTT for k2 from k1 to T — every k2 from one
@@ -138,42 +173,20 @@ def bias_sweep(sc: Scenario):
     if not quadratic_ok(sc):
         return None
     full = record(sc, "full")
-    k1 = min(sc.k1, sc.T)
-    k2s = np.unique(np.linspace(k1, sc.T, min(24, sc.T - k1 + 1)).astype(int))
-    masks = np.stack([ex.TBPTT(k1, int(k2)).mask(sc.T) for k2 in k2s])
-    grads = ex.all_losses_backward(full.trace, masks, contributions=False, connectivity=False).grads
-    names = list(full.grads)
-    g = np.concatenate([full.grads[k].ravel() for k in names])
-    V = np.stack([np.concatenate([d[k].ravel() for k in names]) for d in grads])         # (k2 values, |θ|)
-    # explorer.gradient_bias(·)["all"] for every row at once: cosine and ‖ĝ − g‖ / ‖g‖
-    nv, ng = frobenius(V, axis=1), frobenius(g)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        cos = np.where((nv > 0) & (ng > 0), (V / np.where(nv > 0, nv, 1.0)[:, None]) @ (g / (ng or 1.0)), np.nan)
-        rel = frobenius(V - g, axis=1) / ng if ng > 0 else np.where(nv == 0, 0.0, np.inf)
-    return k2s, cos, rel
+    return ex.tbptt_bias_sweep(full.trace, sc.k1, BIAS_K2S, exact=full.grads)
+
+
+def draw_count(sc: Scenario) -> int:
+    """How many randomized draws the truncation page averages: DRAWS, by cost (DRAW_WORK)."""
+    return wb.draw_count(sc.cell, sc.hidden, sc.T, DRAW_WORK, *DRAWS)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def randomized_draws(sc: Scenario):
     """Relative error of single randomized-truncation draws and of their running mean (20–100 draws, by cost:
     two decades of n are enough to see the 1/√n law, and this chart is recomputed on every slider move)."""
-    S = 2 * sc.hidden if sc.cell == "lstm" else sc.hidden
-    n = int(np.clip(1e8 / (sc.T * S * sc.hidden * {"lstm": 4, "gru": 3}.get(sc.cell, 1)), 20, 100))
     full = record(sc, "full")
-    names = list(full.grads)
-    flat = np.concatenate([full.grads[k].ravel() for k in names])
-    draws = ex.randomized_draws(full.trace, sc.keep_prob, n, seed=sc.seed * 1000)
-    V = np.stack([np.concatenate([d[k].ravel() for k in names]) for d in draws])          # (n, |θ|)
-    running = np.cumsum(V, axis=0) / np.arange(1, n + 1)[:, None]
-    return _relative_errors(V, flat), _relative_errors(running, flat)
-
-
-def _relative_errors(V: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """explorer.relative_error(v, g) for every row v of V, in three vectorised norms (not 3n calls)."""
-    den = np.maximum(frobenius(V, axis=1), frobenius(g))
-    num = frobenius(V - g, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den == 0, 0.0, num / np.where(den == 0, 1.0, den))
+    return ex.randomized_error_curve(full.trace, sc.keep_prob, draw_count(sc), seed=sc.seed * 1000, exact=full.grads)
 
 
 ARCH_WORK = 1.2e10     # multiply-adds for the five cells' Jacobian products and SVDs (architectures page)
@@ -183,12 +196,7 @@ ARCH_CELLS = ("rnn", "rnn", "lstm", "gru", "indrnn")     # tanh RNN, IRNN, LSTM,
 def architectures_steps(T: int, H: int) -> int:
     """Steps the five cells' lag profiles can run over within ARCH_WORK (the LSTM's 2H × 2H state dominates),
     after the SVDs of the lags lag_budget picks for each of them."""
-    per_step = sum(wb.step_jacobian_cost(c, H) for c in ARCH_CELLS)
-    svds = len(ARCH_CELLS) * wb.svd_cost(H)                  # one SVD per cell at each lag drawn
-    steps = (ARCH_WORK - svd_count(T, H) * svds) // per_step
-    if steps + 1 < svd_count(T, H):                         # few steps: every one of their lags is drawn
-        steps = (ARCH_WORK - svds) // (per_step + svds)
-    return int(max(1, min(T, steps)))
+    return wb.lag_profile_steps(ARCH_CELLS, H, T, ARCH_WORK, svd_count(T, H))
 
 
 def architectures_T(sc: Scenario) -> int:
@@ -201,8 +209,7 @@ def architectures(sc: Scenario):
     """explorer.architectures.compare on the scenario's input sequence (first architectures_T steps)."""
     from explorer.architectures import compare
     T = architectures_T(sc)
-    X = sc.data()[0][:T]
-    return compare(X, sc.hidden, rho=sc.scale, seed=sc.seed, lags=lag_budget(replace(sc, T=T)))
+    return compare(sc.data()[0][:T], sc.hidden, rho=sc.scale, seed=sc.seed, lags=lag_budget(replace(sc, T=T)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
