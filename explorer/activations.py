@@ -49,7 +49,7 @@ def resolve(name: str):
     raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
 
 
-def derivative(name: str, h: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
+def derivative(name: str, h: np.ndarray) -> np.ndarray:
     """φ'(a) from the output h = φ(a) (ReLU uses h > 0, which equals a > 0)."""
     if name == "tanh":
         return 1.0 - h * h

@@ -95,8 +95,3 @@ def bidirectional_bptt(model: BidirectionalModel, X, targets, *, loss: str = "cr
         grads["b_y"] = dY2.sum(axis=0)
     grads = {k: grads[k] for k in model.params}
     return BidirectionalRecord(grads, float(ell.sum() / B), df, db[::-1], Y)
-
-
-def bidirectional_loss(model: BidirectionalModel, X, targets, *, loss: str = "cross_entropy", mask=None) -> float:
-    """L of the bidirectional model (for finite-difference checks)."""
-    return bidirectional_bptt(model, X, targets, loss=loss, mask=mask).loss

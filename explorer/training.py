@@ -190,7 +190,6 @@ class Trainer:
         model = st.model
         s0 = None
         if online is not None and st.carry is not None:
-            w0, p = online
             s0 = st.carry
         trace = forward(model, X, y, loss=self.task.loss, mask=mask, s0=s0)
         rec = backward(trace, scheme)
@@ -207,19 +206,19 @@ class Trainer:
             c = clipping.ClipResult(grads, n, n, False, bool(np.isfinite(n)))
         finite = bool(np.isfinite(loss)) and c.finite and trace.overflow_step is None
         message = None
+        lr = float("nan")                                     # no update: no rate applied
         if not finite:
             where = (f" (the forward pass overflowed at step {trace.overflow_step} of the sequence)"
                      if trace.overflow_step is not None else "")
             message = f"stopped at update {st.step}: the loss or gradient became non-finite{where}"
             st.stopped = message
         else:
-            lr = st.optimizer.step(model.params, c.grads)
+            lr = st.optimizer.step(model.params, c.grads)     # the rate this update used
             if online is not None:
                 w0, p = online
                 nxt = max(0, p + 2 * cfg.k1 - cfg.k2)         # start of the next window
                 st.carry = trace.states[nxt - w0].copy()
                 st.stream_pos = p + cfg.k1
-        lr = st.optimizer.current_lr() if finite else float("nan")
         rho = sigma1 = float("nan")
         with np.errstate(over="ignore", invalid="ignore"):       # huge but finite weights: norms may be inf
             W = model.recurrent_matrix()

@@ -78,6 +78,24 @@ def test_temporal_contributions_and_connectivity_match_central_differences(cell,
     np.testing.assert_allclose(ex.loss_connectivity(trace), res.connectivity[-1], rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("cell,act", CELL_ACTS)
+def test_input_gradients_match_central_differences(cell, act, loss):
+    """GradientRecord.input_gradients() = ∂L/∂x_t for every step, (T, B, D), against central differences on X."""
+    model, X, targets, mask = make_problem(cell, act, loss, masked=True, T=6)
+    got = ex.bptt(model, X, targets, loss=loss, mask=mask).input_gradients()
+    assert got.shape == X.shape
+    num = np.zeros_like(X)
+    for i in np.ndindex(X.shape):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[i] += 1e-6
+        Xm[i] -= 1e-6
+        num[i] = (ex.forward(model, Xp, targets, loss=loss, mask=mask).loss
+                  - ex.forward(model, Xm, targets, loss=loss, mask=mask).loss) / 2e-6
+    err = relative_error(got, num)
+    assert err <= TOL, f"∂L/∂x: relative error {err:.2e} > {TOL:.0e}"
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "indrnn"])
 def test_delta_is_the_gradient_of_the_loss_wrt_each_state(cell):
     """δ_t = ∂L/∂s_{t+1}: check it as ∂ℓ_t/∂s directly plus ∂L_{>t}/∂s_0 of the suffix started from that state,

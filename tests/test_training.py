@@ -81,6 +81,33 @@ def test_records_are_complete_and_finite():
     assert len(df) == 9 and df["loss"].notna().all()
 
 
+def test_each_record_holds_the_learning_rate_its_update_used():
+    """StepRecord.lr is the rate update n applied, η₀ / (1 + (n−1)/τ) under "inverse" — not the next update's.
+    With SGD and no clipping θ moves by exactly η‖g‖, so the applied rate is also read off the weights."""
+    task = CopyTask(4, n_symbols=2, alphabet=3)
+    cfg = TrainConfig(cell="rnn", hidden_size=8, batch_size=4, optimizer="sgd", lr=0.5, schedule="inverse",
+                      clip="off", snapshot_every=0, spectrum_every=0)
+    tr = Trainer(task, cfg)
+    opt = tr.state.optimizer
+    tau = opt.schedule.tau
+    returned, step = [], opt.step
+
+    def recording_step(params, grads):                        # the rate Optimizer.step says it used
+        returned.append(step(params, grads))
+        return returned[-1]
+
+    opt.step = recording_step
+    recs, moved = [], []
+    for _ in range(6):
+        before = {k: v.copy() for k, v in tr.model.params.items()}
+        recs.append(tr.step())
+        moved.append(np.sqrt(sum(np.sum((tr.model.params[k] - v) ** 2) for k, v in before.items())))
+    assert recs[0].lr == cfg.lr                                 # update 1 uses η₀ itself (the old record: η₀/1.001)
+    assert [r.lr for r in recs] == returned == [cfg.lr / (1.0 + n / tau) for n in range(6)]
+    for r, d in zip(recs, moved):
+        assert r.lr == pytest.approx(d / r.grad_norm, rel=1e-9)  # SGD: ‖Δθ‖ = η ‖g‖
+
+
 @pytest.mark.parametrize("which", ["epochwise", "online"])
 def test_pause_save_resume_is_bit_exact(which):
     if which == "online":

@@ -103,7 +103,3 @@ def overflow_notes(rec):
                    f"float64's range going back; steps after it are valid.", icon="💥")
     elif not rec.finite:
         st.warning("**The gradient sums overflowed** (δ_t stayed finite, but Σ_t δ_t h_{t−1}ᵀ did not).", icon="💥")
-
-
-def finite_range(x) -> bool:
-    return bool(np.isfinite(np.asarray(x, dtype=float)).any())

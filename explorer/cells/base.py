@@ -37,10 +37,6 @@ class CellCache:
         sl = slice(b, b + 1)
         return CellCache(self.states[:, sl], self.pre[:, sl], {k: v[:, sl] for k, v in self.extras.items()})
 
-    def truncated(self, t_end: int) -> "CellCache":
-        """The cache of steps 0 … t_end−1 only (used to stop at an overflow)."""
-        return CellCache(self.states[: t_end + 1], self.pre[:t_end], {k: v[:t_end] for k, v in self.extras.items()})
-
 
 @dataclass(frozen=True)
 class Cell:

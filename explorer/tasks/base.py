@@ -21,10 +21,6 @@ class Batch:
     mask: np.ndarray         # (T, B): 1 where the step has a target
     loss: str                # "cross_entropy" | "squared_error"
 
-    @property
-    def supervised_steps(self) -> float:
-        return float(self.mask.sum())
-
 
 def one_hot(idx: np.ndarray, n: int) -> np.ndarray:
     """(…) int → (…, n) float64 one-hot."""
