@@ -9,6 +9,7 @@ import pytest
 import explorer as ex
 from explorer import cliff
 from explorer.figures import gradient_flow as gf
+from explorer.figures import training_figs as trf
 from explorer.figures import truncation_figs as tf
 from explorer.figures import unrolled, vanishing as vf
 from explorer.scenario import Scenario
@@ -56,6 +57,45 @@ def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     # log scales where values span decades
     assert fig_of(gf.delta_norms(rec)[0]).layout.yaxis.type == "log"
     assert fig_of(gf.connectivity(al.connectivity[-1])[0]).layout.yaxis.type == "log"
+
+
+@pytest.fixture(scope="module")
+def training_history():
+    """A short run that clips some updates (norm, θ = 8: ‖g‖ falls from 11.5 to 5) and snapshots ‖δ_t‖."""
+    from explorer.tasks import CopyTask
+    from explorer.training import Trainer, TrainConfig
+    cfg = TrainConfig(cell="rnn", hidden_size=8, batch_size=4, clip="norm", clip_threshold=8.0, snapshot_every=3)
+    recs = list(Trainer(CopyTask(5, n_symbols=2, alphabet=3), cfg).run(12))
+    assert any(r.clipped for r in recs) and not all(r.clipped for r in recs)
+    return recs
+
+
+@pytest.mark.parametrize("projector", [False, True])
+def test_every_training_chart_is_a_valid_figure_with_its_data(training_history, projector):
+    """The four live charts of the training lab, validated as Plotly figures like every other builder."""
+    recs = training_history
+    df = trf.history(recs)
+    snaps = [(r.step, r.delta_norms) for r in recs if r.delta_norms is not None]
+    p = dict(projector=projector)
+    built = {"loss": trf.loss_curve(df, task_label="copy", **p),
+             **{f"grad norms, clip {c}": trf.grad_norms(df, clip=c, threshold=8.0, **p)
+                for c in ("off", "norm", "value")},
+             "delta": trf.delta_over_training(np.array([s for s, _ in snaps]), [v for _, v in snaps], **p),
+             "delta, ragged": trf.delta_over_training(np.array([3, 6]), [np.ones(4), np.ones(6)], **p),
+             "spectrum": trf.spectrum_over_training(df, **p)}
+    for name, (f, data) in built.items():
+        assert isinstance(f, dict), name                    # plain dicts: the app sends them unvalidated ...
+        fig = go.Figure(f)                                  # ... so every property is validated here
+        x, y = axis_titles(fig)
+        assert x == "update" and y, name
+        assert len(data) > 0, name
+        assert fig.layout.template.layout.font.size == (21 if projector else 17), name
+        json.loads(pio.to_json(fig))                        # serialisable as sent to the browser
+    assert len(built["loss"][1]) == len(recs)
+    np.testing.assert_array_equal(built["loss"][1]["loss"], [r.loss for r in recs])
+    assert [len(built[f"grad norms, clip {c}"][0]["data"]) for c in ("off", "value")] == [1, 3]   # + after, marks
+    assert built["delta"][1].shape == (len(snaps), len(snaps[0][1]))
+    assert np.isnan(built["delta, ragged"][1].iloc[0, 4:]).all()    # shorter snapshots padded with gaps
 
 
 def test_chart_data_is_what_the_engine_computed(rec):

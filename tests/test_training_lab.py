@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from explorer.persistence import load_model
+from explorer.training import summarize
 from test_app import assert_clean, charts, open_app
 
 LAB = "pages/5_Training_lab.py"
@@ -48,7 +49,10 @@ def test_defaults_play_pause_step_reset():
     assert len(lab(at).records) == n0
     button(at, "❚❚ pause").click().run()
     assert not lab(at).playing
-    assert any("update" in s.value for s in at.success) or at.success, "a finished run says what happened"
+    # a paused run says in one sentence what happened: the summary of exactly the updates it made
+    lb = lab(at)
+    assert [s.value for s in at.success] == [summarize(list(lb.records), lb.trainer.config, lb.trainer.task)]
+    assert at.success[0].value.endswith(f"after {len(lb.records)} updates.")
     button(at, "↺ reset").click().run()
     assert_clean(at)
     assert len(lab(at).records) == 0

@@ -114,16 +114,40 @@ def test_nonsense_link_opens_with_defaults_and_a_notice(server, page):
     shot(page, "08-nonsense-link")
 
 
+# What the animation shows, read in one go from the browser's Plotly: the slider's "backward steps done: j" label,
+# and how many h_t nodes are at full opacity (the steps δ has reached; a frame's "traces" names the h_t trace),
+# out of how many (null before the first frame: every node drawn plainly).
+_FRAME_SHOWN = """gd => { const i = gd._transitionData._frames[0].traces[0];
+  const label = gd.querySelector('g.slider-group > text.slider-label');
+  const op = gd.data[i].marker.opacity;
+  return [label ? label.textContent : null, op === undefined ? null : Array.from(op).filter(v => v === 1).length,
+          gd.data[i].x.length]; }"""
+
+
 def test_backward_pass_animation_plays_in_the_browser(server, page):
     page.goto(f"{server}/Unrolled_graph?T=30")
     wait_idle(page)
     chart = page.get_by_test_id("stPlotlyChart").first
-    current = chart.locator(".slider-group .current-value, text.slider-currentvalue")
-    text_before = chart.inner_text()
+    plot = chart.locator(".js-plotly-plot").first
+    # T = 30: the slider starts at the last frame (δ has travelled all the way back), nothing animated yet
+    assert plot.evaluate(_FRAME_SHOWN) == ["backward steps done: 30", None, 30]
     chart.get_by_text("▶ play").click()
-    page.wait_for_timeout(1500)
+    seen = []                                     # (label's j, highlighted nodes) every 50 ms once it plays
+    for _ in range(400):                          # ≥ 20 s: 31 frames of ≥ 80 ms, with room for a busy machine
+        label, reached, n = plot.evaluate(_FRAME_SHOWN)
+        m = re.fullmatch(r"backward steps done: (\d+)", label or "")
+        assert m and n == 30, (label, n)
+        if reached is not None:                   # the first frame has been drawn
+            seen.append((int(m.group(1)), reached))
+            if reached == 30:
+                break
+        page.wait_for_timeout(50)
     assert page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 1  # no rerun
-    assert chart.inner_text() != text_before, "the frame counter did not advance"
-    assert current.count() >= 0
+    frames = [j for j, _ in seen]
+    assert len({j for j in frames if 0 < j < 30}) >= 3, f"the frame counter did not advance step by step: {seen}"
+    assert frames == sorted(frames), f"the frames did not play forwards: {seen}"
+    assert seen[-1] == (30, 30), f"the animation did not reach the last frame: {seen}"
+    # each highlighted frame is the one the label names: δ has reached exactly the last j steps
+    assert all(reached == j for j, reached in seen), seen
     assert_no_problem(page)
     shot(page, "09-animation-playing")
