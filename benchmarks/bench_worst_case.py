@@ -79,7 +79,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 CPU_TARGET_S = 5.0
 RSS_TARGET_MB = 1536.0
 LAB_TARGET_MB = 300.0
-RSS_GROWTH_TOL = 0.10            # "stable": after-60 within 10 % (and 50 MB) of after-30
+RSS_GROWTH_TOL = 0.10            # "stable": the second half's peak within 10 % (and 50 MB) of the first half's
+# (RSS swings by ±70 MB from one request to the next as sessions expire and the allocator hands memory back, so
+# two single samples say less than the high-water marks: memory that keeps growing shows as a higher second peak)
 HEAVY_CPU_S = 1.0                # a request this expensive should say what it skipped, if it skipped anything
 
 CELLS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "lstm": ("lstm", None), "gru": ("gru", None),
@@ -716,6 +718,8 @@ def rss_phase(bench: Bench, args) -> dict:
     first, a30, a60 = samples[0]["rss_mb"], samples[args.rss_n - 1]["rss_mb"], samples[-1]["rss_mb"]
     res = dict(before_mb=round(base, 1), first_mb=first, after_30_mb=a30, after_60_mb=a60,
                peak_mb=max(s["rss_mb"] for s in samples), growth_30_to_60_mb=round(a60 - a30, 1),
+               first_half_peak_mb=max(s["rss_mb"] for s in samples[:args.rss_n]),
+               second_half_peak_mb=max(s["rss_mb"] for s in samples[args.rss_n:]),
                n_per_half=args.rss_n, samples=samples)
     print(f"  RSS: before {base:.0f} MB, after the first {first:.0f}, after {args.rss_n} {a30:.0f}, after "
           f"{2 * args.rss_n} {a60:.0f} MB (peak {res['peak_mb']:.0f})", flush=True)
@@ -914,10 +918,11 @@ def summary(res: dict) -> dict:
         s["rss_sweep"] = dict(peak_mb=max(r["rss_mb"] for r in rows), last_mb=rows[-1]["rss_mb"])
     rp = res.get("rss_phase")
     if rp and "after_30_mb" in rp:
-        stable = rp["after_60_mb"] <= max(rp["after_30_mb"] * (1 + RSS_GROWTH_TOL), rp["after_30_mb"] + 50)
+        p1, p2 = rp["first_half_peak_mb"], rp["second_half_peak_mb"]
+        stable = p2 <= max(p1 * (1 + RSS_GROWTH_TOL), p1 + 50)
         s["rss"] = dict(target=f"RSS after 30 distinct heavy settings ≤ {RSS_TARGET_MB / 1024:g} GB and stable after",
                         first_mb=rp["first_mb"], after_30_mb=rp["after_30_mb"], after_60_mb=rp["after_60_mb"],
-                        peak_mb=rp["peak_mb"], stable=stable,
+                        peak_mb=rp["peak_mb"], first_half_peak_mb=p1, second_half_peak_mb=p2, stable=stable,
                         passed=rp["after_30_mb"] <= RSS_TARGET_MB and rp["peak_mb"] <= RSS_TARGET_MB and stable)
     lm = res.get("lab_memory")
     if lm and "tracemalloc_peak_mb" in lm:
@@ -946,7 +951,8 @@ def print_summary(s: dict):
         r = s["rss"]
         print(f"  {word[r['passed']]} RSS ≤ {RSS_TARGET_MB:.0f} MB after 30 heavy settings and stable: first "
               f"{r['first_mb']:.0f}, after 30 {r['after_30_mb']:.0f}, after 60 {r['after_60_mb']:.0f} MB "
-              f"(peak {r['peak_mb']:.0f}; stable: {r['stable']})")
+              f"(peak {r['peak_mb']:.0f}; high-water mark {r['first_half_peak_mb']:.0f} MB in the first half, "
+              f"{r['second_half_peak_mb']:.0f} in the second: stable {r['stable']})")
     if "lab" in s:
         lab = s["lab"]
         print(f"  {word[lab['passed']]} lab update ≤ {LAB_TARGET_MB:g} MB: tracemalloc peak {lab['tracemalloc_peak_mb']} MB, "
