@@ -201,3 +201,27 @@ def test_an_uploaded_files_name_is_plain_text(name):
     assert len(msgs) == 1 and name in unescaped(msgs[0]), msgs
     head = msgs[0].split(" was not loaded")[0]               # the user-derived part: the quoted name
     assert_plain_markdown(head)
+
+
+@pytest.mark.parametrize("kind,words", [("header bomb", "declares shape (1000000, 1000000)"),
+                                        ("inflates to 250 MB", "unpack to 250 MB")])
+def test_the_lab_refuses_files_that_would_take_gigabytes_before_reading_them(kind, words):
+    """A 6 kB file declaring 8 TB, a 255 kB file inflating to 250 MB: refused with the reason, in a few MB, and
+    the rest of the page still drawn (it used to escape as a MemoryError that skipped the page)."""
+    import tracemalloc
+
+    from test_upload_safety import header_bomb, inflating_npz
+    at = lab_page()
+    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    data = header_bomb() if kind == "header bomb" else inflating_npz(250)
+    tracemalloc.start()
+    try:
+        upload(at, "big.npz", data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not at.exception
+    msgs = [unescaped(e.value) for e in at.error]
+    assert len(msgs) == 1 and words in msgs[0] and "keeps its current run" in msgs[0], msgs
+    assert peak < 60e6, f"{peak / 1e6:.0f} MB traced while refusing it"
+    assert len(at.get("plotly_chart")) == 4                   # the page is still drawn
