@@ -71,8 +71,8 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
                      "bias of 1); training moves them to 0 or 1 where the task needs a switch.")
 
     st.markdown("### The race: the same long-lag task, the same budget")
-    st.markdown("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, batches of "
-                "32 and full BPTT, for the same number of updates; the curves are running means of 20 updates.")
+    st.markdown("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, the same "
+                "batches and full BPTT, for the same number of updates; the curves are running means of 20 updates.")
     P = {p.key: p for p in RACE}
     r1, r2, r3 = st.columns(3)
     task_name = settings.widget(P["race_task"], r1)
