@@ -65,7 +65,7 @@ from explorer.scenario import Scenario
 WORK = 2e9             # multiply-adds one O(T²) chart may cost (~1 s here)
 JACOBIAN_WORK = 1.5e10  # the long-range products and their SVDs (lesson 3): ~1.5 s here
 PHASE_WORK = 1.2e10    # the phase map's products over all its scales: ~1.5 s here
-BIG = "256MB"           # byte budget of each cache that holds whole traces or records
+BIG = "160MB"           # byte budget of each cache that holds whole traces or records (3–14 heavy ones)
 
 
 def quadratic_cost(sc: Scenario) -> float:
