@@ -26,7 +26,7 @@ from explorer.training import StepRecord, Trainer
 
 RUN_DIR = Path(os.environ.get("BPTT_RUN_DIR", Path(tempfile.gettempdir()) / "bptt-explorer-runs"))
 MAX_BYTES = 512 * 2 ** 20         # all kept runs together
-MAX_RUN_BYTES = 64 * 2 ** 20      # one run (a 20 000-update history with snapshots stays far below)
+MAX_RUN_BYTES = 48 * 2 ** 20      # one run, under read_npz's 50 MB file limit (20 000 updates with snapshots: ~45 MB)
 MAX_AGE_S = 24 * 3600
 SAVE_EVERY_S = 5.0                # while playing
 ID = re.compile(r"r[0-9a-f]{16}")
