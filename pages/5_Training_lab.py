@@ -8,13 +8,13 @@ import streamlit as st
 import explorer as ex
 import ui  # noqa: F401
 from explorer import tasks
+from explorer import work_budget as wb
 from explorer.figures import training_figs as tf
 from explorer.training import TrainConfig, Trainer, summarize
 from ui import settings
 from ui.blocks import chart, lesson
-from ui.settings import Param
-from explorer import work_budget as wb
 from ui.plain_text import plain
+from ui.settings import Param
 from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, keep, reopen, status_line,
                              train_some, trained_model_npz, trainer_from_file, update_slot)
 
@@ -118,8 +118,8 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
                       batch_size=B, seed=sc.seed, snapshot_every=1 if T_task <= 200 else 5)
     lab = lab_state((task_name, size, corpus_id, cfg), task, cfg)
     lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {B}, T = {T_task}"
-    st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), H = "
-               f"{sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
+    st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "
+               f"H = {sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
                f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
 
     def play():
@@ -227,8 +227,9 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
     # cannot be read (streamlit/streamlit#13409): they close over the Lab object itself, whose records the live
     # fragment keeps appending to, so a click saves the run as it is at that moment.
     d1, d2 = st.columns(2)
-    d1.download_button("⬇ training history (CSV)", lambda lab=lab: history_csv(lab), file_name="training_history.csv",
-                       mime="text/csv", on_click="ignore", disabled=not lab.records, key="lab_history_csv")
+    d1.download_button("⬇ training history (CSV)", lambda lab=lab: history_csv(lab),
+                       file_name="training_history.csv", mime="text/csv", on_click="ignore",
+                       disabled=not lab.records, key="lab_history_csv")
     d2.download_button("⬇ trained model (.npz)", lambda lab=lab: trained_model_npz(lab, task_name),
                        file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
                        disabled=not lab.records, key="lab_model_npz")
