@@ -885,7 +885,7 @@ def table(rows, top: int):
     rows = sorted(rows, key=lambda r: -r["cpu_s"])
     if top:
         rows = rows[:top]
-    print(f"\n| # | page | corner | action | server CPU s | wall s | RSS MB | status | URL after | alerts (info/warning/error) |")
+    print("\n| # | page | corner | action | server CPU s | wall s | RSS MB | status | URL after | alerts (info/warning/error) |")
     print("|---:|---|---|---|---:|---:|---:|---|---|---|")
     for i, r in enumerate(rows, 1):
         al = " · ".join(short(f"{a['kind']}: {a['text']}", 90) for a in r["alerts"]

@@ -17,24 +17,47 @@ PyTorch names: `to_torch_state_dict`, `from_torch_state_dict`, `load_torch_npz`;
 from .npz or .safetensors: `load_recurrent_weights` → `RecurrentWeights` (`recurrent_weights` for arrays).
 Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over batch); see explorer.losses.
 """
+from . import tasks
 from .bidirectional import BidirectionalModel, BidirectionalRecord, bidirectional_bptt, build_bidirectional
-from .bptt import (AllLosses, GradientRecord, all_losses_backward, backward, bptt, loss_connectivity,
-                   masked_gradient, randomized_draws)
+from .bptt import (
+                   AllLosses,
+                   GradientRecord,
+                   all_losses_backward,
+                   backward,
+                   bptt,
+                   loss_connectivity,
+                   masked_gradient,
+                   randomized_draws,
+)
 from .cells import CELLS, constrain_recurrent
 from .checkpointing import CheckpointResult, checkpointed_bptt, min_budget
 from .clipping import ClipResult, clip_by_global_norm, clip_by_value, global_norm
 from .forward import Trace, forward
 from .gradcheck import numerical_gradient, relative_error
 from .gradient_bias import Bias, gradient_bias, randomized_error_curve, relative_errors, tbptt_bias_sweep
-from .jacobians import (JacobianProducts, Spectrum, even_lags, jacobian_products, log_linear_rate,
-                        log_pascanu_bound, phase_map, step_jacobians, weight_spectrum)
+from .jacobians import (
+                   JacobianProducts,
+                   Spectrum,
+                   even_lags,
+                   jacobian_products,
+                   log_linear_rate,
+                   log_pascanu_bound,
+                   phase_map,
+                   step_jacobians,
+                   weight_spectrum,
+)
 from .model import Model, build_model, model_from_params
 from .rtrl import RTRLResult, rtrl
 from .safetensors_files import read_safetensors
-from .torch_names import (RecurrentWeights, from_torch_state_dict, load_recurrent_weights, load_torch_npz,
-                          recurrent_weights, to_torch_state_dict)
+from .torch_names import (
+                   RecurrentWeights,
+                   from_torch_state_dict,
+                   load_recurrent_weights,
+                   load_torch_npz,
+                   recurrent_weights,
+                   to_torch_state_dict,
+)
 from .truncation import TBPTT, Full, Randomized
-from . import tasks
 
 __all__ = [
     "AllLosses", "Bias", "tasks", "BidirectionalModel", "BidirectionalRecord", "CELLS", "CheckpointResult", "ClipResult",

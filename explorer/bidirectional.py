@@ -13,8 +13,8 @@ import numpy as np
 from . import losses as L
 from .bptt import run_backward
 from .forward import QUIET, check_inputs
-from .norms import frobenius
 from .model import build_model
+from .norms import frobenius
 from .truncation import Full
 from .validation import choice
 

@@ -149,7 +149,7 @@ def stored_floats(algorithm: str, T: int, H: int, *, B: int = 1, D: int = 1, k2:
 def _one_blas_thread():
     """BLAS limited to this thread while timing (else CLOCK would miss its helper threads' work)."""
     try:
-        from threadpoolctl import threadpool_limits     # optional: `import explorer` needs only NumPy
+        from threadpoolctl import threadpool_limits  # optional: `import explorer` needs only NumPy
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(1)

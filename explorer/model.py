@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import init as inits
-from .cells import CELLS, Cell, IndRNN, LSTM
+from .cells import CELLS, LSTM, Cell, IndRNN
 from .validation import choice, finite_float, positive_int
 
 DTYPES = {"float64": np.float64, "float32": np.float32}

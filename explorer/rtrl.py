@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import activations
+from . import losses as L
 from .cells import VanillaRNN
 from .forward import QUIET, check_inputs, check_state
-from . import activations, losses as L
 from .validation import choice
 
 

@@ -2,8 +2,8 @@
 import streamlit as st
 
 import ui  # noqa: F401
-from explorer.figures import vanishing as vf
 from explorer import work_budget as wb
+from explorer.figures import vanishing as vf
 from ui import compute, settings
 from ui.blocks import chart, lesson, overflow_notes
 

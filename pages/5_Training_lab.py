@@ -15,8 +15,20 @@ from ui import settings
 from ui.blocks import chart, lesson
 from ui.plain_text import plain
 from ui.settings import Param
-from ui.training_lab import (UPDATE_MEMORY, UPDATE_WORK, Lab, batch_size, history_csv, keep, reopen, status_line,
-                             train_some, trained_model_npz, trainer_from_file, update_slot)
+from ui.training_lab import (
+    UPDATE_MEMORY,
+    UPDATE_WORK,
+    Lab,
+    batch_size,
+    history_csv,
+    keep,
+    reopen,
+    status_line,
+    train_some,
+    trained_model_npz,
+    trainer_from_file,
+    update_slot,
+)
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)

@@ -49,5 +49,6 @@ fi
 read -r -a extra <<< "${TEST_EXTRA_PACKAGES:-}"
 .venv/bin/python -m pip install -q -r requirements-dev.txt ${extra[@]+"${extra[@]}"}
 
-# 5: the tests.
+# 5: the linter (ruff, configured in pyproject.toml), then the tests.
+.venv/bin/python -m ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -59,7 +59,8 @@ def stepwise_fd(model, X, targets, loss, mask, eps=EPS):
                     pert = dict(base)
                     pert[name] = w.copy()
                     pert[name][i] += sgn * eps
-                    vals.append(step_losses(model, X, targets, loss, mask, lambda t: pert if t == k else base))
+                    vals.append(step_losses(model, X, targets, loss, mask,
+                                             lambda t, pert=pert, k=k: pert if t == k else base))
                 fd[(slice(None), k) + i] = (vals[0] - vals[1]) / (2 * eps)
         out[name] = fd
     return out

@@ -167,7 +167,7 @@ def test_vectorised_bias_and_draw_errors_equal_the_engine_functions():
         np.testing.assert_allclose(rel, [b.relative_error for b in want], rtol=1e-12, atol=1e-14)
         one, mean = compute.randomized_draws.__wrapped__(sc)
         draws = ex.randomized_draws(full.trace, sc.keep_prob, one.size, seed=sc.seed * 1000)
-        flat = lambda d: np.concatenate([d[k].ravel() for k in full.grads])      # noqa: E731
+        flat = lambda d, full=full: np.concatenate([d[k].ravel() for k in full.grads])      # noqa: E731
         np.testing.assert_allclose(one, [ex.relative_error(flat(d), flat(full.grads)) for d in draws], rtol=1e-12)
         running = np.cumsum([flat(d) for d in draws], axis=0) / np.arange(1, one.size + 1)[:, None]
         np.testing.assert_allclose(mean, [ex.relative_error(r, flat(full.grads)) for r in running], rtol=1e-12)

@@ -3,12 +3,13 @@ charts, and the page in AppTest (defaults, extreme settings, the race through it
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from test_app import assert_clean, charts, open_app
 
 import explorer as ex
-from explorer import architectures as arch, tasks
+from explorer import architectures as arch
+from explorer import tasks
 from explorer.figures import architecture_figs as af
 from explorer.training import TrainConfig, Trainer
-from test_app import assert_clean, charts, open_app
 
 PAGE = "pages/6_Architectures.py"
 

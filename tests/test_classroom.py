@@ -4,9 +4,11 @@ import math
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as hs
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as hs
 from test_app import assert_clean, charts, open_app
+
 from ui import settings
 from ui.presets import PAGES, PRESETS, TOUR
 

@@ -8,11 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from test_app import assert_clean, charts, open_app
 
 import explorer as ex
 from explorer import cost
 from explorer.figures import cost_figs as cf
-from test_app import assert_clean, charts, open_app
 
 PAGE = "pages/7_Cost_of_a_gradient.py"
 

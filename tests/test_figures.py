@@ -11,7 +11,8 @@ from explorer import cliff
 from explorer.figures import gradient_flow as gf
 from explorer.figures import training_figs as trf
 from explorer.figures import truncation_figs as tf
-from explorer.figures import unrolled, vanishing as vf
+from explorer.figures import unrolled
+from explorer.figures import vanishing as vf
 from explorer.scenario import Scenario
 
 
@@ -63,7 +64,7 @@ def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
 def training_history():
     """A short run that clips some updates (norm, θ = 8: ‖g‖ falls from 11.5 to 5) and snapshots ‖δ_t‖."""
     from explorer.tasks import CopyTask
-    from explorer.training import Trainer, TrainConfig
+    from explorer.training import TrainConfig, Trainer
     cfg = TrainConfig(cell="rnn", hidden_size=8, batch_size=4, clip="norm", clip_threshold=8.0, snapshot_every=3)
     recs = list(Trainer(CopyTask(5, n_symbols=2, alphabet=3), cfg).run(12))
     assert any(r.clipped for r in recs) and not all(r.clipped for r in recs)

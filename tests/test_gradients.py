@@ -1,10 +1,10 @@
 """Every gradient the engine produces, against central differences (float64, relative error ≤ 1e-6)."""
 import numpy as np
 import pytest
+from oracles import make_problem, masked_fd, stepwise_fd
 
 import explorer as ex
 from explorer.gradcheck import relative_error
-from oracles import make_problem, masked_fd, stepwise_fd
 
 TOL = 1e-6
 CELL_ACTS = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("rnn", "linear"), ("lstm", "tanh"),

@@ -8,10 +8,12 @@ import re
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as hs
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
-
 from test_app import APP, assert_clean
+
 from ui import settings
 from ui.plain_text import _WJ, _visible, plain
 from ui.presets import PAGES, TOUR

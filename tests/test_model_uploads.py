@@ -6,13 +6,13 @@ import zipfile
 
 import numpy as np
 import pytest
+from test_app import open_app
+from test_training_lab import unescaped
 
 from explorer import tasks
 from explorer.npz_files import read_npz
 from explorer.persistence import load_model, model_bytes
 from explorer.training import TrainConfig, Trainer
-from test_app import open_app
-from test_training_lab import unescaped
 
 LAB = "pages/5_Training_lab.py"
 

@@ -3,12 +3,12 @@ one part in 10⁴ and the very checks tests/test_gradients.py runs — central d
 (`ex.numerical_gradient`) and the per-(t, k) oracle (tests/oracles.py) — must reject the gradient, while the
 unperturbed backward passes them. Done for the vanilla RNN and the LSTM."""
 import pytest
+from oracles import make_problem, masked_fd, stepwise_fd
+from test_gradients import TOL, assert_close
 
 import explorer as ex
 from explorer.cells.lstm import LSTM
 from explorer.cells.vanilla import VanillaRNN
-from oracles import make_problem, masked_fd, stepwise_fd
-from test_gradients import TOL, assert_close
 
 PERTURBATION = 1e-4
 CELLS = {"rnn": VanillaRNN, "lstm": LSTM}

@@ -83,6 +83,7 @@ def test_test_script_makes_a_venv_and_runs_everything_in_it():
     assert pip == ['.venv/bin/python -m pip install -q -r requirements-dev.txt ${extra[@]+"${extra[@]}"}'], pip
     assert 'read -r -a extra <<< "${TEST_EXTRA_PACKAGES:-}"' in cmds
     assert cmds[-1] == 'exec .venv/bin/python -m pytest "$@"'
+    assert cmds[-2] == ".venv/bin/python -m ruff check .", "the linter runs before the tests"
     # Debian's packages when missing: the venv module (ensurepip) and the browser
     assert "apt_install python3-venv || true" in cmds
     assert any(c.startswith("apt_install chromium ") for c in cmds)

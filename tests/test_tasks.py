@@ -1,9 +1,20 @@
 import numpy as np
 import pytest
 
-from explorer.tasks import (AddingTask, CopyTask, Corpus, CorpusError, ReberTask, SeriesTask, TemporalOrderTask,
-                            TextTask, builtin_corpus, corpus_from_upload, memoryless_baseline)
-from explorer.tasks.reber import SYMBOLS, _EDGES
+from explorer.tasks import (
+    AddingTask,
+    CopyTask,
+    Corpus,
+    CorpusError,
+    ReberTask,
+    SeriesTask,
+    TemporalOrderTask,
+    TextTask,
+    builtin_corpus,
+    corpus_from_upload,
+    memoryless_baseline,
+)
+from explorer.tasks.reber import _EDGES, SYMBOLS
 
 
 @pytest.mark.parametrize("lag", [15, 100])

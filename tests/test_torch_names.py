@@ -3,9 +3,9 @@ import pickle
 
 import numpy as np
 import pytest
+from optional import needs
 
 import explorer as ex
-from optional import needs
 
 
 @pytest.mark.parametrize("cell,act", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])

@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
+from optional import needs
+from test_upload_safety import GOLDEN_SAFETENSORS, golden_values
 
 import explorer as ex
 from explorer import tasks
 from explorer.torch_names import load_recurrent_weights, recurrent_weights
 from explorer.training import TrainConfig, Trainer
-from optional import needs
-from test_upload_safety import GOLDEN_SAFETENSORS, golden_values
 
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 T, B, D, H, O = 12, 3, 2, 5, 1          # D = 2, O = 1: the adding task's sizes, so from_weights can train

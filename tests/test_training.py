@@ -9,7 +9,7 @@ from explorer.optim import Optimizer, Schedule
 from explorer.persistence import load_model, model_bytes
 from explorer.sampling import activations_over_text, sample
 from explorer.tasks import AddingTask, CopyTask, Corpus, TextTask
-from explorer.training import Trainer, TrainConfig, summarize
+from explorer.training import TrainConfig, Trainer, summarize
 
 
 def one_step(kind, theta, g, steps=1, **kw):
@@ -159,7 +159,7 @@ def test_model_save_load_round_trip_is_bit_exact_and_bad_files_are_refused(tmp_p
         "no config": ({k: v for k, v in z.items() if k != "__config__"}, "was not saved by BPTT Explorer"),
         "pickled object": (dict(z, W_hh=np.array([object()], dtype=object)), "pickled objects are refused"),
     }
-    for name, (arrays, words) in bad.items():
+    for _case, (arrays, words) in bad.items():
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         with pytest.raises(ValueError, match=words):

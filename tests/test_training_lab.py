@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
+from test_app import assert_clean, charts, open_app
 
 from explorer.persistence import load_model
 from explorer.training import summarize
-from test_app import assert_clean, charts, open_app
 
 LAB = "pages/5_Training_lab.py"
 
@@ -61,6 +61,7 @@ def test_defaults_play_pause_step_reset():
 def test_live_fragment_trains_within_its_budget_and_records_everything():
     """Call the page's training step directly, as the fragment's timer does."""
     import time
+
     from explorer import tasks
     from explorer.training import TrainConfig, Trainer
     from ui import training_lab as tl

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import activations, init as inits
+from .. import activations
+from .. import init as inits
 from .base import Cell, CellCache
 
 

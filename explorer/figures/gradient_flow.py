@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from .style import COLORS, SEQ, axis, figure, gaps, log_axis, log_ticks, safe_log10, style, trace
 
 

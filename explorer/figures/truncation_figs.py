@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from .style import COLORS, axis, figure, log_axis, ref_line, style, trace
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 

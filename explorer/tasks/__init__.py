@@ -5,8 +5,17 @@ from .copy_memory import CopyTask
 from .reber import ReberTask
 from .series import SeriesTask
 from .temporal_order import TemporalOrderTask
-from .text import (BUILTIN_CORPORA, MAX_UPLOAD_BYTES, MAX_VOCAB, Corpus, CorpusError, TextTask, Vocabulary,
-                   builtin_corpus, corpus_from_upload)
+from .text import (
+                   BUILTIN_CORPORA,
+                   MAX_UPLOAD_BYTES,
+                   MAX_VOCAB,
+                   Corpus,
+                   CorpusError,
+                   TextTask,
+                   Vocabulary,
+                   builtin_corpus,
+                   corpus_from_upload,
+)
 
 TASKS = {"copy": CopyTask, "adding": AddingTask, "temporal_order": TemporalOrderTask, "reber": ReberTask,
          "series": SeriesTask}

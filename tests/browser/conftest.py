@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from optional import needs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,6 @@ loss curve grows together), pauses on request, and the bidirectional view follow
 import re
 
 from playwright.sync_api import expect
-
 from test_browser import assert_no_problem, chart_signature, shot, slider, slider_value, wait_idle
 
 

@@ -1,9 +1,8 @@
 """End to end, in headless Chromium: deep links on a fresh server, every page, slider moves, the animation."""
 import re
 
-from playwright.sync_api import expect
-
 from conftest import ARTIFACTS
+from playwright.sync_api import expect
 
 
 def shot(pg, name: str):

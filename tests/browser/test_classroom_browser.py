@@ -5,7 +5,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
-
 from test_browser import assert_no_problem, shot, slider_value, wait_idle
 
 

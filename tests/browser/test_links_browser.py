@@ -2,9 +2,8 @@
 bold, math, icon or emoji in the DOM) and names what was dropped or changed; the k2 slider shows what runs."""
 from urllib.parse import urlencode
 
-from playwright.sync_api import expect
-
 from conftest import ARTIFACTS
+from playwright.sync_api import expect
 from test_browser import assert_no_problem, slider_value, wait_idle
 
 WORD_JOINER = "\u2060"          # ui.plain_text puts it after ":" / "@" and before "." (it breaks autolinks)

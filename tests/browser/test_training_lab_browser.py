@@ -3,7 +3,6 @@ between timer runs), ❚❚ pause stops it (the chart stops growing), and the pa
 import re
 
 from playwright.sync_api import expect
-
 from test_browser import assert_no_problem, shot, wait_idle
 
 
