@@ -258,8 +258,9 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
             try:
                 trainer, note = trainer_from_file(up.getvalue(), up.name, task, cfg)
             except ValueError as e:
+                why = str(e).replace(f"“{up.name}” is", "it is", 1)       # the reader names the file too: once
                 ss["lab_model_from"] = {"file": up.file_id, "key": lab.key, "ok": False,
-                                        "text": f"“{up.name}” was not loaded — {e} The lab keeps its current run."}
+                                        "text": f"“{up.name}” was not loaded — {why} The lab keeps its current run."}
             else:
                 ss["lab"] = Lab(lab.key, trainer)
                 ss["cfg_run"] = ""
