@@ -4,8 +4,8 @@ import streamlit as st
 import ui  # noqa: F401  (one BLAS thread)
 from ui.blocks import lesson
 from ui.classroom import LOOPBACK
-
-st.set_page_config(page_title="BPTT Explorer", page_icon="⏪", layout="wide")
+from ui.page_registry import CLASSROOM, LESSONS
+from ui.presets import PRESETS
 
 CELL_EQUATIONS = {
     "rnn": [r"a_t = W_{xh} x_t + W_{hh} h_{t-1} + b_h,\qquad h_t = \varphi(a_t)",
@@ -21,7 +21,7 @@ CELL_EQUATIONS = {
                r"\frac{\partial h_{T,n}}{\partial h_{k,n}} = u_n^{\,T-k} \prod_{j=k+1}^{T} \varphi'(a_{j,n})"],
 }
 
-with lesson("BPTT Explorer", "A recurrent network applies the **same weights at every step**. To train it, we "
+with lesson(__file__, "A recurrent network applies the **same weights at every step**. To train it, we "
             "unroll it over the sequence and backpropagate through the unrolled graph — *backpropagation through "
             "time*. The gradient that reaches an early step is a **product of step Jacobians**, so it shrinks or "
             "grows geometrically with distance: that is why plain RNNs forget, why gradients explode, and why "
@@ -50,20 +50,6 @@ with lesson("BPTT Explorer", "A recurrent network applies the **same weights at 
                    "busy, so the address to open and to share is the one it printed. " + who)
     with right:
         st.markdown("#### Lessons")
-        st.page_link("pages/1_Unrolled_graph.py", label="1 · The unrolled graph", icon="🕸️")
-        st.caption("Watch δ_t travel back through time, step by step, with the numbers of each step.")
-        st.page_link("pages/2_Gradient_flow.py", label="2 · Gradient flow", icon="🌊")
-        st.caption("‖δ_t‖ over time, per unit, Pascanu's G[t, k] map and what each step adds to ∂L/∂W_hh.")
-        st.page_link("pages/3_Vanishing_and_exploding.py", label="3 · Vanishing and exploding", icon="💥")
-        st.caption("Eigenvalues, the (σ₁γ)^(T−k) bound, a phase map, and the cliff that clipping tames.")
-        st.page_link("pages/4_Truncation.py", label="4 · Truncation", icon="✂️")
-        st.caption("What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.")
-        st.page_link("pages/5_Training_lab.py", label="5 · Training lab", icon="🏋️")
-        st.caption("Train it live: play, pause, step; watch the loss, clipping and ‖δ_t‖ over training.")
-        st.page_link("pages/6_Architectures.py", label="6 · Architectures side by side", icon="🧬")
-        st.caption("RNN, LSTM, GRU, IndRNN and IRNN on one input: whose gradient survives the lag, and a race.")
-        st.page_link("pages/7_Cost_of_a_gradient.py", label="7 · The cost of a gradient", icon="⏱️")
-        st.caption("BPTT, TBPTT, RTRL and checkpointing: measured time and memory, and proof they agree.")
-        st.page_link("pages/8_Classroom.py", label="For the classroom", icon="🎓")    # longer labels are cut off
-        st.caption("Twelve one-click scenarios with links, a guided tour through the lessons, and teacher mode "
-                   "(hidden controls for a lecture).")
+        for page in LESSONS + (CLASSROOM,):
+            st.page_link(page.path, label=page.label, icon=page.icon)
+            st.caption(page.blurb.format(n=len(PRESETS)))

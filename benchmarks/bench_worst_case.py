@@ -20,9 +20,8 @@ idle, up to --idle-cap s) before the sweep continues.
 
 Corners: every page (home and pages/1…8) × every cell (rnn with tanh and relu, lstm, gru, indrnn) ×
 {maxima: T = 1000, H = 256 and each page's own numeric settings at their maxima; minima: T = 2, H = 2 and the
-page's own minima}. The page's own settings are read from its source (settings.Param(...) calls with literal
-ranges), so settings other engineers add are swept too. Each corner is opened as a cold deep link (a new
-session), then every slider on the page is moved once with the keyboard (one step, away from the corner's end)
+page's own minima}. The page's own settings are read from the app's settings table (ui.params.BY_PAGE), so
+settings other engineers add are swept too. Each corner is opened as a cold deep link (a new session), then every slider on the page is moved once with the keyboard (one step, away from the corner's end)
 and every selectbox once (the next option; skipped at a corner whose cold load cost more than --cheap-cpu s).
 By default every corner gets its own seed (--seeds unique), so no request is served from the cache of an
 earlier one — the cost of a link nobody has opened yet. At the maxima, the training lab's ▶ play runs for
@@ -55,7 +54,6 @@ both cores busy. Compare runs by their machine_other_cpu_s, and read the maxima 
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as _dt
 import json
 import os
@@ -89,7 +87,7 @@ CELLS = {"rnn-tanh": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "lstm": ("lst
 QUICK_CELLS = ("rnn-tanh", "lstm")
 SIDEBAR_MAX = {"T": 1000, "H": 256}
 SIDEBAR_MIN = {"T": 2, "H": 2}
-# quick mode moves only these sidebar sliders (labels as in ui/settings.py; read from there when importable)
+# quick mode moves only these sidebar sliders (labels as in ui/params.py; read from there when importable)
 QUICK_SLIDERS = ("H", "T", "scale", "seed")
 FALLBACK_LABELS = {"H": "Hidden units H", "T": "Sequence length T", "scale": "Scale (ρ or σ₁)", "seed": "Seed"}
 NOT_SWEPT_SELECTS = ("Cell", "Activation φ")          # the cell axis of the sweep already covers them
@@ -259,44 +257,22 @@ def pages_of_app() -> list[dict]:
     return out
 
 
-def _literal(node):
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return -node.operand.value
-    return None
-
-
-def page_params(file: Path) -> list[dict]:
-    """The page's own numeric settings: every Param(key, label, "int"|"float", default, lo, hi[, step]) call whose
-    range is literal (a range that depends on T, such as lesson 1's step, is left at its default)."""
-    try:
-        tree = ast.parse(file.read_text())
-    except (OSError, SyntaxError):
-        return []
-    out, seen = [], set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or len(node.args) < 6:
-            continue
-        a = node.args
-        if not (isinstance(a[0], ast.Constant) and isinstance(a[0].value, str) and isinstance(a[2], ast.Constant)
-                and a[2].value in ("int", "float")):
-            continue
-        lo, hi = _literal(a[4]), _literal(a[5])
-        if lo is None or hi is None or a[0].value in seen:
-            continue
-        seen.add(a[0].value)
-        label = a[1].value if isinstance(a[1], ast.Constant) else a[0].value
-        out.append(dict(key=a[0].value, label=label, kind=a[2].value, lo=lo, hi=hi))
-    return out
+def page_params(stem: str) -> list[dict]:
+    """The page's own numeric settings with a fixed range, from the app's settings table (ui.params.BY_PAGE), so
+    settings other engineers add are swept too (a range that depends on T, such as lesson 1's step, is left at its
+    default)."""
+    sys.path.insert(0, str(ROOT))
+    from ui.params import BY_PAGE  # noqa: PLC0415 — the app's package, found from ROOT
+    return [dict(key=p.key, label=p.label, kind=p.kind, lo=p.lo, hi=p.hi) for p in BY_PAGE.get(stem, ())
+            if p.kind in ("int", "float")]
 
 
 def sidebar_labels() -> dict[str, str]:
     try:
         sys.path.insert(0, str(ROOT))
-        from ui.settings import SHARED  # noqa: PLC0415
+        from ui.params import SHARED  # noqa: PLC0415
         return {p.key: p.label for p in SHARED}
-    except Exception:  # noqa: BLE001 — the labels below are what ui/settings.py said when this was written
+    except Exception:  # noqa: BLE001 — the labels below are what ui/params.py said when this was written
         return dict(FALLBACK_LABELS)
 
 
@@ -312,7 +288,7 @@ def corner_params(page: dict, cell: str, corner: str) -> dict[str, str]:
     if act:
         q["act"] = act
     q.update({k: str(v) for k, v in (SIDEBAR_MAX if corner == "max" else SIDEBAR_MIN).items()})
-    for p in page_params(page["file"]):
+    for p in page_params(page["stem"]):
         q[p["key"]] = fmt(p["hi"] if corner == "max" else p["lo"])
     return q
 
@@ -1015,7 +991,7 @@ def main():
                command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), machine=machine(), git=git_state(),
                mode="quick" if a.quick else "default", pages=[p["num"] for p in pages], cells=cells, corners=corners,
                options={k: v for k, v in vars(a).items() if k != "out"},
-               page_params={p["num"]: page_params(p["file"]) for p in pages},
+               page_params={p["num"]: page_params(p["stem"]) for p in pages},
                targets=dict(cpu_s=CPU_TARGET_S, rss_mb=RSS_TARGET_MB, lab_mb=LAB_TARGET_MB),
                loadavg_at_start=os.getloadavg(), app_blas_threads=app_blas_threads())
     if do_lab:                     # first, while nothing else runs: its RSS is this process's alone

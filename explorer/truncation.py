@@ -47,6 +47,18 @@ class Full:
         return "full BPTT"
 
 
+def fit_truncation(k1: int, k2: int, T: int, moved: str | None = None) -> tuple[int, int]:
+    """(k1, k2) made to fit T and each other, k1 ≤ k2 ≤ T: both are cut to T; when k2 < k1, k2 follows k1 up,
+    unless k2 is the one just `moved` ("k2"), which pulls k1 down. The one place the rule is written."""
+    k1, k2 = min(k1, T), min(k2, T)
+    if k2 < k1:
+        if moved == "k2":
+            k1 = k2
+        else:
+            k2 = k1
+    return k1, k2
+
+
 @dataclass(frozen=True)
 class TBPTT:
     k1: int

@@ -3,12 +3,10 @@ import streamlit as st
 
 import ui  # noqa: F401
 from explorer.figures.unrolled import step_numbers, unrolled_graph
-from ui import compute, settings
+from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
 
-st.set_page_config(page_title="Unrolled graph · BPTT Explorer", page_icon="🕸️", layout="wide")
-
-with lesson("The unrolled graph", "Unrolled over time, a recurrent network is a very deep feed-forward network "
+with lesson(__file__, "Unrolled over time, a recurrent network is a very deep feed-forward network "
             "whose layers all share W_xh, W_hh and W_hy. Backpropagation starts at the last loss and walks back "
             "one step at a time; at each step the gradient δ_t picks up the loss of that step and is multiplied "
             "by the step Jacobian J_tᵀ. Press ▶ to watch it travel back.") as sc:
@@ -16,9 +14,8 @@ with lesson("The unrolled graph", "Unrolled over time, a recurrent network is a 
     overflow_notes(rec)
     T = sc.T
     width = min(T, 30)
-    end = T if T <= width else settings.widget(settings.Param(
-        "end", "Show the steps up to", "int", T, width, T, 1), st)
-    fig, df = unrolled_graph(rec, start=end - width, stop=end, projector=settings.projector())
+    end = T if T <= width else url_state.widget(params.unroll_end(T, width), st)
+    fig, df = unrolled_graph(rec, start=end - width, stop=end, projector=url_state.projector())
     chart(fig, df, key="unrolled", title=f"δ_t travelling back through steps {end - width}…{end - 1}",
           latex=r"\delta_t = W_{hy}^{\top}\,\frac{\partial \ell_t}{\partial y_t} + J_{t+1}^{\top}\,\delta_{t+1}",
           notice="the colour of each h_t is ‖δ_t‖ on a log scale, and edge width the gradient carried back; "
@@ -27,7 +24,7 @@ with lesson("The unrolled graph", "Unrolled over time, a recurrent network is a 
 
     st.markdown("#### One step, with its numbers")
     nums = step_numbers(rec)
-    t = settings.widget(settings.Param("step", "Step t", "int", min(end - 1, T - 2) if T > 1 else 0, 0, T - 1, 1), st)
+    t = url_state.widget(params.unroll_step(T, end), st)
     r = nums.iloc[t]
     nxt = f"{t + 1}" if t + 1 < T else "T+1"
     st.latex(rf"\underbrace{{\|\delta_{{{t}}}\|}}_{{{r.norm_delta:.3g}}} \;\le\; "

@@ -4,17 +4,15 @@ import streamlit as st
 import explorer as ex
 import ui  # noqa: F401
 from explorer.figures import gradient_flow as gf
-from ui import compute, settings
-from ui.blocks import chart, lesson, overflow_notes
+from ui import compute, url_state
+from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 
-st.set_page_config(page_title="Gradient flow · BPTT Explorer", page_icon="🌊", layout="wide")
-
-with lesson("Gradient flow", "The gradient of a recurrent network is a sum over time. Each loss ℓ_t sends "
+with lesson(__file__, "The gradient of a recurrent network is a sum over time. Each loss ℓ_t sends "
             "credit back to every earlier use of W_hh, attenuated or amplified by the Jacobians in between. These "
             "charts take that sum apart: by time step, by hidden unit, and by (loss, step) pair.") as sc:
     rec = compute.record(sc)
     overflow_notes(rec)
-    proj = settings.projector()
+    proj = url_state.projector()
     a, b = st.columns(2, gap="large")
     fig, df = gf.delta_norms(rec, projector=proj)
     chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",
@@ -30,8 +28,7 @@ with lesson("Gradient flow", "The gradient of a recurrent network is a sum over 
         al = compute.all_losses(sc)
         if al is None:
             st.markdown("#### Temporal contributions G[t, k]")
-            st.info(f"The G map costs O(T²·H²) work ({compute.quadratic_cost(sc):.1e} here); it is drawn up to "
-                    f"{compute.WORK:.0e}. Lower T or H to see it.")
+            quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
             conn = ex.loss_connectivity(rec.trace)
         else:
             fig, df = gf.contribution_map(al.G, rec.mask() if sc.scheme != "full" else None, projector=proj)

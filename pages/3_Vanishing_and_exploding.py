@@ -4,18 +4,16 @@ import streamlit as st
 import ui  # noqa: F401
 from explorer import work_budget as wb
 from explorer.figures import vanishing as vf
-from ui import compute, settings
+from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
 
-st.set_page_config(page_title="Vanishing and exploding · BPTT Explorer", page_icon="💥", layout="wide")
-
-with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of T − k Jacobians "
+with lesson(__file__, "∂h_T/∂h_k is a product of T − k Jacobians "
             "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^(T−k), where σ₁ is W_hh's largest singular value and "
             "γ bounds |φ'| (1 for tanh, ¼ for sigmoid): below 1 the gradient must vanish, above it can explode "
             "(Pascanu, Mikolov & Bengio, 2013). Turn the scale slider across 1 and watch.") as sc:
     rec = compute.record(sc, "full")
     overflow_notes(rec)
-    proj = settings.projector()
+    proj = url_state.projector()
     jp, sp = compute.jacobians(sc)
     a, b = st.columns(2, gap="large")
     fig, df = vf.eigen_plane(sp, projector=proj)
@@ -58,13 +56,7 @@ with lesson("Vanishing and exploding gradients", "∂h_T/∂h_k is a product of 
 
     st.markdown("### The cliff: why exploding gradients need clipping")
     st.latex(r"x_t = w\,\sigma(x_{t-1}) + b,\quad x_0 = 0.5,\qquad E(w,b) = (\sigma(x_{50}) - 0.7)^2")
-    c1, c2, c3, c4, c5 = st.columns(5)
-    P = settings.Param
-    w0 = settings.widget(P("w0", "start w", "float", 4.5, 0.0, 10.0, 0.1), c1)
-    b0 = settings.widget(P("b0", "start b", "float", -2.6, -6.0, 1.0, 0.1), c2)
-    lr = settings.widget(P("cliff_lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05), c3)
-    n = settings.widget(P("cliff_n", "steps", "int", 40, 5, 200, 5), c4)
-    clip = settings.widget(P("cliff_clip", "clip threshold", "float", 1.0, 0.1, 10.0, 0.1), c5)
+    w0, b0, lr, n, clip = (url_state.widget(p, c) for p, c in zip(params.CLIFF, st.columns(5), strict=True))
     w, bgrid, E = compute.cliff_surface()
     paths = compute.cliff_paths(w0, b0, lr, n, clip)
     fig, df = vf.cliff(w, bgrid, E, paths, projector=proj)

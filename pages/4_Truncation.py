@@ -5,18 +5,16 @@ import ui  # noqa: F401
 from explorer.figures import gradient_flow as gf
 from explorer.figures import truncation_figs as tf
 from explorer.figures.unrolled import unrolled_graph
-from ui import compute, settings
-from ui.blocks import chart, lesson, overflow_notes
+from ui import compute, url_state
+from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 
-st.set_page_config(page_title="Truncation · BPTT Explorer", page_icon="✂️", layout="wide")
-
-with lesson("Truncation", "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
+with lesson(__file__, "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
             "(Williams & Peng's BPTT(k2; k1), Sutskever's TBPTT(k1, k2)) backpropagates every k1 steps for only k2 "
             "steps: cheaper and online, but **blind to any dependency longer than k2** — the gradient simply has "
             "no term for it. Randomized truncation (Tallec & Ollivier, 2017) cuts at random and rescales the "
             "survivors by 1/π so the *expected* gradient is exact. Choose the scheme under *Truncation* in the "
             "sidebar.") as sc:
-    proj = settings.projector()
+    proj = url_state.projector()
     if sc.scheme == "full":
         st.info("The scheme is **full BPTT**: open *Truncation* in the sidebar and pick TBPTT(k1, k2) or "
                 "randomized to see what they cut.", icon="✂️")
@@ -33,8 +31,7 @@ with lesson("Truncation", "Full BPTT keeps every path from every loss back to th
     with a:
         al = compute.all_losses(sc)
         if al is None:
-            st.info(f"The G map costs O(T²·H²) work ({compute.quadratic_cost(sc):.1e} here); it is drawn up to "
-                    f"{compute.WORK:.0e}. Lower T or H to see it.")
+            quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
         else:
             fig, df = gf.contribution_map(al.G, rec.mask(), projector=proj)
             chart(fig, df, key="g_mask", title="What the scheme keeps of G[t, k]",
@@ -44,7 +41,7 @@ with lesson("Truncation", "Full BPTT keeps every path from every loss back to th
     with b:
         sweep = compute.bias_sweep(sc)
         if sweep is None:
-            st.info("The bias sweep needs the same O(T²·H²) pass as the G map: lower T or H to see it.")
+            quadratic_notice(compute.quadratic_cost(sc), compute.WORK, what="The bias sweep (the same pass as the G map)")
         else:
             k2s, cos, rel = sweep
             fig, df = tf.bias_vs_k2(k2s, cos, rel, current=sc.k2 if sc.scheme == "tbptt" else None, projector=proj)

@@ -11,10 +11,9 @@ from explorer import tasks
 from explorer import work_budget as wb
 from explorer.figures import training_figs as tf
 from explorer.training import TrainConfig, Trainer, summarize
-from ui import settings
+from ui import params, url_state
 from ui.blocks import chart, lesson
 from ui.plain_text import plain
-from ui.settings import Param
 from ui.training_lab import (
     UPDATE_MEMORY,
     UPDATE_WORK,
@@ -32,20 +31,6 @@ from ui.training_lab import (
 
 log = logging.getLogger("bptt_explorer")
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
-st.set_page_config(page_title="Training lab · BPTT Explorer", page_icon="🏋️", layout="wide")
-
-TASKS = {"copy": "copy (remember symbols across a lag)", "adding": "adding problem", "temporal_order":
-         "temporal order", "reber": "embedded Reber grammar", "series": "time series (sines)", "text": "text"}
-LAB = [
-    Param("task", "Task", "choice", "copy", options=tuple(TASKS)),
-    Param("size", "Lag (copy) / length T (other tasks)", "int", 15, 2, 200, 1),
-    Param("opt", "Optimizer", "choice", "adam", options=("adam", "rmsprop", "adagrad", "momentum", "sgd")),
-    Param("lr", "Learning rate", "choice", "0.01", options=("0.0003", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3")),
-    Param("clip", "Gradient clipping", "choice", "norm", options=("off", "norm", "value")),
-    Param("theta", "Clipping threshold θ", "float", 1.0, 0.1, 20.0, 0.1),
-    Param("B", "Batch size", "int", 32, 1, 128, 1),
-    Param("corpus", "Corpus (text task)", "choice", "python-docs", options=tasks.BUILTIN_CORPORA + ("upload",)),
-]
 
 
 def make_task(name: str, size: int, corpus):
@@ -72,14 +57,11 @@ def corpus_choice(name: str):
         return ex.tasks.builtin_corpus("python-docs"), "python-docs"
 
 
-RUN = Param("run", "Training run kept on the server", "keys", "")
-
-
 def lab_state(key, task, cfg) -> Lab:
     """This session's run; on its first visit, the run the link's `run=` names (a reload), if it is still kept."""
     ss = st.session_state
     lab = ss.get("lab")
-    run_id = settings.meta(RUN)
+    run_id = url_state.meta(params.RUN)
     first = not ss.get("lab_reopened")                  # only a session's first visit reads the link's run
     ss["lab_reopened"] = True
     if lab is None and run_id and first:
@@ -94,27 +76,27 @@ def lab_state(key, task, cfg) -> Lab:
     return lab
 
 
-with lesson("Training lab", "Train the network of the sidebar (cell, H, initialisation, truncation scheme) on a "
+with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation, truncation scheme) on a "
             "task with a known baseline, and watch what the gradient does while it learns. The heatmap of "
             "‖δ_t‖ over (timestep × update) shows *where in the sequence* the gradient lives at every stage of "
             "training — with truncation or a vanishing gradient, the early steps stay dark, and the task's "
             "long-range part is never learned.") as sc:
     ss = st.session_state
     ss["lab_full_run"] = True
-    proj = settings.projector()
-    P = {p.key: p for p in LAB}
+    proj = url_state.projector()
+    P = params.by_key(params.LAB)
     c1, c2, c3, c4 = st.columns(4)
-    task_name = settings.widget(P["task"], c1)
-    size = settings.widget(P["size"], c1)
-    opt = settings.widget(P["opt"], c2)
-    lr = float(settings.widget(P["lr"], c2))
-    clip = settings.widget(P["clip"], c3)
-    theta = settings.widget(P["theta"], c3, disabled=clip == "off")
-    B = settings.widget(P["B"], c4)
+    task_name = url_state.widget(P["task"], c1)
+    size = url_state.widget(P["size"], c1)
+    opt = url_state.widget(P["opt"], c2)
+    lr = float(url_state.widget(P["lr"], c2))
+    clip = url_state.widget(P["clip"], c3)
+    theta = url_state.widget(P["theta"], c3, disabled=clip == "off")
+    B = url_state.widget(P["B"], c4)
     corpus, corpus_id = (None, None)
     if task_name == "text":
         with c4:
-            corpus, corpus_id = corpus_choice(settings.widget(P["corpus"], c4))
+            corpus, corpus_id = corpus_choice(url_state.widget(P["corpus"], c4))
     task = make_task(task_name, size, corpus)
     T_task = getattr(task, "T", None) or getattr(task, "max_len", size)
     B_asked, B = B, batch_size(sc.cell, sc.hidden, task.input_size, T_task, B)
@@ -131,7 +113,7 @@ with lesson("Training lab", "Train the network of the sidebar (cell, H, initiali
     lab = lab_state((task_name, size, corpus_id, cfg), task, cfg)
     lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {B}, T = {T_task}"
     st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "
-               f"H = {sc.hidden}, {sc.init} init scaled to {settings.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
+               f"H = {sc.hidden}, {sc.init} init scaled to {params.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
                f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
 
     def play():

@@ -10,30 +10,22 @@ from explorer import tasks
 from explorer.architectures import contenders, lag_profiles
 from explorer.figures import architecture_figs as af
 from explorer.training import TrainConfig, Trainer
-from ui import compute, settings
+from ui import compute, params, url_state
 from ui.blocks import chart, lesson
 from ui.race import Race, race_some, race_status, race_summary
-from ui.settings import Param
 from ui.training_lab import batch_size
 
 log = logging.getLogger("bptt_explorer")
-st.set_page_config(page_title="Architectures · BPTT Explorer", page_icon="🧬", layout="wide")
-
 RACE_BATCH = 32         # sequences per update for every contender (fewer when an update would be too big)
-RACE = [
-    Param("race_task", "Race task", "choice", "adding", options=("adding", "copy")),
-    Param("race_len", "Length T (adding) / lag (copy)", "int", 50, 5, 200, 5),
-    Param("race_n", "Updates per contender", "int", 400, 50, 3000, 50),
-]
 
-with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W_hh at every "
+with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W_hh at every "
             "step, so it fades (or blows up) geometrically. Gated cells add paths that can carry it unchanged: "
             "the LSTM's cell state c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t passes the gradient back through f_t alone, "
             "the GRU interpolates h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}, the IRNN starts from W_hh = I and the "
             "IndRNN keeps one recurrent weight per unit. Here all five read **the same input sequence** (the "
             "sidebar's T, H, input scale and seed); the sidebar's ρ sets the vanilla RNN's.") as sc:
     ss = st.session_state
-    proj = settings.projector()
+    proj = url_state.projector()
     cons = contenders(sc.scale)
     st.dataframe(pd.DataFrame([{"contender": c.name, "cell": c.cell, "φ": c.activation, "W_hh init": c.init,
                                 "notes": c.note} for c in cons]), hide_index=True, width="stretch")
@@ -73,11 +65,11 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
     st.markdown("### The race: the same long-lag task, the same budget")
     st.markdown("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, the same "
                 "batches and full BPTT, for the same number of updates; the curves are running means of 20 updates.")
-    P = {p.key: p for p in RACE}
+    P = params.by_key(params.RACE)
     r1, r2, r3 = st.columns(3)
-    task_name = settings.widget(P["race_task"], r1)
-    length = settings.widget(P["race_len"], r2)
-    budget = settings.widget(P["race_n"], r3)
+    task_name = url_state.widget(P["race_task"], r1)
+    length = url_state.widget(P["race_len"], r2)
+    budget = url_state.widget(P["race_n"], r3)
     task = tasks.AddingTask(T=length) if task_name == "adding" else tasks.CopyTask(lag=length)
     T_race = task.T
     B = min(batch_size(c.cell, sc.hidden, task.input_size, T_race, RACE_BATCH) for c in cons)
@@ -158,7 +150,7 @@ with lesson("Architectures side by side", "A vanilla RNN multiplies the gradient
     ss["race_full_run"] = False
 
     st.markdown("### Both directions: a bidirectional RNN")
-    at = settings.widget(Param("at", "Step carrying the loss", "int", sc.T // 2, 0, sc.T - 1, 1))
+    at = url_state.widget(params.loss_step(sc.T))
     tw = compute.two_ways(sc, at)
     fig, df = af.two_ways(tw, projector=proj)
     chart(fig, df, key="bidir", title="Gradient arriving from both directions",

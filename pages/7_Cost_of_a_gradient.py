@@ -6,10 +6,8 @@ import ui  # noqa: F401
 from explorer import cost, min_budget
 from explorer.figures import cost_figs as cf
 from ui import cost_compute as cc
-from ui import settings
+from ui import params, url_state
 from ui.blocks import chart, lesson
-
-st.set_page_config(page_title="The cost of a gradient · BPTT Explorer", page_icon="⏱️", layout="wide")
 
 
 def slopes(ms, x: str, y: str, fit_from: dict | None = None) -> dict:
@@ -26,7 +24,7 @@ def said(s: dict) -> str:
     return ", ".join(f"{cost.label(a)} {round(v, 2) + 0.0:.2f}" for a, v in s.items() if v == v)   # no "-0.00"
 
 
-with lesson("The cost of a gradient", "Four ways to the gradient of the same loss. **BPTT** stores every step "
+with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stores every step "
             "(memory ∝ T) and spends O(H²) work per step going back; **TBPTT(k1, k2)** keeps only the last k2 "
             "steps but cuts every longer path; **RTRL** carries ∂h_t/∂θ forward — no history at all, but H³ floats "
             "and H⁴ work per step; **checkpointing** keeps every L-th state and recomputes the rest, trading time for "
@@ -34,11 +32,9 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
             "for one vanilla tanh RNN with one input, one output and B = 1 sequence. Of the sidebar's settings "
             "only the seed applies, to the weights of the agreement table: the weights do not change the work, "
             "so every timing is measured once per size, on one network.") as sc:
-    proj = settings.projector()
-    P = settings.Param
+    proj = url_state.projector()
     c1, c2 = st.columns(2)
-    H = settings.widget(P("costH", "H for the T sweep and the trade-off", "int", 32, 8, 256, 8), c1)
-    T = settings.widget(P("costT", "T for the H sweep and the agreement table", "int", 50, 10, 200, 10), c2)
+    H, T = url_state.widget(params.COST[0], c1), url_state.widget(params.COST[1], c2)
     Ta, Ha = T, min(H, 32)
     # Measure everything before drawing any chart: the browser drawing Plotly shares this machine's cores
     with st.spinner("Timing the four algorithms (once per setting; kept for everyone)…"):
@@ -104,9 +100,7 @@ with lesson("The cost of a gradient", "Four ways to the gradient of the same los
 
     st.markdown("### Checkpointing: buy memory with time")
     lo = min_budget(cc.TRADEOFF_T)
-    budget = settings.widget(P("budget", f"Memory budget (stored steps, T = {cc.TRADEOFF_T})", "int", lo, lo,
-                               cc.TRADEOFF_T + 1, 1, help=f"≥ {lo} = min over L of ⌈T/L⌉ + L ≈ 2√T; "
-                               f"{cc.TRADEOFF_T + 1} = store everything (plain BPTT)"))
+    budget = url_state.widget(params.memory_budget(cc.TRADEOFF_T, lo))
     with st.spinner(f"Timing checkpointed BPTT at T = {cc.TRADEOFF_T}…"):
         cur = cc.tradeoff_point(H, budget)
     g = cost.GRUSLYS_2016

@@ -6,9 +6,7 @@ from ui import classroom
 from ui.blocks import lesson
 from ui.presets import PRESETS, TOUR
 
-st.set_page_config(page_title="Classroom · BPTT Explorer", page_icon="🎓", layout="wide")
-
-with lesson("For the classroom", "Twelve short stories, one click each: every scenario opens a lesson with exact "
+with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scenario opens a lesson with exact "
             "settings and says what to notice. Share one with its link, walk through them in order with the "
             "guided tour, or prepare a focused view in teacher mode.") as sc:
     st.markdown("### 🧭 Guided tour")

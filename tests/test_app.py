@@ -47,7 +47,7 @@ EXTREMES = [
     dict(cell="gru", T="400", H="16", scheme="tbptt", k1="1", k2="1000"),
     dict(cell="indrnn", act="linear", scale="3", T="300", H="256", scheme="randomized", keep="0.05",
          input="5"),
-    dict(cell="rnn", act="sigmoid", scale_kind="sigma1", scale="0.1", T="1000", H="128", target="every step, cross-entropy"),
+    dict(cell="rnn", act="sigmoid", scale_kind="sigma1", scale="0.1", T="1000", H="128", target="every_cross_entropy"),
 ]
 
 
@@ -65,7 +65,7 @@ def test_overflow_is_reported_with_its_step():
     warn = " ".join(w.value for w in at.warning)
     assert "Overflow at step" in warn and "no gradient to draw" in warn     # the only target is after it
     at2 = open_app("pages/2_Gradient_flow.py", cell="rnn", act="relu", scale="3", T="1000", H="64",
-                   init="identity", target="every step, squared error")
+                   init="identity", target="every_squared")
     assert_clean(at2)
     warn2 = " ".join(w.value for w in at2.warning)
     assert "Overflow at step" in warn2 and "The charts show steps 0" in warn2
@@ -157,7 +157,7 @@ def test_vectorised_bias_and_draw_errors_equal_the_engine_functions():
     from explorer.scenario import Scenario
     from ui import compute
     for sc in [Scenario(T=40, scale=0.95), Scenario(cell="lstm", T=30, hidden=8, scheme="tbptt", k1=5),
-               Scenario(T=30, scale=1.4, target="every step, squared error")]:
+               Scenario(T=30, scale=1.4, target="every_squared")]:
         k2s, cos, rel = compute.bias_sweep.__wrapped__(sc)
         full = compute.record.__wrapped__(sc, "full")
         masks = np.stack([ex.TBPTT(min(sc.k1, sc.T), int(k2)).mask(sc.T) for k2 in k2s])

@@ -9,8 +9,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as hs
 from test_app import assert_clean, charts, open_app
 
-from ui import settings
-from ui.presets import PAGES, PRESETS, TOUR
+from ui import params as app_params
+from ui.page_registry import BY_PATH, LESSONS
+from ui.presets import PRESETS, TOUR
 
 
 def page_params(page):
@@ -23,8 +24,8 @@ def page_params(page):
 def test_there_are_enough_presets_and_each_tells_a_story():
     assert len(PRESETS) >= 10 and len({p.slug for p in PRESETS}) == len(PRESETS)
     for p in PRESETS:
-        assert p.page in PAGES and len(p.story) > 80 and p.notice and p.try_this
-    order = [list(PAGES).index(p.page) for p in TOUR]
+        assert p.page in BY_PATH and len(p.story) > 80 and p.notice and p.try_this
+    order = [[q.path for q in LESSONS].index(p.page) for p in TOUR]
     assert order == sorted(order), "the tour goes through the lessons in order"
 
 
@@ -62,19 +63,19 @@ def test_teacher_mode_hides_controls_but_keeps_their_values():
 @pytest.mark.parametrize("raw,parsed", [("scale,T", "T,scale"), ("", ""), ("nav", "nav"), ("a,,b", "a,b"),
                                         ("Sc-ale", None), ("x;y", None), ("a" * 500, None), ("1abc", None)])
 def test_hidden_controls_in_a_link_are_checked(raw, parsed):
-    assert settings.HIDE.parse(raw) == parsed
+    assert app_params.HIDE.parse(raw) == parsed
 
 
 JUNK = hs.one_of(hs.text(alphabet=string.printable + "éλ∂€\x00", max_size=40),
                  hs.sampled_from(["nan", "NaN", "inf", "-inf", "1e308", "-1", "0", "99999999999999999999", "1.5",
                                   "true", "", " ", "lstm", "relu", "%00", "../../etc/passwd", "<script>"]),
                  hs.integers(-10 ** 20, 10 ** 20).map(str), hs.floats(allow_nan=True).map(repr))
-KEYS = hs.sampled_from([p.key for p in settings.SHARED] + ["hide", "tour", "step", "end", "w0", "cliff_lr", "zzz",
+KEYS = hs.sampled_from([p.key for p in app_params.SHARED] + ["hide", "tour", "step", "end", "w0", "cliff_lr", "zzz",
                                                           "task", "race_n", "at", ""])
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(page=hs.sampled_from([None] + list(PAGES)), params=hs.dictionaries(KEYS, hs.lists(JUNK, min_size=1,
+@given(page=hs.sampled_from([None] + [q.path for q in LESSONS]), params=hs.dictionaries(KEYS, hs.lists(JUNK, min_size=1,
                                                                                           max_size=3), max_size=6))
 def test_fuzzed_links_never_show_a_traceback(page, params):
     from streamlit.testing.v1 import AppTest
@@ -86,7 +87,7 @@ def test_fuzzed_links_never_show_a_traceback(page, params):
     if page:
         at.switch_page(page).run()
     assert_clean(at)
-    for p in settings.SHARED:                      # every canonical value is valid for its setting
+    for p in app_params.SHARED:                      # every canonical value is valid for its setting
         v = at.session_state["cfg_" + p.key]
         if p.kind in ("int", "float"):
             assert p.lo <= v <= p.hi and not (isinstance(v, float) and math.isnan(v))

@@ -14,15 +14,17 @@ from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 from test_app import APP, assert_clean
 
-from ui import settings
+from ui import params as app_params
+from ui.link_notice import suggest
+from ui.page_registry import LESSONS
 from ui.plain_text import _WJ, _visible, plain
-from ui.presets import PAGES, TOUR
+from ui.presets import TOUR
 
 PAYLOADS = ["[a](http://e.x)", "![](http://e.x/p.png)", "**b**", "__u__", "*i*", "<b>x</b>",
             "<img src=x onerror=alert(1)>", "$\\frac{1}{2}$", "$$x$$", "\\(x\\)", ":red[x]", ":smile:",
             ":material/home:", "`code`", "```", "~~s~~", "|a|b|", "&amp;", "a\nb", "\n# h", "> q", "- li", "1. x",
             "http://e.x", "www.e.x", "a@b.co", "\\", "\u202e", "\x00", "x" * 60]
-KNOWN = [p.key for p in settings.SHARED] + ["tour", "hide", "w0", "cliff_lr", "task", "size", "race_n", "at",
+KNOWN = [p.key for p in app_params.SHARED] + ["tour", "hide", "w0", "cliff_lr", "task", "size", "race_n", "at",
                                              "costH", "budget", "step", "end"]
 NEAR = ["rho", "t", "Scale", "SEED", "sead", "K1", "k3", "Tour", "pi", "foo", ""]
 KEYS = hs.one_of(hs.sampled_from(KNOWN), hs.sampled_from(NEAR), hs.sampled_from(PAYLOADS), hs.text(max_size=8))
@@ -118,7 +120,7 @@ def expected_mentions(at, params: dict) -> list[str]:
 
 
 def assert_valid_settings(at):
-    for p in settings.SHARED:                      # every canonical value is valid for its setting
+    for p in app_params.SHARED:                      # every canonical value is valid for its setting
         v = at.session_state["cfg_" + p.key]
         if p.kind in ("int", "float"):
             assert p.lo <= v <= p.hi and not (isinstance(v, float) and math.isnan(v)), (p.key, v)
@@ -129,7 +131,7 @@ def assert_valid_settings(at):
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(page=hs.sampled_from([None] + list(PAGES)), params=LINKS)
+@given(page=hs.sampled_from([None] + [q.path for q in LESSONS]), params=LINKS)
 def test_fuzzed_links_are_valid_named_and_plain(page, params):
     at = open_link(page, params)
     assert_clean(at)                                # no traceback, and no "could not be drawn" either
@@ -232,5 +234,5 @@ def test_plain_text_renders_exactly_as_typed(s):
                                       ("pi", "keep"), ("phi", "act"), ("length", "T"), ("sead", "seed"),
                                       ("foo", None), ("zzz", None), ("", None)])
 def test_suggestions_for_mistyped_keys(key, want):
-    used = {p.key: p for p in settings.SHARED + [settings.TOUR_STOP, settings.HIDE]}
-    assert settings.suggest(key, used) == want
+    used = {p.key: p for p in app_params.SHARED + (app_params.TOUR_STOP, app_params.HIDE)}
+    assert suggest(key, used) == want

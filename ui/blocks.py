@@ -11,16 +11,25 @@ import streamlit as st
 from plotly.basedatatypes import BaseFigure
 
 from explorer.figures import PLOTLY_CONFIG
+from explorer.persistence import model_bytes
+from explorer.scenario import Scenario
 
-from . import classroom, settings
+from . import classroom, link_notice, url_state
+from .page_registry import page_of
+from .sidebar import sidebar
 
 log = logging.getLogger("bptt_explorer")
 
 
 @contextlib.contextmanager
-def lesson(title: str, idea: str):
-    """Set up a lesson page: title, idea, shared sidebar (and the tour's box); yields the Scenario. Any error
-    inside becomes a short message (never a traceback); then teacher mode's panel, and the URL is written back."""
+def lesson(file: str, idea: str):
+    """Set up a page from its entry in ui.page_registry (`file`: the page's __file__): tab title and icon, heading,
+    idea, shared sidebar (and the tour's box); yields the Scenario. Any error inside becomes a short message (never
+    a traceback); then teacher mode's panel, and the URL is written back."""
+    page = page_of(file)
+    title = page.title
+    st.set_page_config(page_title=title if page.slug == "" else f"{title} · BPTT Explorer", page_icon=page.icon,
+                       layout="wide")
     st.title(title)
     st.markdown(idea)
     # The link's notice is placed here but filled at the end: pages read their own settings (lab, race, cliff,
@@ -28,7 +37,8 @@ def lesson(title: str, idea: str):
     notes = st.container()
     complete = True
     try:
-        sc = settings.sidebar()
+        sc = sidebar()
+        model_download(sc)
         classroom.projector_css()
         classroom.tour_box()
         yield sc
@@ -40,9 +50,9 @@ def lesson(title: str, idea: str):
     except BaseException:            # st.rerun / st.switch_page: the next run draws the panel and writes the URL
         st.session_state.pop("_sidebar_end", None)
         raise
-    settings.notices(notes, complete=complete)
+    link_notice.notices(notes, complete=complete)
     classroom.teacher_panel()
-    settings.write_url()
+    url_state.write_url()
 
 
 def _slug(s: str) -> str:
@@ -84,6 +94,20 @@ def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = Non
                         mime="text/csv", key=f"csv_{key}", on_click="ignore")
     row.download_button("⬇ chart (HTML)", lambda: standalone_html(fig, title), file_name=f"{_slug(title)}.html",
                         mime="text/html", key=f"html_{key}", on_click="ignore")
+
+
+def model_download(sc: Scenario, where=st.sidebar):
+    """The sidebar's network (its initial weights) as an .npz with PyTorch-style names (built only when clicked)."""
+    where.download_button("⬇ this model (.npz)", lambda: model_bytes(sc.model(), {"scenario": sc.as_dict()}),
+                          file_name="bptt_explorer_model.npz", mime="application/octet-stream",
+                          on_click="ignore", key="model_npz",
+                          help="the sidebar's network (its initial weights) as NumPy arrays with their "
+                               "PyTorch-style names; load it with explorer.persistence.load_model")
+
+
+def quadratic_notice(cost: float, budget: float, what: str = "The G map"):
+    """Say that an O(T²·H²) view was skipped: its work (`cost` multiply-adds) is over the page's `budget`."""
+    st.info(f"{what} costs O(T²·H²) work ({cost:.1e} here); it is drawn up to {budget:.0e}. Lower T or H to see it.")
 
 
 def overflow_notes(rec):

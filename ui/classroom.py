@@ -7,7 +7,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from . import settings
+from . import url_state
+from .params import TOUR_STOP
 from .presets import TOUR, Preset
 
 KEEP = ("cfg_proj", "cfg_hide")          # survive opening a preset: how the room sees the app, not the lesson
@@ -26,12 +27,12 @@ def open_preset(p: Preset, tour: int = 0):
 
 def tour_box():
     """The guided tour's stop, above the lesson: its story, what to try, and ◀ previous / next ▶."""
-    n = settings.meta(settings.TOUR_STOP)
+    n = url_state.meta(TOUR_STOP)
     if not n:
         return
     if n > len(TOUR):                    # only a link can ask for it: say so rather than drop it silently
         st.session_state["cfg_tour"] = 0
-        settings.link_change("tour", f"tour={n} was dropped: the tour has {len(TOUR)} stops")
+        url_state.link_change("tour", f"tour={n} was dropped: the tour has {len(TOUR)} stops")
         return
     p = TOUR[n - 1]
     with st.container(border=True):
@@ -98,7 +99,7 @@ def site_root() -> str:
 
 def share_link() -> str:
     """This page's address with every non-default setting (what write_url puts in the address bar)."""
-    q = urlencode(settings.url_values())
+    q = urlencode(url_state.url_values())
     scheme, netloc, _ = _netloc()
     base = f"{scheme}://{netloc}{urlsplit(_current_url()).path}" if netloc else ""
     return base + (f"?{q}" if q else "")
@@ -124,7 +125,7 @@ def teacher_panel():
     labels = {"nav": "page links (students stay on this page)"}
     # tour, hide and the lab's kept-run id live in the URL but are no controls a student sees
     labels.update({k: p.label for k, p in used.items() if k not in ("tour", "hide", "run")})
-    hide = settings.hidden()
+    hide = url_state.hidden()
     st.session_state["w_hide"] = [k for k in labels if k in hide]
     with slot.expander("🎓 Teacher mode", expanded=bool(hide)):
         st.multiselect("Hide these controls from students", list(labels), format_func=labels.get, key="w_hide",
@@ -139,7 +140,7 @@ def teacher_panel():
 
 def projector_css():
     """Larger text and widgets for the big screen (the charts have their own projector style)."""
-    if settings.projector():
+    if url_state.projector():
         st.html("<style>html, .stMarkdown, .stCaption, [data-testid=stWidgetLabel] p {font-size: 1.25rem "
                 "!important;} h1 {font-size: 3rem !important;} h3, h4 {font-size: 1.8rem !important;}"
                 " .katex {font-size: 1.15em !important;}</style>")

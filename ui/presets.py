@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-PAGES = {"pages/1_Unrolled_graph.py": "Unrolled_graph", "pages/2_Gradient_flow.py": "Gradient_flow",
-         "pages/3_Vanishing_and_exploding.py": "Vanishing_and_exploding", "pages/4_Truncation.py": "Truncation",
-         "pages/5_Training_lab.py": "Training_lab", "pages/6_Architectures.py": "Architectures",
-         "pages/7_Cost_of_a_gradient.py": "Cost_of_a_gradient"}
+from .page_registry import BY_PATH
 
 
 @dataclass(frozen=True)
 class Preset:
     slug: str
     title: str
-    page: str                       # a key of PAGES
+    page: str                       # a lesson's path in ui.page_registry
     story: str                      # two or three sentences: what this view shows
     notice: str                     # the one thing to look at
     try_this: str                   # what to do with the controls
@@ -42,7 +39,7 @@ class Preset:
     def path(self) -> str:
         """The page's URL path with the settings, e.g. "Vanishing_and_exploding?scale=0.9"."""
         q = self.query()
-        return PAGES[self.page] + (f"?{q}" if q else "")
+        return BY_PATH[self.page].slug + (f"?{q}" if q else "")
 
 
 PRESETS = (
@@ -51,19 +48,19 @@ PRESETS = (
            "last loss and, at every step back, adds that step's loss and multiplies by J_tᵀ.",
            "each node's colour is ‖δ_t‖ on a log scale: it fades going back, because ρ = 0.9 < 1.",
            "press ▶ on the chart, then move the Step t slider to read one step's equation with its numbers.",
-           dict(T=20, target="every step, squared error", scale=0.9)),
+           dict(T=20, target="every_squared", scale=0.9)),
     Preset("exploding", "Exploding gradients: ReLU with ρ = 1.5", "pages/2_Gradient_flow.py",
            "A ReLU RNN with ρ = 1.5 and a loss at every step. ReLU does not saturate, so nothing holds back the "
            "growth: ‖δ_t‖ multiplies by about 1.5 per step back.",
            "‖δ_t‖ rises by orders of magnitude towards t = 0; with T larger it overflows and the page says where.",
            "raise T to 1000 and read the overflow notice; then lower the scale below 1.",
-           dict(act="relu", scale=1.5, T=100, target="every step, squared error")),
+           dict(act="relu", scale=1.5, T=100, target="every_squared")),
     Preset("irnn", "IRNN: ReLU with identity initialisation", "pages/2_Gradient_flow.py",
            "Le, Jaitly & Hinton (2015): a ReLU RNN whose W_hh starts as the identity. While a unit is active, "
            "its Jacobian is exactly 1 — the gradient neither vanishes nor explodes at the start of training.",
            "‖δ_t‖ stays flat across the whole sequence instead of fading.",
            "switch the initialisation to orthogonal (ρ = 1) or gaussian and compare.",
-           dict(act="relu", init="identity", scale=1.0, target="every step, squared error")),
+           dict(act="relu", init="identity", scale=1.0, target="every_squared")),
     Preset("vanishing", "Vanishing gradients: tanh with ρ = 0.9", "pages/3_Vanishing_and_exploding.py",
            "A tanh RNN whose recurrent matrix has spectral radius 0.9. Every step back multiplies the gradient by "
            "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_T/∂h_k shrinks geometrically with the lag.",
@@ -87,13 +84,13 @@ PRESETS = (
            "so the G[t, k] terms further than that are simply missing from the gradient.",
            "the cosine with the full gradient rises towards 1 only as k2 grows past the gradient's reach.",
            "move k2 in the sidebar and watch the cut move on the unrolled graph and the G map.",
-           dict(scheme="tbptt", k1=5, k2=10, target="every step, squared error", scale=1.0)),
+           dict(scheme="tbptt", k1=5, k2=10, target="every_squared", scale=1.0)),
     Preset("randomized-truncation", "Randomized truncation: unbiased but noisy", "pages/4_Truncation.py",
            "Tallec & Ollivier (2017): cut the backward pass at random (keep each step with probability π) and "
            "rescale the survivors by 1/π. Each draw is wrong, but their average is the exact gradient.",
            "the running mean's error falls like 1/√n while single draws stay far off.",
            "lower π: cheaper draws, larger noise; raise it to 1 and the noise disappears.",
-           dict(scheme="randomized", keep=0.5, target="every step, squared error")),
+           dict(scheme="randomized", keep=0.5, target="every_squared")),
     Preset("tbptt-fails-copy", "TBPTT shorter than the lag fails the copy task", "pages/5_Training_lab.py",
            "An LSTM must repeat symbols it saw 15 steps ago, trained with TBPTT(10, 10): every backward pass "
            "stops after 10 steps, so no gradient ever links an output to the symbol it must copy.",
