@@ -18,7 +18,7 @@ CELL_EQUATIONS = {
             r"n = \tanh(W_{xn} x_t + b_n + r \odot (W_{hn} h_{t-1} + b_{hn})),\qquad "
             r"h_t = (1 - z) \odot n + z \odot h_{t-1}"],
     "indrnn": [r"h_t = \varphi(W_{xh} x_t + u \odot h_{t-1} + b_h)",
-               r"\frac{\partial h_{T,n}}{\partial h_{k,n}} = u_n^{\,T-k} \prod_{j=k+1}^{T} \varphi'(a_{j,n})"],
+               r"\frac{\partial h_{t,n}}{\partial h_{k,n}} = u_n^{\,t-k} \prod_{j=k+1}^{t} \varphi'(a_{j,n})"],
 }
 
 with lesson(__file__, "A recurrent network applies the **same weights at every step**. To train it, we "
@@ -31,13 +31,14 @@ with lesson(__file__, "A recurrent network applies the **same weights at every s
     with left:
         st.markdown("#### The backward pass in one line")
         st.latex(r"\delta_t = \frac{\partial L}{\partial h_t} = W_{hy}^{\top}\frac{\partial \ell_t}{\partial y_t}"
-                 r" + J_{t+1}^{\top}\,\delta_{t+1},\qquad \delta_{T+1} = 0")
+                 r" + J_{t+1}^{\top}\,\delta_{t+1},\qquad \delta_T = 0")
         st.latex(r"\frac{\partial L}{\partial W_{hh}} = \sum_t \big(\varphi'(a_t)\odot\delta_t\big)\,h_{t-1}^{\top},"
-                 r"\qquad \frac{\partial h_T}{\partial h_k} = J_T J_{T-1}\cdots J_{k+1}")
+                 r"\qquad \frac{\partial h_t}{\partial h_k} = J_t J_{t-1}\cdots J_{k+1}")
         st.markdown(f"#### The selected cell: `{sc.cell}`")
         for eq in CELL_EQUATIONS[sc.cell]:
             st.latex(eq)
-        st.caption("L = Σ_t ℓ_t (summed over time, averaged over the batch). The engine (`import explorer`) "
+        st.caption("Steps are t = 0 … T − 1, as the engine's arrays are; h₋₁ is the initial state. "
+                   "L = Σ_t ℓ_t (summed over time, averaged over the batch). The engine (`import explorer`) "
                    "reproduces every number shown here from a notebook.")
         if (st.get_option("server.address") or "").strip("[]") in LOOPBACK:
             who = ("It listens on this machine only (`server.address` in `.streamlit/config.toml`); to let "

@@ -1,6 +1,7 @@
 """Backpropagation through time with per-timestep records.
 
-The adjoint of the state, δ_t = ∂L/∂s_t, obeys  δ_t = ∂ℓ_t/∂s_t + J_{t+1}ᵀ δ_{t+1}  (δ after the last step = 0),
+The adjoint of the state, δ_t = ∂L/∂h_t, obeys  δ_t = ∂ℓ_t/∂h_t + J_{t+1}ᵀ δ_{t+1},  δ_T = 0 (steps t = 0 … T − 1,
+J_t = ∂h_t/∂h_{t−1}: the index convention of explorer.jacobians),
 where ∂ℓ_t/∂h_t = W_hyᵀ ∂ℓ_t/∂y_t. Each step's cell backward turns δ_t into the adjoints of its input and
 recurrent pre-activations (dA_ih, dA_hh); parameter gradients are then Σ_t of per-step terms, computed as one
 GEMM each after the loop. Cost: O(T) cell steps, O(T·B·S) memory for the records.

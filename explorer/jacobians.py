@@ -1,17 +1,21 @@
 """Jacobian diagnostics: step Jacobians, the long-range products ∂s_T/∂s_k with their singular values, the
 spectrum of W_hh and the bounds the vanishing/exploding lessons draw.
 
-Step Jacobian J_t = ∂s_{t+1}/∂s_t (vanilla RNN: diag(φ'(a_t)) W_hh). Long-range product, lag ℓ = T − k:
-    ∂s_T/∂s_k = J_{T−1} J_{T−2} ⋯ J_k.
+The index convention, used by the engine and by every equation the app shows: steps are t = 0 … T − 1, as the
+arrays are; step t reads h_{t−1} (h_{−1} is the initial state) and writes h_t. In the cells' state notation the
+state entering step t is s_t, so s_0 = h_{−1} and s_{t+1} = h_t (the LSTM's s_t holds [h; c]).
+    Step Jacobian J_t = ∂h_t/∂h_{t−1} = ∂s_{t+1}/∂s_t (vanilla RNN: diag(φ'(a_t)) W_hh); row t of
+    `step_jacobians` is J_t.
+    Long-range product at lag ℓ, from the last step t = T − 1:  ∂h_t/∂h_{t−ℓ} = J_t J_{t−1} ⋯ J_{t−ℓ+1}.
 Products are accumulated once, backwards (T matmuls, not T²), and stored as P̃_k · e^{λ_k} with max|P̃_k| = 1:
 the log-scale λ_k is carried separately, so nothing overflows or underflows (or turns subnormal, which is 6×
 slower) even at T = 1000. Singular values come back as logs; those below ~1e-15 × σ_max of the same product
 are at rounding level (float64) and flagged as such by `rel_floor`.
 
-Bounds (Pascanu et al. 2013): ‖∂h_T/∂h_k‖₂ ≤ (σ₁ γ)^(T−k) with γ = sup|φ'| (1 tanh/ReLU/linear, ¼ sigmoid);
-for a linear RNN the product behaves like ρ^(T−k).
+Bounds (Pascanu et al. 2013): ‖∂h_t/∂h_{t−ℓ}‖₂ ≤ (σ₁ γ)^ℓ with γ = sup|φ'| (1 tanh/ReLU/linear, ¼ sigmoid);
+for a linear RNN the product behaves like ρ^ℓ.
 
-Phase map (lesson 3): log10 ‖∂h_T/∂h_k‖₂ over a grid of W_hh scales × lags, the same network (seed) and the same
+Phase map (lesson 3): log10 ‖∂h_t/∂h_{t−ℓ}‖₂ over a grid of W_hh scales × lags, the same network (seed) and the same
 inputs at every scale: `phase_map`.
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ BLOCKS = ("h", "c", "state")
 
 
 def step_jacobians(trace: Trace, b: int = 0) -> np.ndarray:
-    """J_t = ∂s_{t+1}/∂s_t for t = 0 … valid_T−1 of sequence b, shape (valid_T, S, S).
+    """J_t = ∂h_t/∂h_{t−1} (= ∂s_{t+1}/∂s_t) for t = 0 … valid_T−1 of sequence b, shape (valid_T, S, S).
 
     Built from each cell's own backward (row i of J_t = J_tᵀ e_i), so it can never disagree with the gradients."""
     if not 0 <= b < trace.B:
@@ -39,9 +43,10 @@ def step_jacobians(trace: Trace, b: int = 0) -> np.ndarray:
 
 @dataclass
 class JacobianProducts:
-    """‖∂x_T/∂x_k‖₂ and the singular values of ∂x_T/∂x_k for the block x ∈ {h, c, state}, by lag T − k."""
+    """‖∂x_t/∂x_{t−ℓ}‖₂ and the singular values of ∂x_t/∂x_{t−ℓ} at the last step t, for the block x ∈ {h, c,
+    state}, by lag ℓ."""
 
-    lags: np.ndarray          # (K,) lags T − k (0 = identity)
+    lags: np.ndarray          # (K,) lags ℓ (0 = identity)
     log_norm: np.ndarray      # (K,) ln ‖∂x_T/∂x_k‖₂
     log_sv: np.ndarray | None  # (K, n) ln σ_i, descending; None when spectrum=False
     block: str
@@ -69,7 +74,8 @@ class JacobianProducts:
 
 def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: bool = True,
                       lags=None) -> JacobianProducts:
-    """Log-norms (and, with spectrum, all singular values) of ∂x_T/∂x_k for every lag, or only `lags`.
+    """Log-norms (and, with spectrum, all singular values) of ∂x_t/∂x_{t−ℓ} (t the last valid step) for every lag
+    ℓ, or only `lags`.
 
     Cost: one step Jacobian and one S×S matmul per lag up to the largest requested one (the product stops
     there), plus one SVD per requested lag: explorer.work_budget.step_jacobian_cost and svd_cost."""
@@ -118,7 +124,7 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
                 if t < J_lo:
                     J_lo = max(0, t + 1 - block_len)
                     J = cell.step_jacobians(p, cache, t + 1, J_lo)
-                P = P @ J[t - J_lo]              # ∂s_n/∂s_{n−lag} = (∂s_n/∂s_{n−lag+1}) J_{n−lag}
+                P = P @ J[t - J_lo]              # ∂s_n/∂s_{n−lag} = (∂s_n/∂s_{n−lag+1}) ∂s_{n−lag+1}/∂s_{n−lag}
                 mx = np.abs(P, out=absP).max()
                 if 0 < mx < np.inf:
                     P *= 1.0 / mx
@@ -139,7 +145,7 @@ def even_lags(L: int, n: int) -> np.ndarray:
 
 
 def phase_map(build, X, targets, mask=None, *, scales, lags, loss: str = "cross_entropy", b: int = 0):
-    """log10 ‖∂h_T/∂h_k‖₂ for every W_hh scale s × lag T − k: (scales (n,), lags (K,), z (n, K)).
+    """log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (t the last step) for every W_hh scale s × lag ℓ: (scales (n,), lags (K,), z (n, K)).
 
     build(scale=s) returns the network at scale s (e.g. `Scenario.model`, or functools.partial(build_model, …)
     with everything but the scale fixed); each is run forward on the same X (T, B, D), targets and mask, and
@@ -183,7 +189,7 @@ def weight_spectrum(model) -> Spectrum:
 
 
 def log_pascanu_bound(sigma1: float, gamma: float, lags) -> np.ndarray:
-    """ln of (σ₁ γ)^lag: an upper bound on ‖∂h_T/∂h_k‖₂ for a vanilla RNN (lag = T − k)."""
+    """ln of (σ₁ γ)^ℓ: an upper bound on ‖∂h_t/∂h_{t−ℓ}‖₂ for a vanilla RNN (ℓ = `lags`)."""
     with np.errstate(divide="ignore"):
         return np.asarray(lags, dtype=float) * np.log(sigma1 * gamma)
 

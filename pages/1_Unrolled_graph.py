@@ -26,7 +26,7 @@ with lesson(__file__, "Unrolled over time, a recurrent network is a very deep fe
     nums = step_numbers(rec)
     t = url_state.widget(params.unroll_step(T, end), st)
     r = nums.iloc[t]
-    nxt = f"{t + 1}" if t + 1 < T else "T+1"
+    nxt = f"{t + 1}" if t + 1 < T else "T"
     st.latex(rf"\underbrace{{\|\delta_{{{t}}}\|}}_{{{r.norm_delta:.3g}}} \;\le\; "
              rf"\underbrace{{\big\|W_{{hy}}^\top \tfrac{{\partial \ell_{{{t}}}}}{{\partial y_{{{t}}}}}\big\|}}_{{{r.norm_direct:.3g}}}"
              rf" + \underbrace{{\big\|J_{{{nxt}}}^\top \delta_{{{nxt}}}\big\|}}_{{{r.norm_through_J:.3g}}}")

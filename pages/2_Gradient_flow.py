@@ -46,6 +46,6 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
               notice="the sum is dominated by the largest bars: with vanishing gradients, by the last steps.")
     fig, df = gf.connectivity(conn, projector=proj)
     chart(fig, df, key="connectivity", title="Connectivity: how much the last loss depends on each input",
-          latex=r"\big\|\partial \ell_T / \partial x_k\big\| \text{ against the lag } T-k",
+          latex=r"\big\|\partial \ell_t / \partial x_{t-\ell}\big\| \text{ against the lag } \ell,\ t = T-1",
           notice="this is memory seen from the output: where the curve drops below ~1e-8 the network cannot "
                  "learn from those inputs, whatever the task.")

@@ -7,8 +7,8 @@ from explorer.figures import vanishing as vf
 from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
 
-with lesson(__file__, "∂h_T/∂h_k is a product of T − k Jacobians "
-            "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^(T−k), where σ₁ is W_hh's largest singular value and "
+with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
+            "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^ℓ, where σ₁ is W_hh's largest singular value and "
             "γ bounds |φ'| (1 for tanh, ¼ for sigmoid): below 1 the gradient must vanish, above it can explode "
             "(Pascanu, Mikolov & Bengio, 2013). Turn the scale slider across 1 and watch.") as sc:
     rec = compute.record(sc, "full")
@@ -30,9 +30,10 @@ with lesson(__file__, "∂h_T/∂h_k is a product of T − k Jacobians "
         st.info(f"Drawn for lags 0 … {reach} of {rec.trace.valid_T}: each step's Jacobian of a {sc.cell.upper()} "
                 f"with H = {sc.hidden} costs {wb.step_jacobian_cost(sc.cell, sc.hidden):.1e} multiply-adds, and "
                 f"this chart gets {compute.JACOBIAN_WORK:.1e} (about {wb.seconds(compute.JACOBIAN_WORK):.1g} s). "
-                "Lower H to reach further back.", icon="⏱️")
-    chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of T − k steps",
-          latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 = \|J_T \cdots J_{k+1}\|_2 \le (\sigma_1\gamma)^{T-k}",
+                "Lower H to reach further back.", icon=":material/timer:")
+    chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of ℓ steps",
+          latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 = \|J_t J_{t-1} \cdots J_{t-\ell+1}\|_2 \le "
+                r"(\sigma_1\gamma)^{\ell},\qquad t = T - 1",
           notice="the measured norm never crosses the red bound; with saturating tanh it falls far below it, "
                  "and the band shows that some directions die much faster than the norm suggests.")
     kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
@@ -43,12 +44,12 @@ with lesson(__file__, "∂h_T/∂h_k is a product of T − k Jacobians "
         st.markdown(f"#### Phase map: {kind} of W_hh against lag")
         st.info(f"Skipped at this size: {n_scales} scales × even {compute.PHASE_MIN_T} steps of a "
                 f"{sc.cell.upper()} with H = {sc.hidden} would take more than {compute.PHASE_WORK:.1e} multiply-adds "
-                f"(about {wb.seconds(compute.PHASE_WORK):.1g} s). Lower H to see it.", icon="⏱️")
+                f"(about {wb.seconds(compute.PHASE_WORK):.1g} s). Lower H to see it.", icon=":material/timer:")
     else:
         scales, lags, z = phase
         fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
         chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
-              latex=r"\log_{10}\big\|\partial h_T / \partial h_k\big\| \text{ over (scale, lag)}",
+              latex=r"\log_{10}\big\|\partial h_t / \partial h_{t-\ell}\big\| \text{ over (scale, lag } \ell)",
               notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right "
                      "for tanh, whose saturation shrinks every Jacobian"
                      + (f" (drawn over the first {phase_T} steps, {n_scales} scales: the work budget)."

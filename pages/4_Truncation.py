@@ -17,7 +17,7 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
     proj = url_state.projector()
     if sc.scheme == "full":
         st.info("The scheme is **full BPTT**: open *Truncation* in the sidebar and pick TBPTT(k1, k2) or "
-                "randomized to see what they cut.", icon="✂️")
+                "randomized to see what they cut.", icon=":material/content_cut:")
     rec = compute.record(sc)
     overflow_notes(rec)
     st.markdown(f"**Active scheme:** {rec.scheme.label()}")

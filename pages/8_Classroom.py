@@ -9,14 +9,14 @@ from ui.presets import PRESETS, TOUR
 with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scenario opens a lesson with exact "
             "settings and says what to notice. Share one with its link, walk through them in order with the "
             "guided tour, or prepare a focused view in teacher mode.") as sc:
-    st.markdown("### 🧭 Guided tour")
+    st.markdown("### :material/explore: Guided tour")
     t1, t2 = st.columns([1, 3])
     if t1.button(f"Start the tour ({len(TOUR)} stops)", type="primary", width="stretch", key="tour_start"):
         classroom.open_preset(TOUR[0], 1)
     t2.markdown("For a student alone: the lessons in order, each stop with its settings already made, what to "
                 "try and what to notice, and ◀ previous / next ▶ above the lesson.")
 
-    st.markdown("### 📚 Scenarios")
+    st.markdown("### :material/menu_book: Scenarios")
     classroom.loopback_note()
     cols = st.columns(2, gap="large")
     for i, p in enumerate(PRESETS):
@@ -28,8 +28,8 @@ with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scen
                 classroom.open_preset(p)
             b.code(classroom.site_root() + p.path(), language=None, wrap_lines=True)
 
-    st.markdown("### 🎓 Teacher mode")
-    st.markdown("Open any lesson, set it up, then open **🎓 Teacher mode** at the bottom of the sidebar: choose the "
+    st.markdown("### :material/school: Teacher mode")
+    st.markdown("Open any lesson, set it up, then open **Teacher mode** at the bottom of the sidebar: choose the "
                 "controls students should not see (or the page links, to keep them on one page) and copy the link. "
                 "It holds the view's full state; students who open it see exactly that view, with only the "
                 "controls you left.")

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, assert_clean
 
 from ui import params as app_params
-from ui.link_notice import suggest
+from ui.link_notice import LINK_ICON, suggest
 from ui.page_registry import LESSONS
 from ui.plain_text import _WJ, _visible, plain
 from ui.presets import TOUR
@@ -59,7 +59,7 @@ def open_link(page, params: dict) -> AppTest:
 
 def link_notice(at) -> str:
     """The 🔗 notice's markdown source ("" when there is none)."""
-    notes = [i.value for i in at.info if i.icon == "🔗"]
+    notes = [i.value for i in at.info if i.icon == LINK_ICON]
     assert len(notes) <= 1, notes
     return notes[0] if notes else ""
 

@@ -46,7 +46,7 @@ def lesson(file: str, idea: str):
         complete = False             # the settings after the failure were never drawn: none is "unknown"
         log.exception("lesson %s failed", title)
         st.error(f"This view could not be drawn with these settings ({type(e).__name__}: {str(e)[:200]}). "
-                 "Your settings are kept: try other values, or reset them from the sidebar.", icon="⚠️")
+                 "Your settings are kept: try other values, or reset them from the sidebar.", icon=":material/error:")
     except BaseException:            # st.rerun / st.switch_page: the next run draws the panel and writes the URL
         st.session_state.pop("_sidebar_end", None)
         raise
@@ -118,12 +118,12 @@ def overflow_notes(rec):
         if not np.any(tr.mask[:k] > 0):
             st.warning(f"**Overflow at step {k}:** the hidden state or the loss passed ±1.8·10³⁰⁸ there, and no "
                        f"target lies before it (the loss is at the last step only), so there is **no gradient to "
-                       f"draw**. Pick a loss at every step, a smaller scale or a shorter T.", icon="💥")
+                       f"draw**. Pick a loss at every step, a smaller scale or a shorter T.", icon=":material/warning:")
         else:
             st.warning(f"**Overflow at step {k}:** the hidden state or the loss passed ±1.8·10³⁰⁸ there. The "
-                       f"charts show steps 0 … {k - 1} and the gradient of their loss.", icon="💥")
+                       f"charts show steps 0 … {k - 1} and the gradient of their loss.", icon=":material/warning:")
     if rec.backward_overflow_step is not None:
         st.warning(f"**The backward pass overflowed at step {rec.backward_overflow_step}:** δ_t grew past "
-                   f"float64's range going back; steps after it are valid.", icon="💥")
+                   f"float64's range going back; steps after it are valid.", icon=":material/warning:")
     elif not rec.finite:
-        st.warning("**The gradient sums overflowed** (δ_t stayed finite, but Σ_t δ_t h_{t−1}ᵀ did not).", icon="💥")
+        st.warning("**The gradient sums overflowed** (δ_t stayed finite, but Σ_t δ_t h_{t−1}ᵀ did not).", icon=":material/warning:")

@@ -36,13 +36,13 @@ def tour_box():
         return
     p = TOUR[n - 1]
     with st.container(border=True):
-        st.markdown(f"**🧭 Guided tour · stop {n} of {len(TOUR)}: {p.title}**")
+        st.markdown(f"**:material/explore: Guided tour · stop {n} of {len(TOUR)}: {p.title}**")
         st.markdown(p.story)
         st.markdown(f"**Try this:** {p.try_this}  \n**What to notice:** {p.notice}")
         c = st.columns([1, 1, 1, 3])
         if c[0].button("◀ previous", key="tour_prev", disabled=n == 1, width="stretch"):
             open_preset(TOUR[n - 2], n - 1)
-        if c[1].button("next ▶" if n < len(TOUR) else "finished 🎉", key="tour_next", disabled=n == len(TOUR),
+        if c[1].button("next ▶" if n < len(TOUR) else "finished", key="tour_next", disabled=n == len(TOUR),
                        type="primary", width="stretch"):
             open_preset(TOUR[n], n + 1)
         if c[2].button("↻ this stop again", key="tour_again", width="stretch",
@@ -127,7 +127,7 @@ def teacher_panel():
     labels.update({k: p.label for k, p in used.items() if k not in ("tour", "hide", "run")})
     hide = url_state.hidden()
     st.session_state["w_hide"] = [k for k in labels if k in hide]
-    with slot.expander("🎓 Teacher mode", expanded=bool(hide)):
+    with slot.expander("Teacher mode", icon=":material/school:", expanded=bool(hide)):
         st.multiselect("Hide these controls from students", list(labels), format_func=labels.get, key="w_hide",
                        on_change=_sync_hide)
         st.markdown("Then share this link: it opens this page with **exactly these settings**, the chosen "

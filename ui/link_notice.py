@@ -1,4 +1,4 @@
-"""The 🔗 notice: what the app did to the link it was opened with — values reset to their defaults, values changed
+"""The link notice (its icon :material/link:): what the app did to the link it was opened with — values reset to their defaults, values changed
 to fit the others, names that are not settings of this page (with the setting it most likely meant), keys given
 twice. Every part of it that came from the link is plain text (ui.plain_text), never markdown.
 """
@@ -17,6 +17,7 @@ from .url_state import from_link, hidden
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eta": "η", "theta": "θ", "lambda": "λ",
           "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ"}
 _META_KEYS = {p.key for p in META}    # read by the tour box and teacher mode, not drawn as widgets
+LINK_ICON = ":material/link:"          # Material Symbols ship with Streamlit: no emoji font needed
 _MAX_NAMED = 10                           # a link can hold 1000 keys: name the first few, count the rest
 
 
@@ -101,4 +102,4 @@ def notices(where=st, complete: bool = True):
         parts.append(" ".join(names))
     st.session_state.pop("_from_url", None)
     if parts:
-        where.info("\n\n".join(parts), icon="🔗")
+        where.info("\n\n".join(parts), icon=LINK_ICON)

@@ -27,7 +27,7 @@ LESSONS = (
     Page("pages/2_Gradient_flow.py", "Gradient_flow", "2 · Gradient flow", ":material/waves:",
          "‖δ_t‖ over time, per unit, Pascanu's G[t, k] map and what each step adds to ∂L/∂W_hh.", "Gradient flow"),
     Page("pages/3_Vanishing_and_exploding.py", "Vanishing_and_exploding", "3 · Vanishing and exploding",
-         ":material/trending_down:", "Eigenvalues, the (σ₁γ)^(T−k) bound, a phase map, and the cliff that clipping "
+         ":material/trending_down:", "Eigenvalues, the (σ₁γ)^ℓ bound, a phase map, and the cliff that clipping "
          "tames.", "Vanishing and exploding gradients"),
     Page("pages/4_Truncation.py", "Truncation", "4 · Truncation", ":material/content_cut:",
          "What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.", "Truncation"),

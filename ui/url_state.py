@@ -6,7 +6,7 @@ How state flows (this pattern is what survives page switches in classic `pages/`
 - on the first run of a session it is read from the URL (?k=…), validated; nonsense gives a notice and the default;
 - its widget has key "w_k", is re-seeded from "cfg_k" every run and writes back in on_change;
 - at the end of every run the URL is rewritten from the canonical values (non-defaults only);
-- what the app did to the link is said in one "🔗" notice at the end of the run (ui.link_notice).
+- what the app did to the link is said in one link notice at the end of the run (ui.link_notice).
 The settings themselves (names, types, defaults, ranges) are the table in ui.params.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def from_link(key: str) -> bool:
 
 
 def link_change(key: str, text: str) -> bool:
-    """Name, in the 🔗 notice, a change the app made to a value that came from the link (`text`: one sentence of
+    """Name, in the link notice, a change the app made to a value that came from the link (`text`: one sentence of
     markdown whose user-derived parts went through plain()). False, and nothing said, for a value not from it."""
     if not from_link(key):
         return False
