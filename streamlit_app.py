@@ -1,7 +1,6 @@
 """BPTT Explorer — home: what backpropagation through time is, in one screen, and the map of the lessons."""
 import streamlit as st
 
-import ui  # noqa: F401  (one BLAS thread)
 from ui.blocks import lesson
 from ui.classroom import LOOPBACK
 from ui.page_registry import CLASSROOM, LESSONS

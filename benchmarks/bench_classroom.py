@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_latency import start  # noqa: E402  (the same server start: free loopback port, no file watcher)
+from bench_latency import start  # (the same server start: free loopback port, no file watcher)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(os.environ.get("ST_PROBE", ROOT.parent / "shared" / "tools" / "st_probe.py"))

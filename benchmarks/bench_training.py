@@ -27,12 +27,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from min_char_rnn_reference import MinCharRNN  # noqa: E402
+import numpy as np
+from min_char_rnn_reference import MinCharRNN
 
-import explorer as ex  # noqa: E402
-from explorer.tasks import TextTask, builtin_corpus  # noqa: E402
-from explorer.training import TrainConfig, Trainer  # noqa: E402
+import explorer as ex
+from explorer.tasks import TextTask, builtin_corpus
+from explorer.training import TrainConfig, Trainer
 
 
 def make_ours(task, ref, diagnostics: bool) -> Trainer:

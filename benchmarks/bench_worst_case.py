@@ -262,7 +262,7 @@ def page_params(stem: str) -> list[dict]:
     settings other engineers add are swept too (a range that depends on T, such as lesson 1's step, is left at its
     default)."""
     sys.path.insert(0, str(ROOT))
-    from ui.params import BY_PAGE  # noqa: PLC0415 — the app's package, found from ROOT
+    from ui.params import BY_PAGE  # the app's package, found from ROOT
     return [dict(key=p.key, label=p.label, kind=p.kind, lo=p.lo, hi=p.hi) for p in BY_PAGE.get(stem, ())
             if p.kind in ("int", "float")]
 
@@ -270,9 +270,9 @@ def page_params(stem: str) -> list[dict]:
 def sidebar_labels() -> dict[str, str]:
     try:
         sys.path.insert(0, str(ROOT))
-        from ui.params import SHARED  # noqa: PLC0415
+        from ui.params import SHARED
         return {p.key: p.label for p in SHARED}
-    except Exception:  # noqa: BLE001 — the labels below are what ui/params.py said when this was written
+    except Exception:  # the labels below are what ui/params.py said when this was written
         return dict(FALLBACK_LABELS)
 
 
@@ -303,7 +303,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self):
-        import psutil  # noqa: PLC0415
+        import psutil
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.gettempdir()) / f"bench_worst_case_server_{self.port}.log"
@@ -332,11 +332,11 @@ class Server:
 
     def cpu_detail(self) -> dict:
         """user and system CPU of the server, per-thread CPU, and the whole machine's busy and steal time (s)."""
-        import psutil  # noqa: PLC0415
+        import psutil
         t = self.ps.cpu_times()
         try:
             threads = {th.id: th.user_time + th.system_time for th in self.ps.threads()}
-        except Exception:  # noqa: BLE001
+        except Exception:
             threads = {}
         m = psutil.cpu_times()
         busy = m.user + m.nice + m.system + getattr(m, "irq", 0) + getattr(m, "softirq", 0)
@@ -357,7 +357,7 @@ class Server:
         for c in self.ps.children(recursive=True):
             try:
                 total += c.memory_info().rss
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         return total / 2 ** 20
 
@@ -412,7 +412,7 @@ class Bench:
         if self.ctx is not None:
             try:
                 self.ctx.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         self.ctx = self.browser.new_context(viewport={"width": 1400, "height": 1000})
         self.ctx.add_init_script(INIT_JS)
@@ -422,7 +422,7 @@ class Bench:
     def js(self, expr, arg=None):
         try:
             return self.pg.evaluate(expr, arg)
-        except Exception as e:  # noqa: BLE001 — a navigation in flight destroys the context
+        except Exception as e:  # a navigation in flight destroys the context
             return {"error": str(e)[:200]}
 
     def now_ms(self) -> float:
@@ -454,7 +454,7 @@ class Bench:
         note, failed = None, False
         try:
             note = do()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             note, failed = f"action failed: {type(e).__name__}: {str(e)[:160]}", True
         r = self.wait_done(t0, 3 if failed else self.a.timeout)
         if failed and r["status"] == "timeout":
@@ -801,11 +801,11 @@ def versions(browser_version=None) -> dict:
     for mod in ("streamlit", "numpy", "plotly", "pandas", "playwright", "psutil"):
         try:
             if mod == "playwright":
-                from importlib.metadata import version  # noqa: PLC0415
+                from importlib.metadata import version
                 v[mod] = version("playwright")
             else:
                 v[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001
+        except Exception:
             v[mod] = None
     return v
 
@@ -832,7 +832,7 @@ def app_blas_threads() -> list:
     try:
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
         return json.loads(out.stdout.strip().splitlines()[-1])
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return [f"unknown: {type(e).__name__}"]
 
 
@@ -998,7 +998,7 @@ def main():
         res["lab_memory"] = lab_memory(a)
     browser_version = None
     if do_sweep or do_rss:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415
+        from playwright.sync_api import sync_playwright
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             browser_version = browser.version

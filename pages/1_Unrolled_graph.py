@@ -1,7 +1,6 @@
 """Lesson 1: the unrolled graph, with the backward pass animated on it."""
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer.figures.unrolled import step_numbers, unrolled_graph
 from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes

@@ -2,7 +2,6 @@
 import streamlit as st
 
 import explorer as ex
-import ui  # noqa: F401
 from explorer.figures import gradient_flow as gf
 from ui import compute, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice

@@ -1,7 +1,6 @@
 """Lesson 3: vanishing and exploding gradients."""
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer import work_budget as wb
 from explorer.figures import vanishing as vf
 from ui import compute, params, url_state
@@ -11,7 +10,7 @@ with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
             "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^ℓ, where σ₁ is W_hh's largest singular value and "
             "γ bounds |φ'| (1 for tanh, ¼ for sigmoid): below 1 the gradient must vanish, above it can explode "
             "(Pascanu, Mikolov & Bengio, 2013). Turn the scale slider across 1 and watch.") as sc:
-    rec = compute.record(sc, "full")
+    rec = compute.record(sc, full=True)
     overflow_notes(rec)
     proj = url_state.projector()
     jp, sp = compute.jacobians(sc)

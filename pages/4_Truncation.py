@@ -1,7 +1,6 @@
 """Lesson 4: truncation — what TBPTT and randomized truncation cut, and what that does to the gradient."""
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer.figures import gradient_flow as gf
 from explorer.figures import truncation_figs as tf
 from explorer.figures.unrolled import unrolled_graph

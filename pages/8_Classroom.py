@@ -1,7 +1,6 @@
 """For the classroom: preset scenarios (one click each, with a link), the guided tour, teacher mode, exports."""
 import streamlit as st
 
-import ui  # noqa: F401
 from ui import classroom
 from ui.blocks import lesson
 from ui.presets import PRESETS, TOUR

@@ -154,12 +154,13 @@ def test_vectorised_bias_and_draw_errors_equal_the_engine_functions():
     import numpy as np
 
     import explorer as ex
+    from explorer.gradient_bias import flat_gradient
     from explorer.scenario import Scenario
     from ui import compute
     for sc in [Scenario(T=40, scale=0.95), Scenario(cell="lstm", T=30, hidden=8, scheme="tbptt", k1=5),
                Scenario(T=30, scale=1.4, target="every_squared")]:
         k2s, cos, rel = compute.bias_sweep.__wrapped__(sc)
-        full = compute.record.__wrapped__(sc, "full")
+        full = compute.record.__wrapped__(sc, full=True)
         masks = np.stack([ex.TBPTT(min(sc.k1, sc.T), int(k2)).mask(sc.T) for k2 in k2s])
         grads = ex.all_losses_backward(full.trace, masks, contributions=False, connectivity=False).grads
         want = [ex.gradient_bias(g, full.grads)["all"] for g in grads]
@@ -167,7 +168,7 @@ def test_vectorised_bias_and_draw_errors_equal_the_engine_functions():
         np.testing.assert_allclose(rel, [b.relative_error for b in want], rtol=1e-12, atol=1e-14)
         one, mean = compute.randomized_draws.__wrapped__(sc)
         draws = ex.randomized_draws(full.trace, sc.keep_prob, one.size, seed=sc.seed * 1000)
-        flat = lambda d, full=full: np.concatenate([d[k].ravel() for k in full.grads])      # noqa: E731
-        np.testing.assert_allclose(one, [ex.relative_error(flat(d), flat(full.grads)) for d in draws], rtol=1e-12)
-        running = np.cumsum([flat(d) for d in draws], axis=0) / np.arange(1, one.size + 1)[:, None]
-        np.testing.assert_allclose(mean, [ex.relative_error(r, flat(full.grads)) for r in running], rtol=1e-12)
+        names = list(full.grads)
+        np.testing.assert_allclose(one, [ex.relative_error(flat_gradient(d, names), flat_gradient(full.grads)) for d in draws], rtol=1e-12)
+        running = np.cumsum([flat_gradient(d, names) for d in draws], axis=0) / np.arange(1, one.size + 1)[:, None]
+        np.testing.assert_allclose(mean, [ex.relative_error(r, flat_gradient(full.grads)) for r in running], rtol=1e-12)

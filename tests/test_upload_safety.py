@@ -84,7 +84,7 @@ def peak_bytes(fn) -> tuple[int, BaseException | None]:
     try:
         fn()
         err = None
-    except BaseException as e:        # noqa: BLE001 — returned for the test to inspect
+    except BaseException as e:        # returned for the test to inspect
         err = e
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

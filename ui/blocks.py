@@ -42,7 +42,7 @@ def lesson(file: str, idea: str):
         classroom.projector_css()
         classroom.tour_box()
         yield sc
-    except Exception as e:  # noqa: BLE001 — the user sees a message, the log keeps the traceback
+    except Exception as e:  # the user sees a message, the log keeps the traceback
         complete = False             # the settings after the failure were never drawn: none is "unknown"
         log.exception("lesson %s failed", title)
         st.error(f"This view could not be drawn with these settings ({type(e).__name__}: {str(e)[:200]}). "

@@ -60,7 +60,7 @@ def _sync_hide():
 def _current_url() -> str:
     try:
         return st.context.url or ""
-    except Exception:  # noqa: BLE001 — no browser context (AppTest): links stay relative
+    except Exception:  # no browser context (AppTest): links stay relative
         return ""
 
 

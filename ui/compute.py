@@ -78,9 +78,9 @@ def quadratic_ok(sc: Scenario) -> bool:
 
 
 @st.cache_data(max_entries=64, max_size=BIG, show_spinner=False)
-def record(sc: Scenario, scheme: str | None = None):
-    """BPTT under the scenario's truncation scheme (or 'full')."""
-    if scheme == "full":
+def record(sc: Scenario, full: bool = False):
+    """BPTT under the scenario's truncation scheme, or with full=True under full BPTT whatever the scheme."""
+    if full:
         sc = replace(sc, scheme="full")
     model, X, y, mask, loss = sc.build()
     return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
@@ -112,7 +112,7 @@ def jacobian_lags(sc: Scenario) -> int:
 def jacobians(sc: Scenario):
     """‖∂h_t/∂h_{t−ℓ}‖ with its singular values for lags 0 … jacobian_lags(sc) (svd_count of them, evenly spread),
     and W_hh's spectrum."""
-    tr = record(sc, "full").trace
+    tr = record(sc, full=True).trace
     lags = ex.even_lags(jacobian_lags(sc), svd_count(sc.T, sc.hidden))
     return ex.jacobian_products(tr, lags=lags), ex.weight_spectrum(tr.model)
 
@@ -172,7 +172,7 @@ def bias_sweep(sc: Scenario):
     all-losses pass with a stack of masks (≤ 24 values of k2). None when that pass is over budget."""
     if not quadratic_ok(sc):
         return None
-    full = record(sc, "full")
+    full = record(sc, full=True)
     return ex.tbptt_bias_sweep(full.trace, sc.k1, BIAS_K2S, exact=full.grads)
 
 
@@ -185,7 +185,7 @@ def draw_count(sc: Scenario) -> int:
 def randomized_draws(sc: Scenario):
     """Relative error of single randomized-truncation draws and of their running mean (20–100 draws, by cost:
     two decades of n are enough to see the 1/√n law, and this chart is recomputed on every slider move)."""
-    full = record(sc, "full")
+    full = record(sc, full=True)
     return ex.randomized_error_curve(full.trace, sc.keep_prob, draw_count(sc), seed=sc.seed * 1000, exact=full.grads)
 
 
