@@ -84,13 +84,13 @@ def _trace(model, X) -> Trace:
 
 
 def gate_activations(trace: Trace) -> dict[str, np.ndarray]:
-    """The gates of sequence 0 over time, each (T, H): LSTM i, f, g, o; GRU r, z, n; {} for other cells."""
-    H, cell = trace.model.hidden_size, trace.model.cell.kind
-    names = {"lstm": "ifgo", "gru": "rzn"}.get(cell)
-    if names is None:
+    """The gates of sequence 0 over time, each (T, H), named and ordered by the cell's `gate_names` (LSTM i, f, g,
+    o; GRU r, z, n); {} for a one-block cell, which has no gates."""
+    H, cell = trace.model.hidden_size, trace.model.cell
+    if cell.n_gates == 1:
         return {}
     g = trace.cache.extras["gates"][:, 0]
-    return {name: g[:, i * H:(i + 1) * H] for i, name in enumerate(names)}
+    return {name: g[:, cell.gate_slice(name, H)] for name in cell.gate_names}
 
 
 def carousel_log10(trace: Trace, lags: np.ndarray) -> np.ndarray:
@@ -122,7 +122,7 @@ def compare(X: np.ndarray, hidden_size: int = 32, *, rho: float = 0.9, seed: int
         tr = _trace(c.build(D, hidden_size, 1, seed), X)
         jp = jacobian_products(tr, spectrum=False, lags=lags)
         profiles.append(LagProfile(c.name, jp.lags, jp.log10_norm))
-        if c.cell in ("lstm", "gru"):
+        if tr.model.cell.n_gates > 1:
             gates[c.name] = gate_activations(tr)
         if c.cell == "lstm":
             jc = jacobian_products(tr, spectrum=False, lags=lags, block="c")

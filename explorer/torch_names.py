@@ -24,15 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cells import CELLS
 from .model import Model, model_from_params
 from .npz_files import MAX_BYTES, read_npz
 from .safetensors_files import is_safetensors, read_safetensors
 from .validation import choice
 
 TORCH_CELLS = ("rnn", "lstm", "gru")
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}                       # rows of weight_hh_l0 per hidden unit
+GATES = {c: CELLS[c].n_gates for c in TORCH_CELLS}           # rows of weight_hh_l0 per hidden unit (the cell's G)
 _CELL_OF_GATES = {g: c for c, g in GATES.items()}
 _NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU"}
+_MODULES = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
 _LAYER_KEY = re.compile(r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
 
 
@@ -44,8 +46,7 @@ def to_torch_state_dict(model: Model, readout_prefix: str = "readout") -> dict[s
     p = model.params
     bias_hh = np.zeros_like(p["b_h"])
     if kind == "gru":
-        H = model.hidden_size
-        bias_hh[2 * H:] = p["b_hn"]
+        bias_hh[model.cell.gate_slice("n", model.hidden_size)] = p["b_hn"]
     return {
         "weight_ih_l0": p["W_xh"].copy(),
         "weight_hh_l0": p["W_hh"].copy(),
@@ -109,8 +110,11 @@ def _our_params(cell: str, H: int, w_ih, w_hh, b_ih, b_hh) -> dict[str, np.ndarr
     b_ih, b_hh = np.asarray(b_ih, dtype=np.float64), np.asarray(b_hh, dtype=np.float64)
     params = {"W_xh": w_ih, "W_hh": w_hh}
     if cell == "gru":
-        params["b_h"] = b_ih + np.concatenate([b_hh[:2 * H], np.zeros(H)])
-        params["b_hn"] = b_hh[2 * H:]
+        n = CELLS[cell].gate_slice("n", H)             # the candidate block
+        merged = b_hh.copy()
+        merged[n] = 0.0
+        params["b_h"] = b_ih + merged
+        params["b_hn"] = b_hh[n]
     else:
         params["b_h"] = b_ih + b_hh
     return params
@@ -221,14 +225,16 @@ def _layer_prefix(sd: dict) -> str:
 
 
 def _infer_cell(w_ih: np.ndarray, w_hh: np.ndarray, ih: str, hh: str) -> tuple[str, int, int]:
-    """(cell, H, D) from weight_ih_l0 (G·H, D) and weight_hh_l0 (G·H, H): G = 1 rnn, 3 gru, 4 lstm."""
+    """(cell, H, D) from weight_ih_l0 (G·H, D) and weight_hh_l0 (G·H, H), G telling the cell (GATES)."""
     for key, v in ((ih, w_ih), (hh, w_hh)):
         if v.ndim != 2:
             raise ValueError(f"{key} must be 2-D, got shape {v.shape}")
     rows, H = w_hh.shape
     if H == 0 or rows % H or rows // H not in _CELL_OF_GATES:
-        raise ValueError(f"{hh} has shape {w_hh.shape}: nn.RNN, nn.GRU and nn.LSTM have 1, 3 or 4 × H rows "
-                         "for their H columns")
+        kinds = sorted(GATES, key=GATES.get)
+        modules = ", ".join(_MODULES[c] for c in kinds[:-1]) + f" and {_MODULES[kinds[-1]]}"
+        counts = ", ".join(str(GATES[c]) for c in kinds[:-1]) + f" or {GATES[kinds[-1]]}"
+        raise ValueError(f"{hh} has shape {w_hh.shape}: {modules} have {counts} × H rows for their H columns")
     if w_ih.shape[0] != rows:
         raise ValueError(f"{ih} has {w_ih.shape[0]} rows but {hh} has {rows}: both must have G·H rows")
     return _CELL_OF_GATES[rows // H], H, w_ih.shape[1]
@@ -239,7 +245,7 @@ def _refuse_other_layers(sd: dict, prefix: str, cell: str) -> None:
     matches = [_LAYER_KEY.match(key[len(prefix):]) for key in sd if key.startswith(prefix)]
     matches = [m for m in matches if m]
     n_layers = 1 + max(int(m.group(3)) for m in matches)
-    kind = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}[cell]
+    kind = _MODULES[cell]
     if n_layers > 1:
         raise ValueError(f"only the first layer of a stacked {kind} can be loaded; this one has {n_layers} layers "
                          f"({prefix}weight_ih_l0 … {prefix}weight_ih_l{n_layers - 1}): save one with num_layers=1")

@@ -1,9 +1,10 @@
 """What a computation will cost before it runs: multiply-adds and bytes, per cell, so that every chart (and every
 training update) can be sized to a budget and say what it left out, instead of holding a core for a minute.
 
-Counts (H hidden units, S = state size: 2H for the LSTM's [h, c], else H; G gate blocks: LSTM 4, GRU 3, else 1):
-    one step Jacobian J_t = ∂s_{t+1}/∂s_t      S · (S·G·H): S vector–Jacobian products through the cell
-                                               (G = 1 for the vanilla RNN), S for the diagonal IndRNN
+Counts (H hidden units; S the state size and G the gate blocks, both asked of the cell class: `state_size` and
+`gate_blocks` below read Cell.state_size_for(H) and Cell.n_gates):
+    one step Jacobian J_t = ∂s_{t+1}/∂s_t      S · (S·G·H): S vector–Jacobian products through the cell,
+                                               or S when its recurrence is diagonal (Cell.diagonal_recurrence)
     one step of the long-range product P·J_t   S³
     one SVD of an m × m block                  ≈ 2.5 m³ (LAPACK's gesdd, values only: 4.3 ms at m = 256 here)
     the all-losses pass (G map)                T² · S · G · H
@@ -18,22 +19,32 @@ from __future__ import annotations
 
 import math
 
+from .cells import CELLS
+from .validation import choice
+
 RATE = 1e10                  # multiply-adds per second, one BLAS thread, on this project's machine
 UPDATE_BYTES_PER_UNIT = 50   # bytes of one training update per (step · sequence · gate unit)
 
 
+def _cell_class(cell: str):
+    """The Cell class of a cell name ("rnn", "lstm", "gru", "indrnn"), whose class attributes the counts read."""
+    return CELLS[choice("cell", cell, tuple(CELLS))]
+
+
 def state_size(cell: str, H: int) -> int:
-    return 2 * H if cell == "lstm" else H
+    """S: the width of the cell's state s_t (Cell.state_size_for)."""
+    return _cell_class(cell).state_size_for(H)
 
 
 def gate_blocks(cell: str) -> int:
-    return {"lstm": 4, "gru": 3}.get(cell, 1)
+    """G: the cell's gate blocks, each H rows of W_xh and W_hh (Cell.n_gates)."""
+    return _cell_class(cell).n_gates
 
 
 def step_jacobian_cost(cell: str, H: int) -> float:
     """Multiply-adds to build one J_t and multiply it into the running product ∂s_T/∂s_k."""
     S = state_size(cell, H)
-    build = S if cell == "indrnn" else S * S * gate_blocks(cell) * H
+    build = S if _cell_class(cell).diagonal_recurrence else S * S * gate_blocks(cell) * H
     return float(build + S ** 3)
 
 

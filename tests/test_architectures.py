@@ -70,6 +70,18 @@ def test_gates_are_the_cells_own_gates(cmp):
     np.testing.assert_allclose(lstm["f"][0], 1 / (1 + np.exp(-pre_f)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "indrnn"])
+def test_gate_activations_are_named_and_ordered_by_the_cell(cell):
+    model = ex.build_model(cell, 3, 4, 1, activation="relu" if cell == "indrnn" else "tanh", seed=0)
+    tr = ex.forward(model, np.ones((5, 2, 3)), np.zeros((5, 2, 1)), loss="squared_error")
+    got = arch.gate_activations(tr)
+    if model.cell.n_gates == 1:
+        assert got == {}
+        return
+    assert list(got) == list(model.cell.gate_names)
+    np.testing.assert_array_equal(np.concatenate(list(got.values()), axis=1), tr.cache.extras["gates"][:, 0])
+
+
 def test_relu_gradients_that_die_are_reported_as_zero():
     # IndRNN with ReLU and many steps: each unit is off at some step, so the product is exactly 0
     X = np.random.default_rng(0).standard_normal((200, 1, 3))

@@ -6,6 +6,7 @@ import pytest
 from optional import needs
 
 import explorer as ex
+from explorer.torch_names import GATES, TORCH_CELLS, _infer_cell
 
 
 @pytest.mark.parametrize("cell,act", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
@@ -20,6 +21,25 @@ def test_round_trip_through_torch_names_is_lossless(cell, act):
     assert set(back.params) == set(model.params)
     for k, v in model.params.items():
         np.testing.assert_array_equal(back.params[k], v)
+
+
+def test_every_torch_cell_is_told_by_its_gate_count():
+    """GATES is the cells' own n_gates, and weight_hh_l0's G·H rows tell each cell apart (no two share a G)."""
+    assert GATES == {c: ex.CELLS[c].n_gates for c in TORCH_CELLS} and len(set(GATES.values())) == len(GATES)
+    for cell in TORCH_CELLS:
+        sd = ex.to_torch_state_dict(ex.build_model(cell, 3, 5, 2, seed=0))
+        assert sd["weight_hh_l0"].shape == (GATES[cell] * 5, 5)
+        assert _infer_cell(sd["weight_ih_l0"], sd["weight_hh_l0"], "ih", "hh") == (cell, 5, 3)
+
+
+def test_the_gru_candidate_bias_goes_to_the_n_block_of_bias_hh():
+    model = ex.build_model("gru", 3, 5, 2, seed=0)
+    model.params["b_hn"] = np.arange(1.0, 6.0)
+    sd = ex.to_torch_state_dict(model)
+    np.testing.assert_array_equal(sd["bias_hh_l0"], np.r_[np.zeros(10), np.arange(1.0, 6.0)])   # (r, z, n)
+    back = ex.from_torch_state_dict(sd, "gru")
+    np.testing.assert_array_equal(back.params["b_hn"], model.params["b_hn"])
+    np.testing.assert_array_equal(back.params["b_h"], model.params["b_h"])
 
 
 def test_npz_round_trip_and_errors(tmp_path):

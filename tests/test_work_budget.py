@@ -45,6 +45,36 @@ def test_lesson_3_products_fit_their_budget(cell, act):
         + 5 * n_lags * wb.svd_cost(256) <= compute.ARCH_WORK
 
 
+# (S, G, build of one J_t) by hand, for H hidden units: the LSTM's state is [h; c], the IndRNN's J_t is diagonal
+BY_HAND = {"rnn": lambda H: (H, 1, H * H * H), "lstm": lambda H: (2 * H, 4, (2 * H) ** 2 * 4 * H),
+           "gru": lambda H: (H, 3, H * H * 3 * H), "indrnn": lambda H: (H, 1, H)}
+
+
+@pytest.mark.parametrize("cell", sorted(BY_HAND))
+@pytest.mark.parametrize("H", [1, 7, 256])
+def test_counts_equal_the_formulas_by_hand(cell, H):
+    S, G, build = BY_HAND[cell](H)
+    T, B, D = 100, 8, 3
+    assert (wb.state_size(cell, H), wb.gate_blocks(cell)) == (S, G)
+    assert wb.step_jacobian_cost(cell, H) == build + S ** 3
+    assert wb.quadratic_cost(cell, H, T) == T * T * S * G * H
+    assert wb.update_cost(cell, H, D, T, B) == 3 * T * B * G * H * (H + D)
+    assert wb.update_bytes(cell, H, T, B) == 50 * T * B * G * H
+    assert wb.draw_count(cell, H, T, 1e9, 1, 10 ** 9) == int(1e9 / (T * S * G * H))
+
+
+@pytest.mark.parametrize("cell", sorted(BY_HAND))
+def test_counts_read_the_cells_own_sizes(cell):
+    model = ex.build_model(cell, 3, 6, 1, activation="relu" if cell == "indrnn" else "tanh")
+    assert wb.state_size(cell, 6) == model.cell.state_size
+    assert wb.gate_blocks(cell) * 6 == model.params["W_xh"].shape[0]
+
+
+def test_an_unknown_cell_is_refused_not_counted_as_a_vanilla_rnn():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        wb.step_jacobian_cost("transformer", 8)
+
+
 def test_the_app_runs_numpy_on_one_blas_thread():
     """ui sets it, once NumPy is loaded (threadpool_limits reaches only libraries already loaded)."""
     import subprocess

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import activations
+from .. import init as inits
 from ..norms import outer_sum_norm
 from ..validation import choice, positive_int
 
@@ -40,15 +41,28 @@ class CellCache:
 
 @dataclass(frozen=True)
 class Cell:
-    """Base class: sizes and activation; subclasses implement the equations."""
+    """Base class: sizes and activation, the layout facts of a cell kind, and what every cell does the same way
+    (the recurrent init, the input projection, the gradient GEMMs); subclasses implement the equations.
+
+    The layout facts are class attributes, so code outside the cells asks `CELLS[kind]` without building one:
+    `gate_names` (and `n_gates`, its length), `state_names` (and `state_size_for(H)`), `diagonal_recurrence`."""
 
     input_size: int
     hidden_size: int
     activation: str = "tanh"
 
     kind = "base"
-    n_gates = 1                     # G: rows of W_xh and W_hh are G·H
+    # The G row blocks of W_xh, W_hh and b_h, in order (PyTorch's gate order for the LSTM and GRU). A one-block
+    # cell's only block makes h itself, so its recurrent block W_h{name} is W_hh.
+    gate_names = ("h",)
+    n_gates = len(gate_names)       # G (set so for every subclass too): rows of W_xh and W_hh are G·H
+    state_names = ("h",)            # the H-wide blocks of the state s_t, in order (the LSTM's is [h; c])
+    diagonal_recurrence = False     # True when the recurrent weight is a vector u (A_hh = u ⊙ h_{t−1}, IndRNN)
     activations_allowed = activations.ACTIVATIONS
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.n_gates = len(cls.gate_names)
 
     def __post_init__(self):
         positive_int("input_size", self.input_size, maximum=100_000)
@@ -56,9 +70,20 @@ class Cell:
         choice("activation", self.activation, self.activations_allowed)
 
     # --- sizes -----------------------------------------------------------------------------------------------
+    @classmethod
+    def state_size_for(cls, H: int) -> int:
+        """S, the width of s_t, for H hidden units: H per entry of `state_names` (2H for the LSTM, else H)."""
+        return len(cls.state_names) * H
+
+    @classmethod
+    def gate_slice(cls, name: str, H: int) -> slice:
+        """The rows of gate block `name` (one of `gate_names`) in W_xh, W_hh, b_h and the pre-activations."""
+        i = cls.gate_names.index(name)
+        return slice(i * H, (i + 1) * H)
+
     @property
     def state_size(self) -> int:
-        return self.hidden_size
+        return self.state_size_for(self.hidden_size)
 
     @property
     def gamma(self) -> float:
@@ -69,17 +94,25 @@ class Cell:
         H, D, G = self.hidden_size, self.input_size, self.n_gates
         return {"W_xh": (G * H, D), "W_hh": (G * H, H), "b_h": (G * H,)}
 
-    # --- to implement ----------------------------------------------------------------------------------------
+    # --- shared by the dense cells (IndRNN overrides the recurrent ones) --------------------------------------
     def init_recurrent(self, rng, init: str, sigma: float) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """W_hh (G·H, H): one square H×H block per gate, drawn by `init` in gate order."""
+        H = self.hidden_size
+        return {"W_hh": np.concatenate([inits.square(init, H, rng, sigma=sigma) for _ in range(self.n_gates)])}
 
     def recurrent_blocks(self, p: dict) -> dict[str, np.ndarray]:
-        """The square H×H recurrent matrices (one per gate) whose spectra the lessons plot."""
-        H, G = self.hidden_size, self.n_gates
-        if G == 1:
-            return {"W_hh": p["W_hh"]}
-        return {f"W_h{g}": p["W_hh"][i * H:(i + 1) * H] for i, g in enumerate(self.gate_names)}
+        """The square H×H recurrent matrices W_h{gate} (one per gate) whose spectra the lessons plot."""
+        return {f"W_h{g}": p["W_hh"][self.gate_slice(g, self.hidden_size)] for g in self.gate_names}
 
+    def input_projection(self, p: dict, X: np.ndarray) -> np.ndarray:
+        """A_ih = W_xh x_t + b_h for every t at once, (T, B, G·H): one GEMM hoisted out of the time loop. `forward`
+        adds the recurrent part into it step by step, in place, so it becomes the cache's `pre`."""
+        T, B, D = X.shape
+        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, -1)
+        pre += p["b_h"]
+        return pre
+
+    # --- to implement ----------------------------------------------------------------------------------------
     def forward(self, p: dict, X: np.ndarray, s0: np.ndarray) -> CellCache:
         raise NotImplementedError
 

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations
-from .. import init as inits
 from .base import Cell, CellCache
 
 
 @dataclass(frozen=True)
 class GRU(Cell):
     kind = "gru"
-    n_gates = 3
     gate_names = ("r", "z", "n")
     activations_allowed = ("tanh",)
     distinct_adjoints = True        # dA_hh differs from dA_ih in the candidate block (r ⊙ …)
@@ -31,15 +29,10 @@ class GRU(Cell):
         shapes["b_hn"] = (self.hidden_size,)
         return shapes
 
-    def init_recurrent(self, rng, init, sigma):
-        H = self.hidden_size
-        return {"W_hh": np.concatenate([inits.square(init, H, rng, sigma=sigma) for _ in range(3)])}
-
     def forward(self, p, X, s0):
-        T, B, D = X.shape
         H = self.hidden_size
-        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, 3 * H)
-        pre += p["b_h"]
+        pre = self.input_projection(p, X)
+        T, B = pre.shape[:2]
         gates = np.empty_like(pre)
         ghn = np.empty((T, B, H), dtype=pre.dtype)      # W_hn h_{t−1} + b_hn, needed by ∂n/∂r
         states = np.empty((T + 1, B, H), dtype=pre.dtype)

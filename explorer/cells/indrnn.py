@@ -18,7 +18,7 @@ from .base import Cell, CellCache
 @dataclass(frozen=True)
 class IndRNN(Cell):
     kind = "indrnn"
-    n_gates = 1
+    diagonal_recurrence = True      # u (H,) in place of W_hh: A_hh = u ⊙ h_{t−1}
 
     def param_shapes(self):
         H, D = self.hidden_size, self.input_size
@@ -34,9 +34,8 @@ class IndRNN(Cell):
         return {"W_hh": np.diag(p["u"])}
 
     def forward(self, p, X, s0):
-        T, B, D = X.shape
-        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, -1)
-        pre += p["b_h"]
+        pre = self.input_projection(p, X)
+        T, B = pre.shape[:2]
         states = np.empty((T + 1, B, self.hidden_size), dtype=pre.dtype)
         states[0] = s0
         u = p["u"]

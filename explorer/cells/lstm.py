@@ -13,30 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations
-from .. import init as inits
 from .base import Cell, CellCache
 
 
 @dataclass(frozen=True)
 class LSTM(Cell):
     kind = "lstm"
-    n_gates = 4
     gate_names = ("i", "f", "g", "o")
+    state_names = ("h", "c")
     activations_allowed = ("tanh",)
 
-    @property
-    def state_size(self):
-        return 2 * self.hidden_size
-
-    def init_recurrent(self, rng, init, sigma):
-        H = self.hidden_size
-        return {"W_hh": np.concatenate([inits.square(init, H, rng, sigma=sigma) for _ in range(4)])}
-
     def forward(self, p, X, s0):
-        T, B, D = X.shape
         H = self.hidden_size
-        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, 4 * H)
-        pre += p["b_h"]
+        pre = self.input_projection(p, X)
+        T, B = pre.shape[:2]
         gates = np.empty_like(pre)
         tanh_c = np.empty((T, B, H), dtype=pre.dtype)
         states = np.empty((T + 1, B, 2 * H), dtype=pre.dtype)

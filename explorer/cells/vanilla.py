@@ -9,22 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations
-from .. import init as inits
 from .base import Cell, CellCache
 
 
 @dataclass(frozen=True)
 class VanillaRNN(Cell):
     kind = "rnn"
-    n_gates = 1
-
-    def init_recurrent(self, rng, init, sigma):
-        return {"W_hh": inits.square(init, self.hidden_size, rng, sigma=sigma)}
 
     def forward(self, p, X, s0):
-        T, B, D = X.shape
-        pre = (X.reshape(T * B, D) @ p["W_xh"].T).reshape(T, B, -1)   # hoisted input projection, all t at once
-        pre += p["b_h"]
+        pre = self.input_projection(p, X)
+        T, B = pre.shape[:2]
         states = np.empty((T + 1, B, self.hidden_size), dtype=pre.dtype)
         states[0] = s0
         w_t = p["W_hh"].T
