@@ -8,6 +8,10 @@ Each move steps the "Scale" slider one notch in one direction, so no move is ser
 one. The server's CPU time per move comes from /proc/<pid>/stat over the whole series.
 
     python benchmarks/bench_latency.py [--moves 30] [--out benchmarks/results/bench_latency.json]
+    python benchmarks/bench_latency.py --baseline /path/to/other/checkout   # before/after in one run
+
+With --baseline, a second server runs the other checkout's app (e.g. a clone at an older commit) and every lesson
+row is measured on both, alternating page by page, so the two columns share the machine's state.
 """
 from __future__ import annotations
 
@@ -44,13 +48,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(app: Path, extra_env=None):
+def start(app: Path, extra_env=None, cwd: Path = ROOT):
     port = free_port()
     env = dict(os.environ, **(extra_env or {}))
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -110,17 +114,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--moves", type=int, default=30)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_latency.json"))
+    ap.add_argument("--baseline", type=Path, help="another checkout of the app: its lessons are measured too")
     args = ap.parse_args()
     ref_proc, ref_url = start(ROOT / "benchmarks" / "reference_app.py")
     app_proc, app_url = start(ROOT / "streamlit_app.py")
+    procs = [ref_proc, app_proc]
+    servers = [("", app_url, app_proc.pid)]
+    if args.baseline:
+        base_proc, base_url = start(args.baseline / "streamlit_app.py", cwd=args.baseline)
+        procs.append(base_proc)
+        servers.append((" [baseline]", base_url, base_proc.pid))
+    lessons = [("1 · Unrolled graph", "/Unrolled_graph"), ("2 · Gradient flow", "/Gradient_flow"),
+               ("3 · Vanishing and exploding", "/Vanishing_and_exploding"), ("4 · Truncation", "/Truncation?scheme=tbptt"),
+               ("2 · Gradient flow, T=1000 H=128", "/Gradient_flow?T=1000&H=128"),
+               ("3 · Vanishing, T=1000 H=128", "/Vanishing_and_exploding?T=1000&H=128")]
     targets = [("reference page", ref_url, ref_proc.pid),
-               ("reference page, 5 charts", ref_url + "/?charts=5", ref_proc.pid),
-               ("1 · Unrolled graph", app_url + "/Unrolled_graph", app_proc.pid),
-               ("2 · Gradient flow", app_url + "/Gradient_flow", app_proc.pid),
-               ("3 · Vanishing and exploding", app_url + "/Vanishing_and_exploding", app_proc.pid),
-               ("4 · Truncation", app_url + "/Truncation?scheme=tbptt", app_proc.pid),
-               ("2 · Gradient flow, T=1000 H=128", app_url + "/Gradient_flow?T=1000&H=128", app_proc.pid),
-               ("3 · Vanishing, T=1000 H=128", app_url + "/Vanishing_and_exploding?T=1000&H=128", app_proc.pid)]
+               ("reference page, 5 charts", ref_url + "/?charts=5", ref_proc.pid)]
+    targets += [(name + tag, url + path, pid) for name, path in lessons for tag, url, pid in servers]
     rows = []
     try:
         with sync_playwright() as p:
@@ -140,7 +150,7 @@ def main():
                       f"server CPU {rows[-1]['cpu_ms_per_move']:6.1f} ms/move", flush=True)
             browser.close()
     finally:
-        for proc in (ref_proc, app_proc):
+        for proc in procs:
             proc.terminate()
     ref, ref5 = rows[0], rows[1]
     for r in rows:
@@ -154,7 +164,17 @@ def main():
         print(f"| {r['page']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p50_ratio']:.2f} | {r['p95_ratio']:.2f} | "
               f"{r['p50_ratio_5_charts']:.2f} | {r['p95_ratio_5_charts']:.2f} | {r['cpu_ms_per_move']:.0f} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(dict(rows=rows, moves=args.moves), indent=1))
+    if args.baseline:
+        base = {r["page"][:-len(" [baseline]")]: r for r in rows if r["page"].endswith(" [baseline]")}
+        print("\n| page | p50 ms now / baseline | p95 ms now / baseline | CPU ms/move now / baseline |")
+        print("|---|---:|---:|---:|")
+        for r in rows:
+            b = base.get(r["page"])
+            if b:
+                print(f"| {r['page']} | {r['p50_ms']:.0f} / {b['p50_ms']:.0f} | {r['p95_ms']:.0f} / {b['p95_ms']:.0f} | "
+                      f"{r['cpu_ms_per_move']:.0f} / {b['cpu_ms_per_move']:.0f} |")
+    Path(args.out).write_text(json.dumps(dict(rows=rows, moves=args.moves, baseline=str(args.baseline or "")),
+                                         indent=1))
     print(f"\nwrote {args.out}")
 
 

@@ -1,6 +1,7 @@
 """What a gradient costs: BPTT, TBPTT(k1, k2), RTRL and checkpointed BPTT on the same vanilla tanh RNN — measured
 time, counted memory, fitted log–log slopes, proof that they compute the same gradient, and checkpointing's
-time/memory trade-off against Gruslys et al.'s headline.
+time/memory trade-off against Gruslys et al.'s headline. The pages' prose reads its numbers from here: the
+headline's (`GRUSLYS_2016`, `Headline.summary`), the slopes (`slopes`, `slope_text`).
 
 Memory is counted, not sampled: the floats an algorithm must hold at its peak to produce the gradient. A vanilla
 RNN's backward pass needs, per step, h_t, a_t and φ'(a_t) (3·B·H floats; `_cache_floats`), so with D inputs:
@@ -21,6 +22,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,6 +60,18 @@ class Headline:
     memory_ratio: float             # peak memory / plain BPTT's
     time_ratio: float               # time per iteration / plain BPTT's
     source: str
+
+    @property
+    def memory_saved(self) -> float:
+        return 1 - self.memory_ratio
+
+    @property
+    def extra_time(self) -> float:
+        return self.time_ratio - 1
+
+    def summary(self) -> str:
+        """The headline in a few words: "memory −95%, time +33%"."""
+        return f"memory −{self.memory_saved:.0%}, time {self.extra_time:+.0%}"
 
 
 GRUSLYS_2016 = Headline(1000, 0.05, 4 / 3, "Gruslys, Munos, Danihelka, Lanctot & Graves (2016), Memory-Efficient "
@@ -257,6 +271,37 @@ def fit_slope(x, y) -> tuple[float, float]:
         return math.nan, math.nan
     slope, c = np.polyfit(np.log10(x[ok]), np.log10(y[ok]), 1)
     return float(slope), float(c)
+
+
+class Fit(NamedTuple):
+    slope: float                    # p in y ≈ C·x^p: the measured exponent (NaN: fewer than two distinct x)
+    log10_c: float                  # log10 C
+    x_from: float                   # the fitting threshold: only points with x ≥ x_from were fitted
+
+
+def slopes(measurements, x: str, y: str, fit_from: dict | None = None) -> dict[str, Fit]:
+    """Per algorithm, the least-squares slope of log y on log x over its points above the fitting threshold
+    (x ≥ fit_from[algorithm], 0 when absent) whose x and y are positive and finite:
+        u_i = log10 x_i,  v_i = log10 y_i,   p = Σ (u_i − ū)(v_i − v̄) / Σ (u_i − ū)²,   log10 C = v̄ − p·ū
+    i.e. the power law y ≈ C·x^p through them (`fit_slope`); on log–log axes p is the line's slope. `x` and `y`
+    name Measurement attributes ("T", "H", "seconds", "seconds_per_step", "peak_floats"). The charts' legends
+    and the page's prose both read these. Algorithms in ALGORITHMS order; one without measurements is left out."""
+    lo = fit_from or {}
+    out = {}
+    for a in ALGORITHMS:
+        ms = [m for m in measurements if m.algorithm == a]
+        if not ms:
+            continue
+        xs = np.array([getattr(m, x) for m in ms], dtype=float)
+        ys = np.array([getattr(m, y) for m in ms], dtype=float)
+        keep = xs >= lo.get(a, 0)
+        out[a] = Fit(*fit_slope(xs[keep], ys[keep]), lo.get(a, 0))
+    return out
+
+
+def slope_text(s: float) -> str:
+    """A fitted slope to two decimals ("n/a" when NaN), never "-0.00": a flat line's fit is ±1e-17."""
+    return "n/a" if not np.isfinite(s) else f"{round(s, 2) + 0.0:.2f}"
 
 
 def _max_rel(g: dict, ref: dict) -> float:

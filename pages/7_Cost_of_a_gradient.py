@@ -1,27 +1,32 @@
-"""Lesson 7: the cost of a gradient — measured time and counted memory of BPTT, TBPTT, RTRL and checkpointing."""
+"""Lesson 7: the cost of a gradient — measured time and counted memory of BPTT, TBPTT, RTRL and checkpointing.
+The prose quotes what was measured: the slopes (explorer.cost.slopes, as the legends), the agreement table's
+largest difference, the checkpointing curve's counted point and Gruslys et al.'s headline (cost.GRUSLYS_2016)."""
+import math
+
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer import cost, min_budget
 from explorer.figures import cost_figs as cf
 from ui import cost_compute as cc
 from ui import params, url_state
 from ui.blocks import chart, lesson
 
-
-def slopes(ms, x: str, y: str, fit_from: dict | None = None) -> dict:
-    """algorithm → fitted log–log slope of y against x (over x ≥ fit_from[algorithm])."""
-    df = cf.frame(ms)
-    out = {}
-    for a in cost.ALGORITHMS:
-        d = df[(df.algorithm == a) & (df[x] >= (fit_from or {}).get(a, 0))]
-        out[a] = cost.fit_slope(d[x], d[y])[0]
-    return out
+WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def said(s: dict) -> str:
-    return ", ".join(f"{cost.label(a)} {round(v, 2) + 0.0:.2f}" for a, v in s.items() if v == v)   # no "-0.00"
+def count(n: int) -> str:
+    return WORDS[n] if n < len(WORDS) else str(n)
+
+
+def said(fits: dict) -> str:
+    """The fitted slopes (explorer.cost.slopes) as the legends print them: "BPTT 1.00, TBPTT(10, 20) 0.99, …"."""
+    return ", ".join(f"{cost.label(a)} {cost.slope_text(f.slope)}" for a, f in fits.items() if math.isfinite(f.slope))
+
+
+def rel_text(x: float) -> str:
+    """A relative difference, as the agreement table shows it and its caption quotes it."""
+    return f"{x:.1e}"
 
 
 with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stores every step "
@@ -37,7 +42,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
     H, T = url_state.widget(params.COST[0], c1), url_state.widget(params.COST[1], c2)
     Ta, Ha = T, min(H, 32)
     # Measure everything before drawing any chart: the browser drawing Plotly shares this machine's cores
-    with st.spinner("Timing the four algorithms (once per setting; kept for everyone)…"):
+    with st.spinner(f"Timing the {count(len(cost.ALGORITHMS))} algorithms (once per setting; kept for everyone)…"):
         ts, hs = cc.t_sweep(H), cc.h_sweep(T)
         rows, curve = cc.agreement(Ta, Ha, sc.seed), cc.tradeoff_curve(H)
     rmax = cost.rtrl_max_T(H)
@@ -49,7 +54,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                   if rmax >= cost.T_SWEEP[0] else f"at H = {H} not at all: its memory is counted only."))
 
     a, b = st.columns(2, gap="large")
-    st_t, st_m = slopes(ts, "T", "seconds", cost.FIT_FROM_T), slopes(ts, "T", "peak_floats", cost.FIT_FROM_T)
+    st_t, st_m = cost.slopes(ts, "T", "seconds", cost.FIT_FROM_T), cost.slopes(ts, "T", "peak_floats", cost.FIT_FROM_T)
     fig, df = cf.time_vs_T(ts, projector=proj)
     chart(fig, df, key="time_T", where=a, title=f"Time against sequence length (H = {H})",
           latex=r"\begin{aligned}\text{BPTT: }& O(T H^2) \text{ time} \\ \text{RTRL: }& O(T H^4) \text{ time}"
@@ -67,10 +72,13 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                  "like √T, TBPTT's and RTRL's not at all — but RTRL's flat line is H³, so BPTT holds less "
                  f"until T ≈ H²/3 ≈ {H * H // 3:,} steps.")
 
-    s_h = slopes(hs, "H", "seconds_per_step", cost.FIT_FROM_H)
+    s_h = cost.slopes(hs, "H", "seconds_per_step", cost.FIT_FROM_H)
     fig, df = cf.time_vs_H(hs, projector=proj)
     short = cost.rtrl_max_T(cost.RTRL_MAX_H)
     big = {a: max((m for m in hs if m.algorithm == a), key=lambda m: m.H) for a in ("rtrl", "bptt")}
+    flat = sorted((m for m in hs if m.algorithm == "bptt" and m.H < cost.FIT_FROM_H["bptt"]), key=lambda m: m.H)
+    flat = (f" (BPTT: {flat[0].seconds_per_step * 1e6:.2g} µs at H = {flat[0].H}, "
+            f"{flat[-1].seconds_per_step * 1e6:.2g} µs at H = {flat[-1].H})") if len(flat) > 1 else ""
     chart(fig, df, key="time_H", title=f"Time per step against hidden size (T = {T}"
           + (f"; RTRL down to its first {short} steps at H = {cost.RTRL_MAX_H}" if short < T else "") + ")",
           latex=r"\begin{aligned}\text{RTRL: }& P_t = \operatorname{diag}(\varphi'(a_t))\big(W_{hh}P_{t-1} + "
@@ -78,9 +86,9 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                 r"\text{BPTT: }& \delta_{t-1} = W_{hh}^\top\big(\varphi'(a_t)\odot\delta_t\big):\ H^2 \text{ per step}"
                 r"\end{aligned}",
           notice=f"fitted slopes: {said(s_h)} — heading for the exponents of n⁴ (RTRL) and n² (the others). They "
-                 "show only where the arithmetic dominates (the shaded points): below that a step costs ~10 µs of "
-                 "Python and NumPy call overhead whatever H is, and the lines are flat. One RTRL step at H = "
-                 f"{big['rtrl'].H} took {big['rtrl'].seconds_per_step * 1e3:.2g} ms; one BPTT step at H = "
+                 "show only where the arithmetic dominates (the shaded points): below that a step is mostly Python "
+                 f"and NumPy call overhead, about the same whatever H is{flat}, and the lines are flat. One RTRL "
+                 f"step at H = {big['rtrl'].H} took {big['rtrl'].seconds_per_step * 1e3:.2g} ms; one BPTT step at H = "
                  f"{big['bptt'].H}, {big['bptt'].seconds_per_step * 1e3:.2g} ms.")
 
     st.markdown("#### Do they compute the same gradient?")
@@ -89,14 +97,19 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
     st.dataframe(pd.DataFrame({
         "algorithm": [r.algorithm for r in rows],
         "should equal full BPTT?": ["yes" if r.must_agree else "no — truncated, expected to differ" for r in rows],
-        "max relative difference": [f"{r.max_rel_diff:.1e}" for r in rows],
+        "max relative difference": [rel_text(r.max_rel_diff) for r in rows],
         "verdict": [("✓ agrees" if r.must_agree else "✓ differs, as it should") if r.ok else
                     ("✗ does not agree" if r.must_agree else "✗ should differ") for r in rows]}),
         hide_index=True, width="stretch")
-    st.caption(f"**What to notice:** at T = {Ta}, H = {Ha}, the three exact algorithms agree with BPTT to about "
-               f"1e-15 — the rounding of float64 summed in a different order (the test suite demands ≤ "
-               f"{cost.AGREE_TOL:.0e}); they are the same gradient, bought differently. Only the truncated one "
-               "differs: it is a different, biased quantity (lesson 4).")
+    exact = [r for r in rows if r.must_agree]
+    worst = rel_text(max(r.max_rel_diff for r in exact))
+    st.caption(f"**What to notice:** at T = {Ta}, H = {Ha}, the {count(len(exact))} exact algorithms "
+               + (f"agree with BPTT to within {worst} — the rounding of float64 summed in a different order (the "
+                  f"test suite demands ≤ {cost.AGREE_TOL:.0e}); they are the same gradient, bought differently. Only "
+                  "the truncated one differs:" if all(r.ok for r in exact) else
+                  f"differ from BPTT by up to {worst}, more than the ≤ {cost.AGREE_TOL:.0e} the test suite demands: "
+                  "a ✗ row is a bug. The truncated one should differ:")
+               + " it is a different, biased quantity (lesson 4).")
 
     st.markdown("### Checkpointing: buy memory with time")
     lo = min_budget(cc.TRADEOFF_T)
@@ -116,9 +129,13 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                 r"\text{extra forward steps} = T - L_{\text{last}}",
           notice=f"at {budget} stored steps (L = {cur.segment}) memory drops by {1 - cur.memory_ratio:.0%} for "
                  f"{cur.time_ratio - 1:+.0%} time measured ({cur.counted_time_ratio - 1:+.0%} counted, if a "
-                 "backward step costs two forward ones). Gruslys et al. report −95 % for +33 % at T = 1000: almost "
-                 "all the saving comes for one extra forward pass, and the last few percent cost the most — "
-                 "short segments mean more Python overhead per step here.")
+                 f"backward step costs two forward ones). Gruslys et al. report −{g.memory_saved:.0%} for "
+                 f"{g.extra_time:+.0%} at T = {g.T}: almost all the saving comes for one extra forward pass, and the "
+                 "last few percent cost the most — short segments mean more Python overhead per step here.")
+    least = min(curve.points, key=lambda p: p.budget)
     st.caption(f"Source of the star: {g.source} Their dynamic-programming policy fits any budget; this page uses "
-               "the simpler fixed-segment scheme (Chen et al. 2016): the same memory, and the same +⅓ by operation "
-               "count (dashed); what this NumPy engine measures on top is the overhead of many short segments.")
+               f"the simpler fixed-segment scheme (Chen et al. 2016), which at its smallest budget ({least.budget} "
+               f"stored steps) saves {1 - least.memory_ratio:.0%} of the memory for "
+               f"{least.counted_time_ratio - 1:+.0%} time by operation count (dashed), against their "
+               f"{g.memory_saved:.0%} for {g.extra_time:+.0%}; what this NumPy engine measures on top is the "
+               "overhead of many short segments.")

@@ -61,7 +61,7 @@ def test_memory_slopes_are_the_textbook_exponents():
     ms = cost.sweep("T", (25, 100, 400, 1600), fixed=4, repeats=1)
     df = cf.frame(ms)
     assert len(ms) == 16 and df["ran"].all()                   # at H = 4, RTRL runs everywhere
-    s = {a: cost.fit_slope(d["T"], d["peak_floats"])[0] for a, d in df.groupby("algorithm")}
+    s = {a: f.slope for a, f in cost.slopes(ms, "T", "peak_floats").items()}
     assert s["bptt"] == pytest.approx(1.0, abs=0.01)
     assert s["tbptt"] == pytest.approx(0.0, abs=1e-9) and s["rtrl"] == pytest.approx(0.0, abs=1e-9)
     assert s["checkpointed"] == pytest.approx(0.5, abs=0.06)
@@ -95,6 +95,40 @@ def test_fit_slope_recovers_a_known_exponent():
     assert slope == pytest.approx(3.7, abs=0.03) and 10 ** c == pytest.approx(3e-9, rel=0.2)
     assert cost.fit_slope(np.r_[x, 256.0], np.r_[y, np.nan])[0] == pytest.approx(slope)   # NaN points ignored
     assert math.isnan(cost.fit_slope([10.0], [1.0])[0]) and math.isnan(cost.fit_slope([5, 5], [1, 2])[0])
+
+
+def power_law(a, xs, p, C=1e-9, *, over="T", flat_below=0):
+    """Measurements of `a` with y = C·x^p for x ≥ flat_below and a flat y = C·flat_below^p below it."""
+    y = [C * max(x, flat_below) ** p for x in xs]
+    if over == "T":
+        return [cost.Measurement(a, x, 8, v, 0, 1) for x, v in zip(xs, y)]
+    return [cost.Measurement(a, 10, x, 10 * v, 0, 1) for x, v in zip(xs, y)]     # seconds_per_step = v
+
+
+def test_slopes_give_a_power_laws_exponent_over_the_points_above_the_threshold():
+    xs = (16, 32, 64, 128, 256, 512, 1024)
+    ms = power_law("rtrl", xs, 4.0, over="H", flat_below=128) + power_law("bptt", xs, 2.0, over="H")
+    fits = cost.slopes(ms, "H", "seconds_per_step", {"rtrl": 128})
+    assert list(fits) == ["bptt", "rtrl"]                      # ALGORITHMS order; no measurements, no entry
+    assert fits["rtrl"].slope == pytest.approx(4.0) and 10 ** fits["rtrl"].log10_c == pytest.approx(1e-9)
+    assert fits["rtrl"].x_from == 128 and fits["bptt"].x_from == 0
+    assert fits["bptt"].slope == pytest.approx(2.0)
+    below = cost.slopes(ms, "H", "seconds_per_step")["rtrl"].slope       # the flat points, fitted too: shallower
+    assert 1.0 < below < 3.5
+    assert cost.slopes(ms, "H", "seconds_per_step", {"rtrl": 129})["rtrl"].slope == pytest.approx(4.0)
+    assert math.isnan(cost.slopes(ms, "H", "seconds_per_step", {"rtrl": 1024})["rtrl"].slope)    # one point
+    ts = power_law("tbptt", (10, 20, 50, 100), 1.0) + [cost.Measurement("tbptt", 200, 8, math.nan, 1, 0)]
+    t = cost.slopes(ts, "T", "seconds", {"tbptt": 20})["tbptt"]           # a point not run (NaN) is ignored
+    assert t.slope == pytest.approx(1.0) and t.x_from == 20
+
+
+def test_slope_text_and_the_headline_in_words():
+    assert cost.slope_text(-1e-17) == "0.00" and cost.slope_text(-0.004) == "0.00"     # never "-0.00"
+    assert cost.slope_text(1.996) == "2.00" and cost.slope_text(-0.5) == "-0.50"
+    assert cost.slope_text(math.nan) == "n/a"
+    g = cost.GRUSLYS_2016
+    assert (g.memory_saved, g.extra_time) == (pytest.approx(0.95), pytest.approx(1 / 3))
+    assert g.summary() == "memory −95%, time +33%"
 
 
 def test_checkpointing_at_T1000_stores_ceil_T_over_L_plus_L_steps():
@@ -186,6 +220,7 @@ def test_tradeoff_chart_marks_the_headline_and_the_current_budget():
     d, df = cf.tradeoff(tr, tr.points[1], cost.GRUSLYS_2016)
     star = next(t for t in d["data"] if "Gruslys" in t["name"])
     assert (star["x"], star["y"]) == ([0.05], [pytest.approx(4 / 3)])
+    assert cost.GRUSLYS_2016.summary() in star["hovertemplate"]
     cur = next(t for t in d["data"] if t["name"].startswith("your budget"))
     assert "100" in cur["name"] and cur["x"] == [tr.points[1].memory_ratio]
     assert list(df["budget_steps"]) == [64, 100, 1001]
@@ -214,6 +249,19 @@ def test_page_runs_at_defaults_with_four_charts_and_an_agreeing_table():
     assert (rel.iloc[:3] <= cost.AGREE_TOL).all() and rel.iloc[3] > 1e-6
     assert at.slider(key="w_budget").value == ex.min_budget(1000)
     assert "95." in at.metric[0].value or "96." in at.metric[0].value          # ≈ 95 % memory saved at 64 steps
+    prose = " ".join(c.value for c in at.caption)
+    worst = max(rel.iloc[:3])                                  # the caption quotes the table's largest difference
+    assert f"the three exact algorithms agree with BPTT to within {worst:.1e} —" in prose
+    assert "1e-15" not in prose
+    assert "Gruslys et al. report −95% for +33% at T = 1000" in prose         # GRUSLYS_2016's numbers
+    # the fixed-segment scheme's counted point at the smallest budget: (28 + 3·36 + 1)/3001 of the floats,
+    # 1 + 972/3000 of the work
+    assert "smallest budget (64 stored steps) saves 95% of the memory for +32% time by operation count" in prose
+    assert "against their 95% for +33%" in prose
+    slopes = [t["name"] for f in figs[:3] for t in f["data"] if t.get("showlegend", True) and "slope" in t["name"]]
+    for name in slopes:                                        # the notices quote the legends' slopes
+        label, value = name.split(": slope ")
+        assert f"{label} {value.split()[0]}" in prose, name
 
 
 @pytest.mark.parametrize("budget", [64, 1001])

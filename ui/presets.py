@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from explorer.cost import GRUSLYS_2016
+
 from .page_registry import BY_PATH
 
 
@@ -112,7 +114,8 @@ PRESETS = (
     Preset("checkpointing", "Checkpointing trades time for memory", "pages/7_Cost_of_a_gradient.py",
            "Keep only a few states on the forward pass and recompute the rest during the backward pass "
            "(Chen et al. 2016; Gruslys et al. 2016).",
-           "at T = 1000, a budget near 2√T stores ~95% fewer floats for about a third more compute.",
+           f"at T = {GRUSLYS_2016.T}, a budget near 2√T stores ~{GRUSLYS_2016.memory_saved:.0%} fewer floats for "
+           f"about {GRUSLYS_2016.extra_time:.0%} more compute — Gruslys et al.'s headline.",
            "move the memory-budget slider and follow the point along the trade-off curve.",
            {}),
 )

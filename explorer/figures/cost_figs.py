@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..cost import ALGORITHMS, FIT_FROM_H, FIT_FROM_T, fit_slope, label
+from ..cost import ALGORITHMS, FIT_FROM_H, FIT_FROM_T, label, slope_text, slopes
 from .style import COLORS, axis, figure, log_axis, ref_line, style, trace
 
 COLOR = {"bptt": COLORS["blue"], "tbptt": COLORS["orange"], "checkpointed": COLORS["green"], "rtrl": COLORS["red"]}
@@ -27,23 +27,22 @@ def _line(a: str, x, y, name: str, hover: str, dash: str = "solid") -> dict:
                  hovertemplate=hover + "<extra>" + label(a) + "</extra>")
 
 
-def _slope_text(s: float) -> str:
-    return "slope n/a" if not np.isfinite(s) else f"slope {round(s, 2) + 0.0:.2f}"       # + 0.0: no "-0.00"
-
-
-def _loglog(df: pd.DataFrame, xcol: str, ycol: str, *, x: str, y: str, hover: str, projector: bool,
+def _loglog(measurements, xcol: str, ycol: str, *, x: str, y: str, hover: str, projector: bool,
             fit_from: dict | None = None):
+    """One line per algorithm, its fitted slope (explorer.cost.slopes over x ≥ fit_from) in the legend and, where
+    the fit leaves points out, the fitted stretch shaded."""
+    df = frame(measurements)
+    fits = slopes(measurements, xcol, ycol, fit_from)
     fig = figure()
     for a in ALGORITHMS:
         d = df[(df["algorithm"] == a) & np.isfinite(df[ycol])]
         if d.empty:
             continue
-        lo = (fit_from or {}).get(a, 0)
+        s, c, lo = fits[a]
         f = d[d[xcol] >= lo]
-        s, c = fit_slope(f[xcol], f[ycol])
-        name = f"{label(a)}: {_slope_text(s)}" + (f" ({xcol} ≥ {lo})" if fit_from and lo > d[xcol].min() else "")
+        name = f"{label(a)}: slope {slope_text(s)}" + (f" ({xcol} ≥ {lo})" if lo > d[xcol].min() else "")
         fig["data"].append(_line(a, d[xcol], d[ycol], name, hover))
-        if fit_from and np.isfinite(s) and lo > d[xcol].min():      # show which points the slope comes from
+        if np.isfinite(s) and lo > d[xcol].min():                   # show which points the slope comes from
             xs = f[xcol].to_numpy(dtype=float)
             fig["data"].append(trace("scatter", x=xs, y=10 ** c * xs ** s, mode="lines", showlegend=False,
                                      hoverinfo="skip", line=dict(width=10, color=COLOR[a]), opacity=0.25))
@@ -52,31 +51,30 @@ def _loglog(df: pd.DataFrame, xcol: str, ycol: str, *, x: str, y: str, hover: st
     style(fig, x=x, y=y, height=470, projector=projector)
     axis(fig, "xaxis", title={"standoff": 8})
     fig["layout"]["legend"] = dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left")
-    return fig
+    return fig, df
 
 
 def time_vs_T(measurements, *, fit_from: dict = FIT_FROM_T, projector=False):
     """Seconds per gradient against T (fixed H), one line per algorithm; RTRL only where it was run. Slopes are
     fitted over T ≥ fit_from (shaded), past a call's fixed cost."""
-    df = frame(measurements)
-    fig = _loglog(df, "T", "seconds", x="sequence length T (steps)", y="time per gradient (CPU seconds)",
-                  hover="T = %{x}<br>%{y:.3g} s", projector=projector, fit_from=fit_from)
+    fig, df = _loglog(measurements, "T", "seconds", x="sequence length T (steps)",
+                      y="time per gradient (CPU seconds)", hover="T = %{x}<br>%{y:.3g} s", projector=projector,
+                      fit_from=fit_from)
     return fig, df[["algorithm", "T", "H", "seconds", "repeats"]]
 
 
 def time_vs_H(measurements, *, fit_from: dict = FIT_FROM_H, projector=False):
     """Seconds per time step against H (fixed T), slopes fitted where the matmuls dominate (H ≥ fit_from)."""
-    df = frame(measurements)
-    fig = _loglog(df, "H", "seconds_per_step", x="hidden units H", y="time per step (CPU seconds)",
-                  hover="H = %{x}<br>%{y:.3g} s per step", projector=projector, fit_from=fit_from)
+    fig, df = _loglog(measurements, "H", "seconds_per_step", x="hidden units H",
+                      y="time per step (CPU seconds)", hover="H = %{x}<br>%{y:.3g} s per step",
+                      projector=projector, fit_from=fit_from)
     return fig, df[["algorithm", "T", "H", "seconds", "seconds_per_step", "repeats"]]
 
 
 def memory_vs_T(measurements, *, fit_from: dict = FIT_FROM_T, projector=False):
     """Peak stored floats against T (fixed H); slopes over T ≥ fit_from (past TBPTT's k2, for one)."""
-    df = frame(measurements)
-    fig = _loglog(df, "T", "peak_floats", x="sequence length T (steps)", y="peak stored floats",
-                  hover="T = %{x}<br>%{y:,.0f} floats", projector=projector, fit_from=fit_from)
+    fig, df = _loglog(measurements, "T", "peak_floats", x="sequence length T (steps)", y="peak stored floats",
+                      hover="T = %{x}<br>%{y:,.0f} floats", projector=projector, fit_from=fit_from)
     return fig, df[["algorithm", "T", "H", "peak_floats", "ran"]]
 
 
@@ -100,7 +98,7 @@ def tradeoff(tr, current, headline, *, projector=False):
               name=f"Gruslys et al. 2016 (T = {headline.T})", text=["Gruslys et al. 2016"],
               textposition="top right", marker=dict(size=22, symbol="star", color=COLORS["red"],
                                                     line=dict(width=1, color="black")),
-              hovertemplate="published: memory −95 %, time +⅓<extra></extra>"),
+              hovertemplate=f"published: {headline.summary()}<extra></extra>"),
         trace("scatter", x=[current.memory_ratio], y=[current.time_ratio], mode="markers",
               name=f"your budget: {current.budget} steps", text=[current.budget], hovertemplate=hov + "<extra></extra>",
               marker=dict(size=20, symbol="circle-open", color=COLORS["orange"], line=dict(width=5))))
