@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from pathlib import Path
 
 import numpy as np
 import plotly.io as pio
@@ -19,6 +20,9 @@ from .page_registry import page_of
 from .sidebar import sidebar
 
 log = logging.getLogger("bptt_explorer")
+# The browser tab's icon, shipped with the app: a Material icon as page_icon makes the browser fetch an SVG from
+# fonts.gstatic.com (no internet in a classroom), and an emoji needs an emoji font.
+FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 
 
 @contextlib.contextmanager
@@ -28,7 +32,7 @@ def lesson(file: str, idea: str):
     a traceback); then teacher mode's panel, and the URL is written back."""
     page = page_of(file)
     title = page.title
-    st.set_page_config(page_title=title if page.slug == "" else f"{title} · BPTT Explorer", page_icon=page.icon,
+    st.set_page_config(page_title=title if page.slug == "" else f"{title} · BPTT Explorer", page_icon=FAVICON,
                        layout="wide")
     st.title(title)
     st.markdown(idea)

@@ -2,7 +2,8 @@
 the home page's lesson list, every page's browser-tab title and icon, the presets' links and the tests read it.
 
 Icons are Streamlit's Material Symbols (`:material/name:`): the font ships inside Streamlit, so they render on a
-classroom LAN with no internet and in a browser without an emoji font.
+classroom LAN with no internet and in a browser without an emoji font. (The browser tab shows the app's own
+favicon, ui/assets/favicon.png, on every page: a Material page_icon would be fetched from Google's servers.)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Page:
 
 HOME = Page("streamlit_app.py", "", "Home", ":material/home:", "", "BPTT Explorer")
 LESSONS = (
-    Page("pages/1_Unrolled_graph.py", "Unrolled_graph", "1 · The unrolled graph", ":material/account_tree:",
+    Page("pages/1_Unrolled_graph.py", "Unrolled_graph", "1 · Unrolled graph", ":material/account_tree:",
          "Watch δ_t travel back through time, step by step, with the numbers of each step.", "The unrolled graph"),
     Page("pages/2_Gradient_flow.py", "Gradient_flow", "2 · Gradient flow", ":material/waves:",
          "‖δ_t‖ over time, per unit, Pascanu's G[t, k] map and what each step adds to ∂L/∂W_hh.", "Gradient flow"),

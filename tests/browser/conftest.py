@@ -13,6 +13,7 @@ from optional import needs
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
 
 def free_port() -> int:
@@ -69,9 +70,12 @@ def browser():
 def page(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
-    errors = []
+    errors, external = [], []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # Every asset ships with the app (a classroom LAN has no internet): a request off this machine is recorded.
+    pg.on("request", lambda r: None if r.url.startswith(LOCAL) else external.append(r.url))
     pg.js_errors = errors
+    pg.external_requests = external
     yield pg
     ctx.close()
 

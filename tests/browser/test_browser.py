@@ -87,6 +87,12 @@ def test_every_page_draws_and_redraws_when_a_slider_moves(server, page):
         assert chart_signature(page) != before, f"{label}: the charts did not change"
         assert re.search(rf"[?&]T={t_before + 1}\b", page.url), page.url       # the URL holds the new setting
         shot(page, f"{i + 2:02d}-{label.split(' · ')[1].lower().replace(' ', '-')}")
+    assert page.external_requests == [], page.external_requests     # no CDN: fonts, icons, favicon all local
+    icons = page.get_by_test_id("stSidebar").get_by_test_id("stIconMaterial")
+    assert icons.count() >= len(LESSONS)                              # every page link has its Material icon …
+    assert page.evaluate("() => document.fonts.check('24px \"Material Symbols Rounded\"')")   # … in the shipped font
+    widths = icons.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    assert all(12 <= w <= 40 for w in widths), widths                 # one glyph each, not the icon name as text
 
 
 def test_settings_survive_navigation_and_reload(server, page):
