@@ -19,7 +19,7 @@ from ui.training_lab import UPDATE_MEMORY, UPDATE_WORK, batch_size
 
 def test_products_stop_at_the_largest_lag_and_equal_the_full_computation():
     sc = Scenario(cell="lstm", hidden=6, T=40, scale=1.1)
-    tr = compute.record(sc, "full").trace
+    tr = compute.record(sc, full=True).trace
     full = ex.jacobian_products(tr)
     part = ex.jacobian_products(tr, lags=[0, 3, 11])
     np.testing.assert_array_equal(part.lags, [0, 3, 11])
