@@ -58,9 +58,9 @@ class Trace:
 
     @property
     def c(self) -> np.ndarray | None:
-        """LSTM cell states c_1 … c_T (T, B, H); None for other cells."""
-        H = self.model.hidden_size
-        return self.cache.states[1:, :, H:] if self.cache.states.shape[-1] == 2 * H else None
+        """LSTM cell states (T, B, H), c of each step; None for a cell without one."""
+        H, names = self.model.hidden_size, self.model.cell.state_names
+        return self.cache.states[1:, :, H * names.index("c"):H * (names.index("c") + 1)] if "c" in names else None
 
     @property
     def pre(self) -> np.ndarray:

@@ -82,7 +82,7 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     choice("block", block, BLOCKS)
     H = trace.model.hidden_size
     S = trace.model.cell.state_size
-    if block == "c" and S != 2 * H:
+    if block == "c" and "c" not in trace.model.cell.state_names:
         raise ValueError("block 'c' (cell state) exists only for the LSTM; use 'h' or 'state'")
     if not 0 <= b < trace.B:
         raise ValueError(f"b (sequence index) must be in [0, {trace.B - 1}], got {b}")
@@ -90,7 +90,11 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     cell, p, cache = trace.model.cell, trace.model.params, trace.cache.batch_slice(b)
     block_len = max(1, (4 << 20) // (8 * S * S))           # J_t built ≤ 4 MB at a time, not all T of them at once
     J, J_lo = None, n
-    sl = {"h": slice(0, H), "c": slice(H, 2 * H), "state": slice(0, S)}[block]
+    if block == "state":
+        sl = slice(0, S)
+    else:                                                   # the cell's state is [h; c] for the LSTM, [h] else
+        i = trace.model.cell.state_names.index(block)
+        sl = slice(i * H, (i + 1) * H)
     want = np.arange(n + 1) if lags is None else np.unique(np.clip(np.asarray(lags, dtype=int), 0, n))
     wanted = np.zeros(n + 1, dtype=bool)
     wanted[want] = True

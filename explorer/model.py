@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import init as inits
-from .cells import CELLS, LSTM, Cell, IndRNN
+from .cells import CELLS, Cell, IndRNN
 from .validation import choice, finite_float, positive_int
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -86,8 +86,8 @@ def build_model(cell: str = "rnn", input_size: int = 1, hidden_size: int = 32, o
     params["W_xh"] = np.concatenate([inits.xavier(H, D, rng) for _ in range(G)]) * input_gain
     params.update(c.init_recurrent(rng, init, sigma))
     params["b_h"] = np.zeros(G * H)
-    if isinstance(c, LSTM):
-        params["b_h"][H:2 * H] = forget_bias
+    if "f" in c.gate_names:                                  # the LSTM's forget gate
+        params["b_h"][c.gate_slice("f", H)] = forget_bias
     if "b_hn" in c.param_shapes():
         params["b_hn"] = np.zeros(H)
     params["W_hy"] = inits.xavier(output_size, H, rng)

@@ -59,6 +59,8 @@ import streamlit as st
 
 import explorer as ex
 from explorer import work_budget as wb
+from explorer.architectures import compare, contenders
+from explorer.architectures import two_ways as architectures_two_ways
 from explorer.cliff import descent, surface
 from explorer.scenario import Scenario
 
@@ -190,7 +192,7 @@ def randomized_draws(sc: Scenario):
 
 
 ARCH_WORK = 1.2e10     # multiply-adds for the five cells' Jacobian products and SVDs (architectures page)
-ARCH_CELLS = ("rnn", "rnn", "lstm", "gru", "indrnn")     # tanh RNN, IRNN, LSTM, GRU, IndRNN
+ARCH_CELLS = tuple(c.cell for c in contenders())       # the cells of the five contenders compared
 
 
 def architectures_steps(T: int, H: int) -> int:
@@ -207,13 +209,11 @@ def architectures_T(sc: Scenario) -> int:
 @st.cache_data(max_entries=32, show_spinner=False)
 def architectures(sc: Scenario):
     """explorer.architectures.compare on the scenario's input sequence (first architectures_T steps)."""
-    from explorer.architectures import compare
     T = architectures_T(sc)
     return compare(sc.data()[0][:T], sc.hidden, rho=sc.scale, seed=sc.seed, lags=lag_budget(replace(sc, T=T)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def two_ways(sc: Scenario, at: int):
-    from explorer.architectures import two_ways as tw
-    return tw(sc.data()[0], at, cell=sc.cell, activation=sc.activation, hidden_size=sc.hidden,
+    return architectures_two_ways(sc.data()[0], at, cell=sc.cell, activation=sc.activation, hidden_size=sc.hidden,
               rho=sc.scale, seed=sc.seed)
