@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from explorer.cost import GRUSLYS_2016
+from explorer.architectures import contenders
+from explorer.cost import AGREE_TOL, GRUSLYS_2016
 
 from .page_registry import BY_PATH
 
@@ -65,13 +66,13 @@ PRESETS = (
            dict(act="relu", init="identity", scale=1.0, target="every_squared")),
     Preset("vanishing", "Vanishing gradients: tanh with ρ = 0.9", "pages/3_Vanishing_and_exploding.py",
            "A tanh RNN whose recurrent matrix has spectral radius 0.9. Every step back multiplies the gradient by "
-           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_T/∂h_k shrinks geometrically with the lag.",
+           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_t/∂h_{t−ℓ} shrinks geometrically with the lag.",
            "after 100 steps the gradient is many decades smaller: the network cannot learn from that far back.",
            "drag the scale slider towards 1 and watch the slope of the blue line flatten.",
            dict(act="tanh", scale=0.9, T=100)),
     Preset("pascanu-bound", "The Pascanu bound holds", "pages/3_Vanishing_and_exploding.py",
            "Scale W_hh by its largest singular value σ₁ instead of ρ. Pascanu, Mikolov & Bengio (2013) proved "
-           "‖∂h_T/∂h_k‖ ≤ (σ₁γ)^(T−k), with γ = 1 for tanh.",
+           "‖∂h_t/∂h_{t−ℓ}‖ ≤ (σ₁γ)^ℓ, with γ = 1 for tanh.",
            "the measured norm (blue) stays under the red dashed bound at every lag, for every seed.",
            "move σ₁ across 1 and change the seed: the blue line never crosses the red one.",
            dict(scale_kind="sigma1", scale=1.1, T=150)),
@@ -100,15 +101,16 @@ PRESETS = (
            "press ▶ play; then set k2 to 20 in the sidebar (the run restarts) and play again.",
            dict(cell="lstm", act="tanh", scheme="tbptt", k1=10, k2=10, task="copy", size=15)),
     Preset("lstm-alive", "The LSTM keeps the gradient alive", "pages/6_Architectures.py",
-           "Five cells read the same sequence. The LSTM's cell state passes the gradient back through its forget "
-           "gates only, and the race trains all five on the adding problem for the same budget.",
-           "after the race, the cells that solved the task keep ‖∂h_T/∂h_k‖ near 1 over the whole lag.",
+           f"{len(contenders())} cells read the same sequence. The LSTM's cell state passes the gradient back "
+           "through its forget gates only, and the race trains them all on the adding problem for the same budget.",
+           "after the race, the cells that solved the task keep ‖∂h_t/∂h_{t−ℓ}‖ near 1 over the whole lag.",
            "press ▶ start the race and compare the first and last charts.",
            dict(T=100)),
     Preset("rtrl-cost", "RTRL = BPTT, at n⁴ cost", "pages/7_Cost_of_a_gradient.py",
            "Real-time recurrent learning carries ∂h_t/∂θ forward instead of storing the past: no memory of the "
            "sequence, the same gradient to rounding — but O(H⁴) work per step.",
-           "the agreement table shows the gradients equal to ~1e-15; the time-vs-H chart shows RTRL's steep slope.",
+           f"the agreement table shows the gradients equal to float64 rounding (the tests demand ≤ {AGREE_TOL:.0e}); "
+           "the time-vs-H chart shows RTRL's steep slope.",
            "read the fitted slopes in the legends of the log–log charts.",
            {}),
     Preset("checkpointing", "Checkpointing trades time for memory", "pages/7_Cost_of_a_gradient.py",
