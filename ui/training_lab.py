@@ -1,43 +1,39 @@
-"""The training lab's live state: the trainer, its records, play/pause, and the loop the live fragment runs."""
+"""The training lab's run: its task and TrainConfig from the settings, its live state (a ui.live.LiveRun: the
+trainer, its records, play/pause), where it is kept across a reload (ui.lab_store), and its files (history CSV,
+model .npz, a start from uploaded weights)."""
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 
+import streamlit as st
+
+from explorer import tasks
 from explorer import work_budget as wb
 from explorer.figures import training_figs
 from explorer.persistence import CONFIG_KEY, load_model, model_bytes
+from explorer.scenario import Scenario
 from explorer.torch_names import read_weight_file, recurrent_weights
-from explorer.training import Trainer
+from explorer.training import TrainConfig, Trainer
 
-from . import lab_store
+from . import lab_store, live, params, url_state
+from .live import UPDATES_AT_ONCE, update_slot  # noqa: F401 (the lab's update slots are ui.live's)
+from .plain_text import plain
 
 log = logging.getLogger("bptt_explorer")
-UPDATE_BUDGET_S = 0.15        # training time per live redraw; a pause lands between two updates
 MAX_UPDATES = 20_000
 UPDATE_MEMORY = 200e6         # bytes one update may hold (forward cache + backward), whatever the sliders say …
 UPDATE_WORK = 5e9             # … and multiply-adds (~0.5 s here): the batch size gives way first
 SLOW_UPDATE_S = 0.25          # above this, the status line says how long an update takes and why
-UPDATES_AT_ONCE = 2           # training updates running at once in this server process, over all sessions
 
-# Process-wide, on purpose: 30 students pressing ▶ at the sliders' maxima would otherwise hold 30 updates of up to
-# UPDATE_MEMORY each at once; on a 2-core machine more than two at once only queue for the cores anyway.
-_UPDATE_SLOTS = threading.BoundedSemaphore(UPDATES_AT_ONCE)
-
-
-@contextlib.contextmanager
-def update_slot(wait_s: float):
-    """Hold one of the UPDATES_AT_ONCE slots for a training update; yields False (and holds none) when no slot
-    came free within wait_s seconds."""
-    got = _UPDATE_SLOTS.acquire(timeout=wait_s)
-    try:
-        yield got
-    finally:
-        if got:
-            _UPDATE_SLOTS.release()
+# What the lab takes from the sidebar's Scenario: every field TrainConfig has under the same name, and these two
+# under another; the rest is the task's to set (its sequence, inputs and loss).
+RENAMED = {"hidden": "hidden_size", "scheme": "truncation"}
+SAME_NAME = tuple(f.name for f in fields(Scenario) if f.name in {g.name for g in fields(TrainConfig)})
+NOT_USED = ("T", "input_scale", "target")
+# … and from the lab's own settings (ui.params.LAB; lr is a choice of strings, the batch is batch_size()'s).
+FROM_LAB = {"opt": "optimizer", "clip": "clip", "theta": "clip_threshold"}
 
 
 def batch_size(cell: str, H: int, D: int, T: int, requested: int) -> int:
@@ -46,8 +42,57 @@ def batch_size(cell: str, H: int, D: int, T: int, requested: int) -> int:
     return min(requested, wb.batch_limit(cell, H, D, T, memory=UPDATE_MEMORY, work=UPDATE_WORK))
 
 
+@dataclass(frozen=True)
+class LabTask:
+    """The task as the lab's settings name it: a key of explorer.tasks.TASKS or "text", its size (the copy task's
+    lag, the others' length) and, for the text task, its corpus's id (a built-in's name, or upload:<file>:<bytes>)."""
+    name: str
+    size: int
+    corpus: str | None = None
+
+    def build(self, corpus=None):
+        """The task object (`corpus`: the text task's explorer.tasks.Corpus)."""
+        if self.name == "copy":
+            return tasks.CopyTask(lag=self.size)
+        if self.name == "text":
+            return tasks.TextTask(corpus, T=max(self.size, 2))
+        if self.name == "reber":
+            return tasks.ReberTask(max_len=max(self.size, 20))
+        return tasks.TASKS[self.name](T=self.size)
+
+
+def sequence_length(task) -> int:
+    """The steps one sequence of the task has (the Reber task's longest)."""
+    return getattr(task, "T", None) or task.max_len
+
+
+def lab_config(sc: Scenario, lab: dict, task) -> TrainConfig:
+    """What the lab trains with: the sidebar's network and truncation (sc), the optimizer and clipping of the lab's
+    own settings (`lab`: their values by key, ui.params.LAB), and the requested batch as far as the update budget
+    allows it (batch_size)."""
+    T = sequence_length(task)
+    return TrainConfig(**{f: getattr(sc, f) for f in SAME_NAME}, **{c: getattr(sc, f) for f, c in RENAMED.items()},
+                       **{c: lab[k] for k, c in FROM_LAB.items()}, lr=float(lab["lr"]),
+                       batch_size=batch_size(sc.cell, sc.hidden, task.input_size, T, lab["B"]),
+                       snapshot_every=1 if T <= 200 else 5)
+
+
+def run_key(task: LabTask, config: TrainConfig) -> tuple:
+    """A run's identity, (task, size, corpus id, config): a change to any of them starts a new run, and a run kept
+    on the server is continued only under the same key (ui.lab_store compares its repr)."""
+    return (*astuple(task), config)
+
+
+def batch_notice(sc: Scenario, T: int, asked: int, B: int) -> str:
+    need = wb.update_bytes(sc.cell, sc.hidden, T, asked) / 1e6
+    return (f"Training with batch size **{B}**, not {asked}: one update of a {sc.cell.upper()} with H = {sc.hidden} "
+            f"over T = {T} steps needs about {need:,.0f} MB at B = {asked}; the lab keeps an update under "
+            f"{UPDATE_MEMORY / 1e6:.0f} MB and about {wb.seconds(UPDATE_WORK):.1g} s so the server stays responsive "
+            "for everyone.")
+
+
 @dataclass
-class Lab:
+class Lab(live.LiveRun):
     key: tuple
     trainer: Trainer
     records: list = field(default_factory=list)
@@ -59,27 +104,36 @@ class Lab:
     run_id: str = field(default_factory=lab_store.new_id)      # where the run is kept on disk (ui.lab_store)
     saved_at: float = 0.0
 
+    @property
+    def over(self) -> bool:
+        return bool(self.trainer.state.stopped)
 
-def train_some(lab: Lab, status) -> None:
-    """Updates for about UPDATE_BUDGET_S seconds. Each update writes the status line: a call into Streamlit
-    between updates, where a click on pause interrupts this run (the stop lands within one update)."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < UPDATE_BUDGET_S:
-        if lab.trainer.state.stopped or len(lab.records) >= MAX_UPDATES:
-            lab.playing = False
-            break
-        with update_slot(0.05) as got:
-            if not got:                            # the server's cores are busy with other sessions' updates
-                status.markdown(status_line(lab) + " · waiting for a free core (other sessions are training)")
-                break
-            t = time.perf_counter()
-            lab.records.append(lab.trainer.step())
-            lab.last_update_s = time.perf_counter() - t
-        status.markdown(status_line(lab))
-        if time.perf_counter() - lab.saved_at > lab_store.SAVE_EVERY_S:
-            keep(lab)
-    if not lab.playing:
-        keep(lab)
+    def step(self) -> bool:
+        """One update while playing; at the end of the run (stopped, or MAX_UPDATES) none, and the run is kept."""
+        if self.trainer.state.stopped or len(self.records) >= MAX_UPDATES:
+            keep(self)
+            return False
+        t = time.perf_counter()
+        self.records.append(self.trainer.step())
+        self.last_update_s = time.perf_counter() - t
+        return True
+
+    def between(self) -> None:
+        if time.perf_counter() - self.saved_at > lab_store.SAVE_EVERY_S:
+            keep(self)
+
+    def status(self) -> str:
+        n = len(self.records)
+        if not n:
+            return "**Ready.** Press ▶ play, or ⏭ step for one update."
+        r = self.records[-1]
+        rate = (n - self.base_n) / (time.perf_counter() - self.started) if self.playing and n > self.base_n else None
+        state = "▶ training" if self.playing else "❚❚ paused"
+        speed = f" · {rate:.0f} updates/s" if rate and rate >= 1 else ""
+        if self.last_update_s > SLOW_UPDATE_S:
+            speed = f" · {self.last_update_s:.1f} s per update ({self.size}: lower H, B or the length to go faster)"
+        return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
+                f"‖g‖ {r.grad_norm:.3g}{speed}")
 
 
 def keep(lab: Lab) -> None:
@@ -105,6 +159,62 @@ def reopen(run_id: str, key: tuple, task) -> tuple[Lab | None, str]:
                                         "so far, paused. Press ▶ play to go on.")
 
 
+def lab_state(key: tuple, task, cfg: TrainConfig) -> Lab:
+    """This session's run; on its first visit, the run the link's `run=` names (a reload), if it is still kept."""
+    ss = st.session_state
+    lab = ss.get("lab")
+    run_id = url_state.meta(params.RUN)
+    first = not ss.get("lab_reopened")                  # only a session's first visit reads the link's run
+    ss["lab_reopened"] = True
+    if lab is None and run_id and first:
+        lab, note = reopen(run_id, key, task)
+        ss["lab_note"] = note
+        if lab is not None:
+            ss["cfg_run"] = lab.run_id                 # continued under its own new id
+    if lab is None or lab.key != key:
+        lab = Lab(key, Trainer(task, cfg))
+        ss["cfg_run"] = ""                             # nothing kept yet: a reload has nothing to find
+    ss["lab"] = lab
+    return lab
+
+
+def controls(lab: Lab) -> None:
+    """The run's buttons (ui.live.controls). ▶ play names the run in the address (a reload continues it); play,
+    pause and step keep it on the server. A note on the link's run (reopened or not) is said above them."""
+    ss = st.session_state
+
+    def play():
+        lab.started, lab.base_n = time.perf_counter(), len(lab.records)
+        ss["cfg_run"] = lab.run_id
+        keep(lab)
+
+    def step():
+        lab.records.append(lab.trainer.step())
+        ss["cfg_run"] = lab.run_id
+        keep(lab)
+
+    if "lab_note" in ss:
+        st.info(ss.pop("lab_note"), icon="💾")
+    live.controls("lab", lab, on_play=play, on_pause=lambda: keep(lab), on_step=step)
+
+
+def corpus_choice(name: str, where=st):
+    """(corpus, its id) for the text task: a built-in one, or the file uploaded (drawn in `where`); python-docs
+    until a usable file comes, with a message saying why."""
+    if name != "upload":
+        return tasks.builtin_corpus(name), name
+    with where:
+        up = st.file_uploader("Your corpus: a UTF-8 text file (≤ 2 MB)", type=["txt", "md", "py", "csv"])
+        if up is None:
+            st.info("Upload a text file, or pick a built-in corpus; until then the lab uses python-docs.", icon="📄")
+            return tasks.builtin_corpus("python-docs"), "python-docs"
+        try:
+            return tasks.corpus_from_upload(up.getvalue(), up.name), f"upload:{up.name}:{up.size}"
+        except tasks.CorpusError as e:
+            st.error(plain(f"{e} The lab keeps using python-docs.", 600), icon="📄")
+            return tasks.builtin_corpus("python-docs"), "python-docs"
+
+
 def trainer_from_file(data: bytes, name: str, task, config) -> tuple[Trainer, str]:
     """A fresh run from uploaded weights, and one sentence on what was loaded: a model .npz saved by this lab
     (explorer.persistence), or a PyTorch nn.RNN / nn.LSTM / nn.GRU state_dict as .npz or .safetensors (a fresh
@@ -120,18 +230,34 @@ def trainer_from_file(data: bytes, name: str, task, config) -> tuple[Trainer, st
                                     if config.cell == "rnn" else "")
 
 
-def status_line(lab: Lab) -> str:
-    n = len(lab.records)
-    if not n:
-        return "**Ready.** Press ▶ play, or ⏭ step for one update."
-    r = lab.records[-1]
-    rate = (n - lab.base_n) / (time.perf_counter() - lab.started) if lab.playing and n > lab.base_n else None
-    state = "▶ training" if lab.playing else "❚❚ paused"
-    speed = f" · {rate:.0f} updates/s" if rate and rate >= 1 else ""
-    if lab.last_update_s > SLOW_UPDATE_S:
-        speed = f" · {lab.last_update_s:.1f} s per update ({lab.size}: lower H, B or the length to go faster)"
-    return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
-            f"‖g‖ {r.grad_norm:.3g}{speed}")
+def start_from_file(lab: Lab, task, cfg: TrainConfig) -> None:
+    """The uploader of saved weights: a usable file starts a new run from them (and the page again); a file that
+    is not says why, once, while it stays there."""
+    ss = st.session_state
+    up = st.file_uploader("A model downloaded from this lab (.npz), or the weights of a PyTorch nn.RNN, nn.LSTM "
+                          "or nn.GRU layer (its state_dict as .npz or .safetensors, ≤ 2 MB; a readout Linear "
+                          "is used when it fits the task, else a fresh one is made). Training restarts from "
+                          "those weights with the current settings.", type=["npz", "safetensors"],
+                          key="lab_model_upload")
+    if up is None:
+        ss.pop("lab_model_from", None)             # no file, no message about an earlier one
+    elif ss.get("lab_model_from", {}).get("file") != up.file_id:
+        try:
+            trainer, note = trainer_from_file(up.getvalue(), up.name, task, cfg)
+        except ValueError as e:
+            why = str(e).replace(f"“{up.name}” is", "it is", 1)       # the reader names the file too: once
+            ss["lab_model_from"] = {"file": up.file_id, "key": lab.key, "ok": False,
+                                    "text": f"“{up.name}” was not loaded — {why} The lab keeps its current run."}
+        else:
+            ss["lab"] = Lab(lab.key, trainer)
+            ss["cfg_run"] = ""
+            ss["lab_model_from"] = {"file": up.file_id, "key": lab.key, "ok": True, "text": f"“{up.name}”: {note}"}
+            st.rerun()
+    loaded = ss.get("lab_model_from")
+    if loaded and not loaded["ok"]:
+        st.error(plain(loaded["text"], 600), icon="📦")
+    elif loaded and loaded["key"] == lab.key:
+        st.caption(plain(loaded["text"], 600))
 
 
 def history_csv(lab: Lab) -> str:
