@@ -1,22 +1,14 @@
 """Lesson 6: RNN, IRNN, LSTM, GRU and IndRNN side by side — whose gradient survives the lag, and a race."""
-import logging
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 import ui  # noqa: F401
-from explorer import tasks
-from explorer.architectures import contenders, lag_profiles
+from explorer.architectures import contenders
 from explorer.figures import architecture_figs as af
-from explorer.training import TrainConfig, Trainer
-from ui import compute, params, url_state
+from ui import compute, live, params, url_state
 from ui.blocks import chart, lesson
-from ui.race import Race, race_some, race_status, race_summary
-from ui.training_lab import batch_size
-
-log = logging.getLogger("bptt_explorer")
-RACE_BATCH = 32         # sequences per update for every contender (fewer when an update would be too big)
+from ui.race import RACE_CONFIG, SMOOTH, race_rules, race_state, race_summary, trained_profiles
 
 with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W_hh at every "
             "step, so it fades (or blows up) geometrically. Gated cells add paths that can carry it unchanged: "
@@ -24,7 +16,6 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
             "the GRU interpolates h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}, the IRNN starts from W_hh = I and the "
             "IndRNN keeps one recurrent weight per unit. Here all five read **the same input sequence** (the "
             "sidebar's T, H, input scale and seed); the sidebar's ρ sets the vanilla RNN's.") as sc:
-    ss = st.session_state
     proj = url_state.projector()
     cons = contenders(sc.scale)
     st.dataframe(pd.DataFrame([{"contender": c.name, "cell": c.cell, "φ": c.activation, "W_hh init": c.init,
@@ -63,81 +54,35 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                      "bias of 1); training moves them to 0 or 1 where the task needs a switch.")
 
     st.markdown("### The race: the same long-lag task, the same budget")
-    st.markdown("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, the same "
-                "batches and full BPTT, for the same number of updates; the curves are running means of 20 updates.")
+    st.markdown(race_rules())
     P = params.by_key(params.RACE)
     r1, r2, r3 = st.columns(3)
     task_name = url_state.widget(P["race_task"], r1)
     length = url_state.widget(P["race_len"], r2)
     budget = url_state.widget(P["race_n"], r3)
-    task = tasks.AddingTask(T=length) if task_name == "adding" else tasks.CopyTask(lag=length)
-    T_race = task.T
-    B = min(batch_size(c.cell, sc.hidden, task.input_size, T_race, RACE_BATCH) for c in cons)
-    key = (task_name, length, sc.hidden, sc.scale, sc.seed)
-    race = ss.get("race")
-    if race is None or race.key != key:
-        race = Race(key, {c.name: Trainer(task, TrainConfig(hidden_size=sc.hidden, optimizer="adam", lr=0.01,
-                                                              clip="norm", clip_threshold=1.0, batch_size=B,
-                                                              seed=sc.seed, snapshot_every=0, spectrum_every=0,
-                                                              **c.train_kwargs()))
-                          for c in cons}, budget)
-        ss["race"] = race
-    race.budget = budget                                   # a longer budget continues the same race
-    st.caption(f"**Task:** {task.describe()} · H = {sc.hidden} for every contender · batch size {B}"
-               + (f" (not {RACE_BATCH}: an LSTM update at this H and length would pass the lab's memory and work "
-                  "budget)" if B < RACE_BATCH else "") + ".")
+    race = race_state(sc, task_name, length, budget)
+    B, B_max = race.batch_size, RACE_CONFIG.batch_size
+    st.caption(f"**Task:** {race.task.describe()} · H = {sc.hidden} for every contender · batch size {B}"
+               + (f" (not {B_max}: an LSTM update at this H and length would pass the lab's memory and work "
+                  "budget)" if B < B_max else "") + ".")
+    live.controls("race", race, play_label="▶ start the race" if not race.done else "▶ continue")
 
-    def play():
-        race.playing = True
-
-    def pause():
-        race.playing = False
-
-    def reset():
-        ss.pop("race", None)
-
-    b1, b2, b3, _ = st.columns([1, 1, 1, 4])
-    b1.button("▶ start the race" if not race.done else "▶ continue", on_click=play, type="primary",
-              disabled=race.playing or race.finished, width="stretch")
-    b2.button("❚❚ pause", on_click=pause, disabled=not race.playing, width="stretch")
-    b3.button("↺ reset", on_click=reset, width="stretch")
-
-    def live():
-        try:
-            _live()
-        except Exception as e:  # noqa: BLE001 — a timer rerun runs outside the page's guard
-            log.exception("architectures race")
-            st.error(f"The race stopped on an error ({type(e).__name__}: {str(e)[:200]}). Press ↺ reset.", icon="⚠️")
-
-    def _live():
-        race_ = ss.get("race")
-        if race_ is None:
+    def race_charts(race_):
+        if not race_.done:
             return
-        status = st.markdown(race_status(race_))       # one element, replaced in place: never blank
-        if race_.playing and not ss.get("race_full_run"):        # only timer runs train; a full rerun draws
-            race_some(race_, status)
-            if not race_.playing:
-                st.rerun(scope="app")
-        status.markdown(race_status(race_))
-        if race_.done:
-            fig, df = af.race_curves({n: v for n, v in race_.losses.items()}, race_.baseline, projector=proj)
-            chart(fig, df, key="race", title="Loss during the race",
-                  latex=r"\text{same task, optimizer, clipping and number of updates for every cell}",
-                  notice="under the dashed baseline a cell has found the long-range dependency; on it, it only "
-                         "learned what needs no memory.")
-            if race_.finished:
-                st.success(race_summary(race_), icon="🏁")
-            if not race_.playing:
-                trained_profiles(race_)
-
-    def trained_profiles(race_):
-        """The first chart again, for the contenders as trained so far, on one sequence of the race task."""
-        task_ = next(iter(race_.trainers.values())).task
-        X = task_.batch(1, np.random.default_rng(sc.seed)).X
-        if compute.architectures_steps(X.shape[0], sc.hidden) < X.shape[0]:
+        fig, df = af.race_curves(race_.losses, race_.baseline, smooth=SMOOTH, projector=proj)
+        chart(fig, df, key="race", title="Loss during the race",
+              latex=r"\text{same task, optimizer, clipping and number of updates for every cell}",
+              notice="under the dashed baseline a cell has found the long-range dependency; on it, it only "
+                     "learned what needs no memory.")
+        if race_.finished:
+            st.success(race_summary(race_), icon="🏁")
+        if race_.playing:
+            return
+        profiles = trained_profiles(race_, sc.hidden, sc.seed)
+        if profiles is None:
             st.caption("(The trained networks' gradient chart is skipped at this H and length: too slow to draw.)")
             return
-        profiles = lag_profiles({n: t.model for n, t in race_.trainers.items()}, X)
         fig, df = af.lag_profiles(profiles, projector=proj)
         chart(fig, df, key="race_lag", title=f"After {race_.done} updates: how much gradient survives a lag now",
               latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 \text{ of the trained networks, on one "
@@ -145,9 +90,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
               notice="compare with the first chart: the cells that solved the task have learned to keep the "
                      "gradient (and the memory) alive over the lag; the ones that did not still let it fade.")
 
-    ss["race_full_run"] = True
-    st.fragment(live, run_every=0.3 if race.playing else None)()
-    ss["race_full_run"] = False
+    live.fragment("race", after=race_charts)
 
     st.markdown("### Both directions: a bidirectional RNN")
     at = url_state.widget(params.loss_step(sc.T))
