@@ -97,7 +97,7 @@ BUDGET_RE = re.compile(r"budget|skipp|drawn up to|\bfewer\b|\bfirst\s+\S+\s+(?:s
                        r"under|\bup to\b|would (?:pass|need|take)", re.I)
 PLAYS = {  # page stem → (play button, pause button, status-line regex); the race runs only in the default mode
     "Training_lab": ("▶ play", "❚❚ pause", r"^(▶ training|❚❚ paused|Ready\.)"),
-    "Architectures": ("▶ start the race", "❚❚ pause", r"^(▶ racing|❚❚ paused|🏁 finished)"),
+    "Architectures": ("▶ start the race", "❚❚ pause", r"^(▶ racing|❚❚ paused|✓ finished)"),
 }
 RSS_PAGES = (("Gradient_flow", {}), ("Vanishing_and_exploding", {}), ("Truncation", {"scheme": "tbptt"}),
              ("Architectures", {}))
@@ -728,7 +728,7 @@ if lab is None:
     print(json.dumps(out)); sys.exit(0)
 trainer = lab.trainer
 cfg, task = trainer.config, trainer.task
-out["config"] = {k: getattr(cfg, k) for k in ("cell", "hidden_size", "activation", "batch_size", "truncation", "k1",
+out["config"] = {k: getattr(cfg, k) for k in ("cell", "hidden_size", "activation", "batch_size", "scheme", "k1",
                                               "k2", "optimizer", "clip", "snapshot_every", "spectrum_every", "dtype")}
 out["task"] = {"class": type(task).__name__, "describe": task.describe(), "T": getattr(task, "T", None),
                "lag": getattr(task, "lag", None)}

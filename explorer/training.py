@@ -53,7 +53,7 @@ class TrainConfig:
     clip: str = "off"                   # off by default: the lessons show why it is needed
     clip_threshold: float = 1.0
     mode: str = "epochwise"
-    truncation: str = "full"            # epochwise only; online is always TBPTT(k1, k2)
+    scheme: str = "full"                # truncation: epochwise only; online is always TBPTT(k1, k2)
     k1: int = 25
     k2: int = 25
     keep_prob: float = 0.9              # randomized truncation's π
@@ -65,7 +65,7 @@ class TrainConfig:
 
     def __post_init__(self):
         choice("mode", self.mode, MODES)
-        choice("truncation", self.truncation, TRUNCATIONS)
+        choice("scheme", self.scheme, TRUNCATIONS)
         choice("clip", self.clip, CLIPS)
         finite_float("clip_threshold", self.clip_threshold, low=0.0, low_open=True)
         positive_int("batch_size", self.batch_size, maximum=4096)
@@ -76,17 +76,18 @@ class TrainConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be a whole number ≥ 0, got {v!r}")
 
-    def scheme(self, seed: int = 0):
-        if self.truncation == "tbptt":
+    def truncation(self, seed: int = 0):
+        """The scheme object (as Scenario.truncation): Full(), TBPTT(k1, k2) or Randomized(keep_prob, seed)."""
+        if self.scheme == "tbptt":
             return TBPTT(self.k1, self.k2)
-        if self.truncation == "randomized":
+        if self.scheme == "randomized":
             return Randomized(self.keep_prob, seed)
         return Full()
 
     def label(self) -> str:
         if self.mode == "online":
             return f"online TBPTT(k1={self.k1}, k2={self.k2})"
-        return self.scheme().label()
+        return self.truncation().label()
 
 
 @dataclass
@@ -161,7 +162,7 @@ class Trainer:
         cfg, st = self.config, self.state
         if cfg.mode == "epochwise":
             b = self.task.batch(cfg.batch_size, st.rng)
-            return b.X, b.targets, b.mask, None, cfg.scheme(int(st.rng.integers(2 ** 31)))
+            return b.X, b.targets, b.mask, None, cfg.truncation(int(st.rng.integers(2 ** 31)))
         ids = self.task.corpus.ids
         V = self.task.corpus.vocab.size
         B, k1, k2 = cfg.batch_size, cfg.k1, cfg.k2
@@ -288,7 +289,10 @@ class Trainer:
             raise ValueError(f"not a saved training state (no readable header: {type(e).__name__})") from None
         if header.get("task") != task.name:
             raise ValueError(f"this state was saved for task {header.get('task')!r}, not {task.name!r}")
-        cfg = TrainConfig(**header["config"])
+        saved = dict(header["config"])
+        if "truncation" in saved:                      # states saved before the field was named `scheme`
+            saved["scheme"] = saved.pop("truncation")
+        cfg = TrainConfig(**saved)
         mc = header["model_config"]
         params = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
         model = model_from_params(mc["cell"], params, activation=mc["activation"], dtype=mc["dtype"])
@@ -326,7 +330,7 @@ def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:
     base = last.baseline
     lag = getattr(task, "lag", None)
     why = ""
-    if config.mode == "epochwise" and config.truncation == "tbptt" and lag is not None and config.k2 < lag:
+    if config.mode == "epochwise" and config.scheme == "tbptt" and lag is not None and config.k2 < lag:
         why = f" (k2={config.k2} < lag {lag}: the gradient cannot reach the symbols)"
     if loss < 0.8 * base:
         verdict = f"loss fell to {loss:.3g}, {100 * (1 - loss / base):.0f}% below the baseline {base:.3g}"

@@ -2,7 +2,6 @@
 import numpy as np
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer.figures import training_figs as tf
 from explorer.sampling import activations_over_text, sample
 from explorer.training import summarize
@@ -31,7 +30,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     cfg = tl.lab_config(sc, v, task)
     T_task = tl.sequence_length(task)
     if cfg.batch_size < v["B"]:
-        st.info(tl.batch_notice(sc, T_task, v["B"], cfg.batch_size), icon="⏱️")
+        st.info(tl.batch_notice(sc, T_task, v["B"], cfg.batch_size), icon=":material/timer:")
     lab = tl.lab_state(tl.run_key(spec, cfg), task, cfg)
     lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {cfg.batch_size}, T = {T_task}"
     st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "
@@ -43,9 +42,9 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         """Once paused or stopped: one sentence on the run, or where it blew up."""
         if not lab_.playing and lab_.records:
             if lab_.records[-1].finite:
-                st.success(summarize(lab_.records, lab_.trainer.config, lab_.trainer.task), icon="🏁")
+                st.success(summarize(lab_.records, lab_.trainer.config, lab_.trainer.task), icon=":material/flag:")
             else:
-                st.error(lab_.records[-1].message, icon="💥")
+                st.error(lab_.records[-1].message, icon=":material/warning:")
 
     def charts(lab_):
         if not lab_.records:

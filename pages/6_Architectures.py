@@ -3,7 +3,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui  # noqa: F401
 from explorer.architectures import contenders
 from explorer.figures import architecture_figs as af
 from ui import compute, live, params, url_state
@@ -76,7 +75,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
               notice="under the dashed baseline a cell has found the long-range dependency; on it, it only "
                      "learned what needs no memory.")
         if race_.finished:
-            st.success(race_summary(race_), icon="🏁")
+            st.success(race_summary(race_), icon=":material/flag:")
         if race_.playing:
             return
         profiles = trained_profiles(race_, sc.hidden, sc.seed)

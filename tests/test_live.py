@@ -201,7 +201,7 @@ def test_lab_config_is_the_sidebars_network_and_the_labs_optimizer(sc):
     task = spec.build()
     want = TrainConfig(cell=sc.cell, hidden_size=sc.hidden, activation=sc.activation, init=sc.init, scale=sc.scale,
                        scale_kind=sc.scale_kind, optimizer="rmsprop", lr=0.003, clip="value", clip_threshold=2.5,
-                       truncation=sc.scheme, k1=sc.k1, k2=sc.k2, keep_prob=sc.keep_prob, batch_size=16, seed=sc.seed,
+                       scheme=sc.scheme, k1=sc.k1, k2=sc.k2, keep_prob=sc.keep_prob, batch_size=16, seed=sc.seed,
                        snapshot_every=1)
     assert lab_config(sc, lab, task) == want
     assert run_key(spec, want) == ("copy", 15, None, want)          # the key a kept run is stored under

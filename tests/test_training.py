@@ -115,7 +115,7 @@ def test_pause_save_resume_is_bit_exact(which):
         cfg = TrainConfig(cell="lstm", hidden_size=8, mode="online", k1=6, k2=9, batch_size=3, optimizer="rmsprop")
     else:
         task = CopyTask(4, n_symbols=2, alphabet=3)
-        cfg = TrainConfig(cell="rnn", hidden_size=8, truncation="randomized", keep_prob=0.7, batch_size=4,
+        cfg = TrainConfig(cell="rnn", hidden_size=8, scheme="randomized", keep_prob=0.7, batch_size=4,
                           optimizer="momentum", lr=0.05, schedule="inverse")
     straight = Trainer(task, cfg)
     a = [r.loss for r in straight.run(30)]
@@ -128,6 +128,23 @@ def test_pause_save_resume_is_bit_exact(which):
         np.testing.assert_array_equal(resumed.model.params[k], v)
     with pytest.raises(ValueError, match="not a saved training state"):
         Trainer.from_state_bytes(task, b"garbage")
+
+
+def test_a_state_saved_when_the_scheme_was_called_truncation_still_resumes():
+    import json
+    task = CopyTask(4, n_symbols=2, alphabet=3)
+    cfg = TrainConfig(cell="rnn", hidden_size=8, scheme="tbptt", k1=3, k2=5, batch_size=4)
+    first = Trainer(task, cfg)
+    list(first.run(3))
+    arrays = dict(np.load(io.BytesIO(first.state_bytes())))
+    header = json.loads(arrays["__header__"].tobytes().decode())
+    header["config"]["truncation"] = header["config"].pop("scheme")          # the old field name
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    resumed = Trainer.from_state_bytes(task, buf.getvalue())
+    assert resumed.config == cfg
+    assert [r.loss for r in resumed.run(2)] == [r.loss for r in Trainer.from_state_bytes(task, first.state_bytes()).run(2)]
 
 
 def test_non_finite_loss_stops_the_run_and_says_where():
@@ -192,7 +209,7 @@ def test_copy_lag_15_full_bptt_learns_and_tbptt_shorter_than_the_lag_does_not():
     full = tail_loss(Trainer(COPY, COPY_CFG), 600)
     assert full < 0.3 * COPY.baseline, full
     for k in (10, 14):
-        cfg = TrainConfig(**{**COPY_CFG.__dict__, "truncation": "tbptt", "k1": k, "k2": k})
+        cfg = TrainConfig(**{**COPY_CFG.__dict__, "scheme": "tbptt", "k1": k, "k2": k})
         trunc = tail_loss(Trainer(COPY, cfg), 600)
         assert 0.95 * COPY.baseline < trunc < 1.05 * COPY.baseline, (k, trunc)
 

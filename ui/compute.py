@@ -40,8 +40,8 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
     gates_GRU       architectures(sc)     compare → .gates                       architecture_figs.gate_activations
     race            ui.race.Race (live)   explorer.training.Trainer.step         architecture_figs.race_curves
     race_lag        architectures_steps   explorer.architectures.lag_profiles    architecture_figs.lag_profiles
-                    (the page's guard)    (the page calls it on the race's
-                                          trained models)
+                    (ui.race.trained_     (ui.race.trained_profiles calls it on
+                    profiles' guard)      the race's trained models)
     bidir           two_ways(sc, at)      explorer.architectures.two_ways        architecture_figs.two_ways
   pages/7_Cost_of_a_gradient.py (ui.cost_compute)
     time_T          cc.t_sweep(H)         explorer.cost.sweep                    cost_figs.time_vs_T

@@ -116,7 +116,7 @@ def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: C
         try:                                       # callbacks run outside the page's error guard
             with update_slot(STEP_WAIT_S):         # (proceeds even if the server stays busy that long)
                 on_step()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # the user sees a message, the log keeps the traceback
             log.exception("%s: step", key)
             ss[key + "_error"] = f"That update failed ({error_text(e)}). Press ↺ reset."
 
@@ -124,7 +124,7 @@ def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: C
         ss.pop(key, None)
 
     if key + "_error" in ss:
-        st.error(ss.pop(key + "_error"), icon="⚠️")
+        st.error(ss.pop(key + "_error"), icon=":material/error:")
     buttons = [(play_label, play, dict(disabled=run.playing or bool(run.over), type="primary")),
                ("❚❚ pause", pause, dict(disabled=not run.playing))]
     if on_step is not None:
@@ -139,9 +139,9 @@ def guarded(body: Callable[[], None], key: str, what: str) -> Callable[[], None]
     def run():
         try:
             body()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # the user sees a message, the log keeps the traceback
             log.exception("%s: %s", key, what)
-            st.error(f"The {key} stopped on an error ({error_text(e)}). Press ↺ reset.", icon="⚠️")
+            st.error(f"The {key} stopped on an error ({error_text(e)}). Press ↺ reset.", icon=":material/error:")
     return run
 
 

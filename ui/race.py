@@ -17,7 +17,7 @@ from .training_lab import batch_size
 
 # Every contender's settings but its cell and the sidebar's H and seed; the batch is the largest one an update of
 # every contender fits the lab's budget with, up to this one's (batch_size).
-RACE_CONFIG = TrainConfig(optimizer="adam", lr=0.01, clip="norm", clip_threshold=1.0, truncation="full",
+RACE_CONFIG = TrainConfig(optimizer="adam", lr=0.01, clip="norm", clip_threshold=1.0, scheme="full",
                           batch_size=32, snapshot_every=0, spectrum_every=0)
 SMOOTH = 20                   # the loss curves' running mean, and the summary's tail, in updates
 OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "momentum": "SGD with momentum",
@@ -94,7 +94,7 @@ class Race(live.LiveRun):
         return True
 
     def status(self) -> str:
-        state = "🏁 finished" if self.finished else ("▶ racing" if self.playing else "❚❚ paused")
+        state = "✓ finished" if self.finished else ("▶ racing" if self.playing else "❚❚ paused")
         return f"**{state}** · update **{self.done}** of {self.budget} for every contender"
 
 

@@ -27,9 +27,9 @@ UPDATE_MEMORY = 200e6         # bytes one update may hold (forward cache + backw
 UPDATE_WORK = 5e9             # … and multiply-adds (~0.5 s here): the batch size gives way first
 SLOW_UPDATE_S = 0.25          # above this, the status line says how long an update takes and why
 
-# What the lab takes from the sidebar's Scenario: every field TrainConfig has under the same name, and these two
+# What the lab takes from the sidebar's Scenario: every field TrainConfig has under the same name, and this one
 # under another; the rest is the task's to set (its sequence, inputs and loss).
-RENAMED = {"hidden": "hidden_size", "scheme": "truncation"}
+RENAMED = {"hidden": "hidden_size"}
 SAME_NAME = tuple(f.name for f in fields(Scenario) if f.name in {g.name for g in fields(TrainConfig)})
 NOT_USED = ("T", "input_scale", "target")
 # … and from the lab's own settings (ui.params.LAB; lr is a choice of strings, the batch is batch_size()'s).
@@ -194,7 +194,7 @@ def controls(lab: Lab) -> None:
         keep(lab)
 
     if "lab_note" in ss:
-        st.info(ss.pop("lab_note"), icon="💾")
+        st.info(ss.pop("lab_note"), icon=":material/save:")
     live.controls("lab", lab, on_play=play, on_pause=lambda: keep(lab), on_step=step)
 
 
@@ -206,12 +206,12 @@ def corpus_choice(name: str, where=st):
     with where:
         up = st.file_uploader("Your corpus: a UTF-8 text file (≤ 2 MB)", type=["txt", "md", "py", "csv"])
         if up is None:
-            st.info("Upload a text file, or pick a built-in corpus; until then the lab uses python-docs.", icon="📄")
+            st.info("Upload a text file, or pick a built-in corpus; until then the lab uses python-docs.", icon=":material/description:")
             return tasks.builtin_corpus("python-docs"), "python-docs"
         try:
             return tasks.corpus_from_upload(up.getvalue(), up.name), f"upload:{up.name}:{up.size}"
         except tasks.CorpusError as e:
-            st.error(plain(f"{e} The lab keeps using python-docs.", 600), icon="📄")
+            st.error(plain(f"{e} The lab keeps using python-docs.", 600), icon=":material/description:")
             return tasks.builtin_corpus("python-docs"), "python-docs"
 
 
@@ -255,7 +255,7 @@ def start_from_file(lab: Lab, task, cfg: TrainConfig) -> None:
             st.rerun()
     loaded = ss.get("lab_model_from")
     if loaded and not loaded["ok"]:
-        st.error(plain(loaded["text"], 600), icon="📦")
+        st.error(plain(loaded["text"], 600), icon=":material/upload_file:")
     elif loaded and loaded["key"] == lab.key:
         st.caption(plain(loaded["text"], 600))
 
