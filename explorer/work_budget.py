@@ -3,7 +3,7 @@ training update) can be sized to a budget and say what it left out, instead of h
 
 Counts (H hidden units; S the state size and G the gate blocks, both asked of the cell class: `state_size` and
 `gate_blocks` below read Cell.state_size_for(H) and Cell.n_gates):
-    one step Jacobian J_t = ∂s_{t+1}/∂s_t      S · (S·G·H): S vector–Jacobian products through the cell,
+    one step Jacobian J_t = ∂h_t/∂h_{t−1}     S · (S·G·H): S vector–Jacobian products through the cell,
                                                or S when its recurrence is diagonal (Cell.diagonal_recurrence)
     one step of the long-range product P·J_t   S³
     one SVD of an m × m block                  ≈ 2.5 m³ (LAPACK's gesdd, values only: 4.3 ms at m = 256 here)
@@ -74,7 +74,7 @@ def phase_size(cell: str, H: int, T: int, work: float, scales: tuple[int, int],
 
 
 def lag_profile_steps(cells, H: int, T: int, work: float, n_svd: int) -> int:
-    """Steps (1 … T) over which the lag profiles of several cells (one ∂h_T/∂h_k product each, plus an SVD per cell
+    """Steps (1 … T) over which the lag profiles of several cells (one ∂h_t/∂h_{t−ℓ} product each, plus an SVD per cell
     at each of n_svd lags) fit in `work`. When so few steps fit that fewer than n_svd lags exist, every lag of every
     cell gets its SVD and the steps are counted with that."""
     per_step = sum(step_jacobian_cost(c, H) for c in cells)

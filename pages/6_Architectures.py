@@ -32,7 +32,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
     dead = "".join(f"; {n}'s is exactly 0 from lag {k} on (every ReLU unit was off at some step)"
                    for n, k in zero.items())
     chart(fig, df, key="arch_lag", where=a, title="How much gradient survives a lag, per architecture",
-          latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 = \big\|J_T J_{T-1}\cdots J_{k+1}\big\|_2",
+          latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 = \big\|J_t J_{t-1}\cdots J_{t-\ell+1}\big\|_2,\quad t = T-1",
           notice=f"at lag {cmp.T}: {at_end}{dead}. At initialisation the gates sit near ½, so a gated cell is not "
                  "automatically better — what gating buys is that training can open a path (f, z → 1); the race "
                  "below shows who learns to" + over + ".")
@@ -84,7 +84,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
             return
         fig, df = af.lag_profiles(profiles, projector=proj)
         chart(fig, df, key="race_lag", title=f"After {race_.done} updates: how much gradient survives a lag now",
-              latex=r"\Big\|\frac{\partial h_T}{\partial h_k}\Big\|_2 \text{ of the trained networks, on one "
+              latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 \text{ of the trained networks, on one "
                     r"sequence of the race task}",
               notice="compare with the first chart: the cells that solved the task have learned to keep the "
                      "gradient (and the memory) alive over the lag; the ones that did not still let it fade.")

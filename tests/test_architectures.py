@@ -24,7 +24,7 @@ def test_every_contender_is_measured_on_every_lag(cmp):
     assert [p.name for p in cmp.profiles] == [c.name for c in arch.contenders(0.9)]
     for p in cmp.profiles:
         assert p.lags.tolist() == list(range(41))
-        assert p.log10_norm[0] == pytest.approx(0.0, abs=1e-12)          # ∂h_T/∂h_T = I
+        assert p.log10_norm[0] == pytest.approx(0.0, abs=1e-12)          # ∂h_t/∂h_t = I
     rnn = cmp.profiles[0]                                                # tanh, ρ = 0.9 < 1: must vanish
     assert rnn.log10_norm[-1] < -1
 

@@ -119,11 +119,11 @@ class Cell:
     def step_backward(self, p: dict, cache: CellCache, t: int, ds: np.ndarray):
         """Given ds = ∂L/∂s_{t+1} (shape (…, B, S), leading dims broadcast), return
         (dA_ih, dA_hh, ds_prev): adjoints of the input and recurrent pre-activation parts at step t, and
-        ds_prev = J_tᵀ ds, the part of ∂L/∂s_t that flows through this step (J_t = ∂s_{t+1}/∂s_t)."""
+        ds_prev = J_tᵀ ds, the part of ∂L/∂s_t that flows through this step (J_t = ∂s_{t+1}/∂s_t = ∂h_t/∂h_{t−1}: explorer.jacobians states the convention)."""
         raise NotImplementedError
 
     def step_jacobians(self, p: dict, cache: CellCache, n: int, start: int = 0) -> np.ndarray:
-        """J_t = ∂s_{t+1}/∂s_t for start ≤ t < n of a B = 1 cache, (n − start, S, S). Row i of J_t is J_tᵀ e_i,
+        """J_t = ∂s_{t+1}/∂s_t (= ∂h_t/∂h_{t−1}) for start ≤ t < n of a B = 1 cache, (n − start, S, S). Row i of J_t is J_tᵀ e_i,
         so the Jacobians come from the same step_backward as the gradients; cells may override with a closed
         form."""
         S = self.state_size
