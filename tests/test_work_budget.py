@@ -133,7 +133,7 @@ def test_the_lab_at_its_maxima_says_it_trains_a_smaller_batch():
 
 def test_at_most_two_updates_run_at_once_in_a_server_process():
     """The process-wide slots that bound the memory of many sessions training at their maxima together."""
-    from ui.training_lab import UPDATES_AT_ONCE, update_slot
+    from ui.live import UPDATES_AT_ONCE, update_slot
     with update_slot(0.01) as a, update_slot(0.01) as b:
         assert a and b and UPDATES_AT_ONCE == 2
         with update_slot(0.01) as c:

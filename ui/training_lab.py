@@ -18,7 +18,6 @@ from explorer.torch_names import read_weight_file, recurrent_weights
 from explorer.training import TrainConfig, Trainer
 
 from . import lab_store, live, params, url_state
-from .live import UPDATES_AT_ONCE, update_slot  # noqa: F401 (the lab's update slots are ui.live's)
 from .plain_text import plain
 
 log = logging.getLogger("bptt_explorer")
