@@ -162,6 +162,29 @@ def run_backward(cell, p, cache, inject, windows, xi=None, n=None, ds_in=None):
     return delta, dA_ih, dA_hh, d_s0
 
 
+def step_norms(rec: GradientRecord, b: int = 0) -> dict[str, np.ndarray]:
+    """What each step of sequence b adds to the backward pass, (T,) each:
+        norm_delta     ‖δ_t‖ = ‖∂L/∂h_t‖
+        norm_direct    ‖W_hyᵀ ∂ℓ_t/∂y_t‖, this step's own loss
+        norm_through_J ‖J_{t+1}ᵀ δ_{t+1}‖, what arrives from step t + 1 (the gradient the edge h_t → h_{t+1}
+                       carries back); δ_t = direct + through
+        norm_c         ‖∂L/∂c_t‖ arriving along c_t → c_{t+1} (f_{t+1} ⊙ δc_{t+1}, the carousel), LSTM only
+    plus norm_h ‖h_t‖, loss ℓ_t and target (whether step t has one)."""
+    tr = rec.trace
+    H = tr.model.hidden_size
+    sl = slice(b, b + 1)
+    direct = tr.dl_ds()[:, sl, :H]
+    dh = rec.delta_h[:, sl]
+    with np.errstate(invalid="ignore", over="ignore"):
+        through = dh - direct
+    out = {"norm_h": frobenius(tr.h[:, sl], axis=(1, 2)), "loss": tr.step_loss, "target": tr.mask[:, b] > 0,
+           "norm_delta": frobenius(dh, axis=(1, 2)), "norm_direct": frobenius(direct, axis=(1, 2)),
+           "norm_through_J": frobenius(through, axis=(1, 2))}
+    if rec.delta_c is not None:
+        out["norm_c"] = frobenius(rec.delta_c[:, sl], axis=(1, 2))
+    return out
+
+
 def bptt(model, X, targets, *, loss: str = "cross_entropy", mask=None, s0=None,
          scheme: Scheme = Full()) -> GradientRecord:
     """forward + backward in one call: the gradient of L = (1/B) Σ_b Σ_t ℓ_t under `scheme`."""

@@ -100,6 +100,13 @@ def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = Non
                         mime="text/html", key=f"html_{key}", on_click="ignore")
 
 
+def csv_download(df, *, key: str, title: str, where=st):
+    """The numbers a live (browser-drawn) view shows at the sidebar's settings, as CSV (built only when clicked)."""
+    keep_index = df.index.name is not None
+    where.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",
+                          mime="text/csv", key=f"csv_{key}", on_click="ignore")
+
+
 def model_download(sc: Scenario, where=st.sidebar):
     """The sidebar's network (its initial weights) as an .npz with PyTorch-style names (built only when clicked)."""
     where.download_button("⬇ this model (.npz)", lambda: model_bytes(sc.model(), {"scenario": sc.as_dict()}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..bptt import step_norms
 from ..norms import frobenius
 from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
@@ -19,22 +20,11 @@ _BIN_COLORS = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
 
 
 def step_numbers(rec) -> pd.DataFrame:
-    """Per step: ‖h_t‖, ℓ_t, ‖δ_t‖, its direct part ‖W_hyᵀ ∂ℓ_t/∂y_t‖ and recurrent part ‖J_{t+1}ᵀ δ_{t+1}‖."""
-    tr = rec.trace
-    H = tr.model.hidden_size
-    direct = tr.dl_ds()[..., :H]
-    dh = rec.delta_h
-    with np.errstate(invalid="ignore", over="ignore"):
-        through = dh - direct
-    return pd.DataFrame({
-        "t": np.arange(tr.T),
-        "norm_h": frobenius(tr.h, axis=(1, 2)),
-        "loss": tr.step_loss,
-        "target": tr.mask[:, 0] > 0,
-        "norm_delta": rec.delta_norms,
-        "norm_direct": frobenius(direct, axis=(1, 2)),
-        "norm_through_J": frobenius(through, axis=(1, 2)),
-    })
+    """Per step: ‖h_t‖, ℓ_t, ‖δ_t‖, its direct part ‖W_hyᵀ ∂ℓ_t/∂y_t‖ and recurrent part ‖J_{t+1}ᵀ δ_{t+1}‖
+    (explorer.bptt.step_norms, sequence 0)."""
+    n = step_norms(rec)
+    return pd.DataFrame({"t": np.arange(rec.T), **{k: n[k] for k in ("norm_h", "loss", "target", "norm_delta",
+                                                                     "norm_direct", "norm_through_J")}})
 
 
 def cut_positions(scheme, T: int) -> list[float]:

@@ -1,0 +1,127 @@
+"""Knob sweeps: for every value on a knob's grid, exactly the numbers the linked charts draw, so that a view in the
+browser can redraw on every input event while the knob is dragged (ui/scrub.py ships them as JSON).
+
+`scale_sweep(sc, scales)` runs the Scenario at every W_hh scale s of the grid (the same network draw, inputs and
+targets, only the scale changes) and keeps, per scale:
+    per step t (T,)    ‖δ_t‖, its parts ‖W_hyᵀ ∂ℓ_t/∂y_t‖ and ‖J_{t+1}ᵀ δ_{t+1}‖ (explorer.bptt.step_norms), ℓ_t, and
+                       for the LSTM ‖f_{t+1} ⊙ δc_{t+1}‖ (the gradient the cell-state edge carries back);
+    per lag ℓ (L,)     log10 ‖∂h_t/∂h_{t−ℓ}‖₂ from the last step (explorer.jacobians.jacobian_products);
+    W_hh's spectrum    eigenvalues, ρ, σ₁ and the activation's γ (the bound (σ₁γ)^ℓ and ρ^ℓ lines are drawn from
+                       these two numbers).
+Cost per scale: one forward and backward pass and max(lags) step Jacobians with one SVD per lag —
+`sweep_cost` counts it (explorer.work_budget) so the app can refuse a sweep that would hold a core too long.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import work_budget as wb
+from .bptt import bptt, step_norms
+from .init import largest_singular_value, spectral_radius
+from .jacobians import jacobian_products, weight_spectrum
+from .model import Model
+from .scenario import Scenario
+
+STEP_FIELDS = ("norm_delta", "norm_direct", "norm_through_J", "loss")
+STEP_OVERHEAD = 5e4      # multiply-add equivalents of one step's fixed cost at B = 1 (≈ 5 µs of Python here)
+B1_FACTOR = 3.0          # one sequence's matrix–vector products run ~3× below the GEMM rate work_budget assumes
+
+
+@dataclass
+class ScaleSweep:
+    """Every chart number of one Scenario at each W_hh scale of `scales` (n,). Arrays are (n, T) per step, (n, L)
+    per lag, (n,) or (n, H) per scale; NaN where a value does not exist (after an overflow)."""
+
+    scenario: Scenario            # the sweep's Scenario (its own scale is irrelevant: every grid value is run)
+    scales: np.ndarray            # (n,)
+    steps: dict                   # STEP_FIELDS (+ "norm_c" for the LSTM) → (n, T)
+    target: np.ndarray            # (T,) bool: which steps carry a loss
+    overflow_step: np.ndarray     # (n,) int: the forward pass's first overflowing step, −1 for none
+    lags: np.ndarray              # (L,) lags ℓ of the lag profile
+    log10_lag_norm: np.ndarray    # (n, L) log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (−inf where exactly 0, NaN past an overflow)
+    rho: np.ndarray               # (n,)
+    sigma1: np.ndarray            # (n,)
+    gamma: float
+    eigenvalues: np.ndarray       # (n, H) complex
+
+    def index(self, scale: float) -> int:
+        """The grid point nearest to `scale`."""
+        return int(np.argmin(np.abs(self.scales - scale)))
+
+
+def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum: bool = True) -> float:
+    """Multiply-adds of scale_sweep: per scale a forward and backward pass at B = 1 (with each step's fixed cost,
+    which dominates at small H), the lag profile (max_lag step Jacobians, n_lags SVDs) and, with spectrum, W_hh's
+    eigenvalues (≈ 10 H³)."""
+    D = 3
+    per_scale = (B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, D, sc.T, 1) + 2 * sc.T * STEP_OVERHEAD
+                 + max_lag * (B1_FACTOR * wb.step_jacobian_cost(sc.cell, sc.hidden) + STEP_OVERHEAD)
+                 + n_lags * wb.svd_cost(sc.hidden) + (10.0 * sc.hidden ** 3 if spectrum else 0.0))
+    return float(n_scales) * per_scale
+
+
+def _rescaler(sc: Scenario):
+    """A function scale → the Scenario's model at that scale, drawn once: each gate block of W_hh (u for the
+    IndRNN) is multiplied by scale / ρ (or σ₁) of the unscaled block — the same product build_model computes, so
+    the models are identical, without one eigen-decomposition per block and scale."""
+    base = sc.model(scale=None)
+    H, cell = sc.hidden, base.cell
+    if cell.diagonal_recurrence:
+        m = float(np.max(np.abs(base.params["u"])))
+        blocks, nows = None, [m]
+    else:
+        blocks = [base.params["W_hh"][g * H:(g + 1) * H] for g in range(cell.n_gates)]
+        size = spectral_radius if sc.scale_kind == "rho" else largest_singular_value
+        nows = [size(b) for b in blocks]
+
+    def at(scale: float) -> Model:
+        p = dict(base.params)
+        if blocks is None:
+            p["u"] = p["u"] * (scale / nows[0]) if nows[0] > 0 else p["u"]
+        else:
+            p["W_hh"] = np.ascontiguousarray(np.concatenate(
+                [b * (scale / n) if n != 0.0 else b.copy() for b, n in zip(blocks, nows, strict=True)]))
+        return Model(cell, p, base.output_size, base.dtype, {**base.config, "scale": scale})
+    return at
+
+
+def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> ScaleSweep:
+    """Run `sc` at every scale of `scales` and keep what the scrubbed charts draw (see the module docstring);
+    without `spectrum` the eigenvalues are left NaN (ρ and σ₁ are still given). The spectrum is that of the
+    unscaled matrix times scale / (its ρ or σ₁): eigenvalues and singular values scale with the matrix."""
+    scales = np.asarray(scales, dtype=float)
+    lags = np.unique(np.clip(np.asarray(lags, dtype=int), 0, sc.T))
+    n, T = scales.size, sc.T
+    steps = {k: np.full((n, T), np.nan) for k in STEP_FIELDS + (("norm_c",) if sc.cell == "lstm" else ())}
+    lag_norm = np.full((n, lags.size), np.nan)
+    overflow = np.full(n, -1)
+    model_at = _rescaler(sc)
+    X, y, mask = sc.data()
+    unit = weight_spectrum(model_at(1.0)) if spectrum else None
+    W1 = model_at(1.0).recurrent_matrix()
+    rho1 = unit.rho if spectrum else float(np.max(np.abs(np.linalg.eigvals(W1))))
+    sigma1_1 = float(np.linalg.norm(W1, 2))
+    target = mask[:, 0] > 0
+    for i, s in enumerate(scales):
+        model = model_at(float(s))
+        rec = bptt(model, X, y, loss=sc.loss, mask=mask, scheme=replace(sc, scale=float(s)).truncation())
+        norms = step_norms(rec)
+        for k in steps:
+            steps[k][i] = norms[k]
+        if rec.trace.overflow_step is not None:
+            overflow[i] = rec.trace.overflow_step
+        jp = jacobian_products(rec.trace, spectrum=False, lags=lags)
+        lag_norm[i, np.searchsorted(lags, jp.lags)] = jp.log10_norm
+    eig = np.outer(scales, unit.eigenvalues) if spectrum else np.full((n, sc.hidden), np.nan, dtype=complex)
+    return ScaleSweep(sc, scales, steps, target, overflow, lags, lag_norm, scales * rho1, scales * sigma1_1,
+                      model_at(1.0).cell.gamma, eig)
+
+
+def grid(lo: float, hi: float, step: float) -> np.ndarray:
+    """The values a slider from lo to hi in steps of `step` can take (rounded as the slider rounds them)."""
+    n = int(round((hi - lo) / step)) + 1
+    digits = max(0, -int(math.floor(math.log10(step))) + 1)
+    return np.round(lo + step * np.arange(n), digits)

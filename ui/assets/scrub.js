@@ -1,0 +1,469 @@
+// BPTT Explorer's live view: the sweep of a knob's whole grid (explorer/sweeps.py) arrives once as JSON, and every
+// input event of the knob redraws from it in the browser — no server round trip while the knob is dragged. On
+// release the value goes back to Streamlit (setStateValue), so the sidebar, the URL and the other charts follow.
+//
+// Views (data.views): "graph" the unrolled network (h_t coloured by ‖δ_t‖, each recurrent edge's width and colour
+// the gradient it carries back, the LSTM's cell-state row, truncation cuts) with a step-through of the forward and
+// backward passes; "delta" ‖δ_t‖ against t; "lags" ‖∂h_t/∂h_{t−ℓ}‖ against ℓ with the (σ₁γ)^ℓ and ρ^ℓ lines;
+// "eigen" the eigenvalues of W_hh with the unit circle. Non-finite numbers arrive as null ("nan"), "inf", "-inf".
+// What is drawn is also exposed for tests: window.__bpttScrub[key] and data-* attributes on the SVG elements.
+
+const NS = "http://www.w3.org/2000/svg";
+const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"];
+const BLUES = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"];
+
+function num(v) {
+  if (v === null || v === "nan") return NaN;
+  if (v === "inf") return Infinity;
+  if (v === "-inf") return -Infinity;
+  return v;
+}
+const nums = (a) => a.map(num);
+const log10 = (v) => (v > 0 ? Math.log10(v) : (v === 0 ? -Infinity : NaN));
+const fin = (v) => Number.isFinite(v);
+
+function ramp(colors, u) {
+  if (!fin(u)) return "#dddddd";
+  u = Math.min(1, Math.max(0, u)) * (colors.length - 1);
+  const i = Math.min(colors.length - 2, Math.floor(u)), f = u - i;
+  const a = colors[i], b = colors[i + 1];
+  const c = (k) => Math.round(parseInt(a.substr(k, 2), 16) * (1 - f) + parseInt(b.substr(k, 2), 16) * f);
+  return `rgb(${c(1)},${c(3)},${c(5)})`;
+}
+
+function el(tag, attrs, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function fmt(v) {
+  if (!fin(v)) return v === Infinity ? "∞" : (v === -Infinity ? "−∞" : "–");
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2).replace("e", "·10^").replace("+", "") : v.toPrecision(3);
+}
+const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]).replace("-", "₋");
+
+function extent(values) {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) if (fin(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (lo === Infinity) return [-1, 1];
+  if (hi - lo < 1e-9) return [lo - 0.5, hi + 0.5];
+  return [lo, hi];
+}
+
+const SUP = (n) => String(n).replace(/[0-9]/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d]).replace("-", "⁻");
+
+// Ticks of a log10 axis from lo to hi: [value (log10), label]; decades at a nice stride, or 1-2-5 within a decade
+function logTicks(lo, hi, n = 5) {
+  const out = [];
+  if (hi - lo < 2) {
+    for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) for (const m of [1, 2, 5]) {
+      const v = d + Math.log10(m);
+      if (v >= lo - 1e-9 && v <= hi + 1e-9) out.push([v, (m === 1 ? "" : m + "·") + "10" + SUP(d)]);
+    }
+    return out;
+  }
+  const step = niceStep((hi - lo) / n);
+  for (let d = Math.ceil(lo / step) * step; d <= hi + 1e-9; d += step) out.push([d, "10" + SUP(d)]);
+  return out;
+}
+
+function niceStep(raw) {                               // 1, 2, 5, 10, 20, 50 … ≥ raw (at least 1)
+  const p = Math.pow(10, Math.floor(Math.log10(Math.max(raw, 1e-9))));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return Math.max(1, m * p);
+  return 10 * p;
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, key } = component;
+  const old = parentElement.querySelector(".bptt-scrub");           // each run mounts afresh (no stale listeners)
+  if (old) old.remove();
+  const root = document.createElement("div");
+  root.className = "bptt-scrub";
+  root.tabIndex = 0;
+  parentElement.appendChild(root);
+  let D;
+  try {
+    D = typeof data === "string" ? JSON.parse(data) : data;
+    if (!D || !Array.isArray(D.scales) || D.scales.length === 0) throw new Error("no grid");
+  } catch (e) {
+    root.textContent = "This live view could not read its data (" + e.message + "); the charts below still work.";
+    return;
+  }
+  const big = !!D.projector;
+  root.classList.toggle("big", big);
+  const n = D.scales.length, T = D.T, W = Math.min(D.window || 30, T);
+  const S = {
+    index: D.index, start: Math.max(0, Math.min(D.start, T - W)), step: D.step, phase: 2 * W, playing: false,
+    timer: null, unit: null,
+  };
+
+  // ---- controls ---------------------------------------------------------------------------------------------
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  root.appendChild(bar);
+  const label = document.createElement("label");
+  label.className = "knob";
+  const name = document.createElement("span");
+  const range = document.createElement("input");
+  range.type = "range"; range.min = 0; range.max = n - 1; range.step = 1; range.value = S.index;
+  range.setAttribute("aria-label", D.label);
+  range.className = "scale";
+  label.append(name, range);
+  bar.appendChild(label);
+  const live = document.createElement("span");
+  live.className = "live";
+  live.textContent = "live: redrawn in your browser while you drag; the sidebar follows on release";
+  bar.appendChild(live);
+
+  const views = {};
+  const state = (window.__bpttScrub = window.__bpttScrub || {});
+  const exposed = (state[D.name || key] = { redraws: 0 });
+
+  function current() {
+    const i = S.index, st = D.steps;
+    const pick = (k) => (st[k] ? nums(st[k][i]) : null);
+    return {
+      scale: D.scales[i], delta: pick("norm_delta"), direct: pick("norm_direct"), through: pick("norm_through_J"),
+      loss: pick("loss"), c: pick("norm_c"), overflow: D.overflow[i], lag: D.lag ? nums(D.lag[i]) : null,
+      rho: D.rho[i], sigma1: D.sigma1[i], eig_re: D.eig_re ? nums(D.eig_re[i]) : null,
+      eig_im: D.eig_im ? nums(D.eig_im[i]) : null,
+    };
+  }
+
+  // ---- the unrolled graph ----------------------------------------------------------------------------------
+  function graphView() {
+    const box = document.createElement("div");
+    box.className = "view graph";
+    root.appendChild(box);
+    const steps = document.createElement("div");
+    steps.className = "bar";
+    const btn = (text, title, fn) => {
+      const b = document.createElement("button");
+      b.textContent = text; b.title = title; b.onclick = fn;
+      steps.appendChild(b);
+      return b;
+    };
+    btn("⇤", "start: nothing computed (Home)", () => { stop(); S.phase = 0; draw(); });
+    btn("◀", "one step back (←)", () => { stop(); S.phase = Math.max(0, S.phase - 1); draw(); });
+    const play = btn("▶ play", "play both passes (space)", () => toggle());
+    btn("▶|", "one step on (→)", () => { stop(); S.phase = Math.min(2 * W, S.phase + 1); draw(); });
+    btn("⇥", "end: both passes done (End)", () => { stop(); S.phase = 2 * W; draw(); });
+    const phaseText = document.createElement("span");
+    phaseText.className = "phase";
+    steps.appendChild(phaseText);
+    box.appendChild(steps);
+    const lstm = !!D.steps.norm_c;
+    const rows = lstm ? ["x", "h", "c", "y", "L"] : ["x", "h", "y", "L"];
+    const rowName = { x: "x_t", h: "h_t", c: "c_t", y: "y_t", L: "ℓ_t" };
+    const Wpx = 1100, left = 60, right = 170, top = 24, rowH = big ? 78 : 66;
+    const Hpx = top + rowH * rows.length + 30;
+    const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
+    const ov = T > W ? overview(box) : null;
+    const eq = document.createElement("div");
+    eq.className = "equation";
+    box.appendChild(eq);
+    const Y = Object.fromEntries(rows.map((r, k) => [r, top + rowH * (rows.length - 1 - k) + rowH / 2]));
+    const dx = (Wpx - left - right) / W;
+    const X = (t) => left + (t - S.start + 0.5) * dx;
+    const R = Math.max(6, Math.min(13, dx * 0.28));
+
+    function toggle() {
+      if (S.playing) return stop();
+      S.playing = true; play.textContent = "❚❚ pause";
+      if (S.phase >= 2 * W) S.phase = 0;
+      S.timer = setInterval(() => {
+        if (S.phase >= 2 * W) return stop();
+        S.phase += 1; draw();
+      }, 320);
+    }
+    function stop() {
+      S.playing = false; play.textContent = "▶ play";
+      if (S.timer) clearInterval(S.timer);
+      S.timer = null;
+    }
+    views.stop = stop;
+
+    function draw() {
+      const c = current();
+      const ts = Array.from({ length: W }, (_, k) => S.start + k);
+      const fwdDone = Math.min(S.phase, W);              // forward steps computed (left to right)
+      const bwdDone = Math.max(0, S.phase - W);          // backward steps done (right to left)
+      const forward = (t) => t - S.start < fwdDone;
+      const backward = (t) => S.start + W - 1 - t < bwdDone;
+      const ld = ts.map((t) => log10(c.delta[t]));
+      const [lo, hi] = extent(ld);
+      const le = ts.slice(0, -1).map((t) => log10(c.through[t]));
+      const lc = lstm ? ts.slice(0, -1).map((t) => log10(c.c[t])) : [];
+      const [elo, ehi] = extent(le.concat(lc));
+      svg.innerHTML = "";
+      const g = el("g", {}, svg);
+      for (const r of rows) el("text", { x: 8, y: Y[r] + 5, class: "rowname" }, g).textContent = rowName[r];
+      // forward structure: x → h → y → ℓ (and h ↔ c), thin grey, drawn first so the recurrent edges sit on top
+      for (const t of ts) {
+        const on = forward(t) ? "fwd on" : "fwd";
+        const pairs = [["x", "h"], ["h", "y"], ["y", "L"]].concat(lstm ? [["h", "c"]] : []);
+        for (const [a, b] of pairs) {
+          el("line", { x1: X(t), y1: Y[a] - R - 2, x2: X(t), y2: Y[b] + R + 2, class: on,
+                       "marker-end": "url(#arrow-fwd)" }, g);
+        }
+      }
+      // recurrent edges h_t → h_{t+1} (and c_t → c_{t+1}), between the nodes, never under them
+      const defs = el("defs", {}, svg);
+      const marker = (id, color) => {
+        const m = el("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
+                                 markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
+        el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: color }, m);
+      };
+      marker("arrow-fwd", "#9a9a9a");
+      for (let k = 0; k < BLUES.length; k++) marker(`arrow-b${k}`, BLUES[k]);
+      const edge = (row, t, lv, raw) => {
+        const u = (lv - elo) / (ehi - elo || 1);
+        const bin = fin(lv) ? Math.min(BLUES.length - 1, Math.floor(Math.max(0, u) * BLUES.length)) : 0;
+        const cut = (D.cuts || []).includes(t + 0.5);
+        const used = backward(t + 1) && !cut;
+        const e = el("line", {
+          x1: X(t) + R + 1, y1: Y[row], x2: X(t + 1) - R - 3, y2: Y[row],
+          stroke: cut ? "#d62728" : (fin(lv) ? ramp(BLUES, u) : "#dddddd"),
+          "stroke-width": cut ? 2 : (fin(lv) ? 2 + 7 * Math.max(0, u) : 1.5),
+          "stroke-dasharray": cut ? "5 4" : "", opacity: used || S.phase >= 2 * W ? 1 : 0.25,
+          "marker-end": cut ? "" : `url(#arrow-b${bin})`, class: `edge ${row}`, "data-t": t,
+          "data-value": String(raw),
+        }, g);
+        if (cut) el("text", { x: (X(t) + X(t + 1)) / 2, y: Y[row] - R - 6, class: "cut" }, g).textContent = "✂";
+        return e;
+      };
+      ts.slice(0, -1).forEach((t, k) => edge("h", t, le[k], c.through[t]));
+      if (lstm) ts.slice(0, -1).forEach((t, k) => edge("c", t, lc[k], c.c[t]));
+      // nodes
+      for (const t of ts) {
+        const f = forward(t), b = backward(t);
+        el("rect", { x: X(t) - R * 0.8, y: Y.x - R * 0.8, width: 1.6 * R, height: 1.6 * R, class: "node plain" }, g);
+        el("polygon", { points: `${X(t)},${Y.y - R} ${X(t) + R},${Y.y} ${X(t)},${Y.y + R} ${X(t) - R},${Y.y}`,
+                        class: f ? "node plain" : "node plain idle" }, g);
+        el("polygon", { points: `${X(t)},${Y.L - R} ${X(t) + R},${Y.L + R * 0.8} ${X(t) - R},${Y.L + R * 0.8}`,
+                        class: f ? "node" : "node idle", fill: D.target[t] ? "#e69f00" : "#ffffff" }, g);
+        if (lstm) el("circle", { cx: X(t), cy: Y.c, r: R * 0.8, class: f ? "node plain" : "node plain idle" }, g);
+        const u = (ld[t - S.start] - lo) / (hi - lo);
+        const h = el("circle", {
+          cx: X(t), cy: Y.h, r: R, class: "node h" + (t === S.step ? " cursor" : ""),
+          fill: b || S.phase >= 2 * W ? ramp(VIRIDIS, u) : (f ? "#f4f4f4" : "#ffffff"),
+          "data-t": t, "data-delta": fin(c.delta[t]) ? c.delta[t] : String(c.delta[t]),
+        }, g);
+        h.style.cursor = "pointer";
+        h.onclick = () => { S.step = t; draw(); setStateValue("step", { value: t, at: Date.now() }); };
+        if (c.overflow >= 0 && t >= c.overflow) h.setAttribute("class", "node h overflow");
+      }
+      // step labels
+      const every = Math.max(1, Math.ceil(W / 15));
+      for (const t of ts) if ((t - S.start) % every === 0 || t === S.step) {
+        el("text", { x: X(t), y: Hpx - 8, class: "tick" + (t === S.step ? " cursor" : "") }, g).textContent = t;
+      }
+      // legends: node colour and edge width, both log scales
+      const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
+      el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = "h_t: ‖δ_t‖";
+      const Lh = rowH * rows.length - 60;
+      for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 8 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
+                                                 fill: ramp(VIRIDIS, k / 39) }, lg);
+      for (const [d, txt] of logTicks(lo, hi, 4)) {
+        el("text", { x: 18, y: 12 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
+      }
+      el("text", { x: 0, y: Lh + 28, class: "legend" }, lg).textContent = "edge: gradient";
+      el("text", { x: 0, y: Lh + 44, class: "legend" }, lg).textContent = "carried back (log)";
+      el("line", { x1: 0, y1: Lh + 58, x2: 50, y2: Lh + 58, stroke: BLUES[5], "stroke-width": 9 }, lg);
+      el("text", { x: 56, y: Lh + 62, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
+      el("line", { x1: 0, y1: Lh + 74, x2: 50, y2: Lh + 74, stroke: BLUES[0], "stroke-width": 2 }, lg);
+      el("text", { x: 56, y: Lh + 78, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
+      // the step's equation, with its numbers
+      const t = S.step, nx = t + 1 < T ? t + 1 : "T";
+      const share = c.direct[t] + c.through[t] > 0 ? c.through[t] / (c.direct[t] + c.through[t]) : 0;
+      eq.innerHTML = "";
+      const line = document.createElement("div");
+      line.className = "eqline";
+      line.textContent = `step ${t}:  ‖δ${sub(t)}‖ = ${fmt(c.delta[t])}  ≤  ‖W_hyᵀ ∂ℓ${sub(t)}/∂y${sub(t)}‖ = ` +
+        `${fmt(c.direct[t])}  +  ‖J${sub(nx)}ᵀ δ${sub(nx)}‖ = ${fmt(c.through[t])}`;
+      line.dataset.delta = c.delta[t];
+      const note = document.createElement("div");
+      note.className = "eqnote";
+      note.textContent = `${Math.round(100 * share)}% of the gradient at step ${t} arrives from the future through ` +
+        `J${sub(nx)}ᵀ; the rest is its own loss ℓ${sub(t)} = ${fmt(c.loss[t])}` +
+        (D.target[t] ? "" : " (no target at this step, so 0)") + ".  Click an h_t to read another step.";
+      eq.append(line, note);
+      const fw = `forward pass: ${fwdDone} of ${W} steps`, bw = `backward pass: ${bwdDone} of ${W} steps back`;
+      phaseText.textContent = S.phase < W ? `${fw} (h_t, y_t, ℓ_t filled left to right)` :
+        (S.phase < 2 * W ? `${bw} (δ carried right to left along the edges)` : "both passes done");
+      if (ov) ov.draw(c);
+      exposed.graph = { start: S.start, window: W, phase: S.phase, step: S.step,
+                        delta: ts.map((t) => c.delta[t]), through: ts.slice(0, -1).map((t) => c.through[t]) };
+    }
+
+    // overview strip for long sequences: ‖δ_t‖ over all T, with the window drawn on it and draggable
+    function overview(parent) {
+      const H0 = 56, w0 = Wpx - left - right;
+      const s2 = el("svg", { viewBox: `0 0 ${Wpx} ${H0}`, width: "100%", class: "overview" }, parent);
+      let dragging = false;
+      const toT = (ev) => {
+        const rect = s2.getBoundingClientRect();
+        const x = ((ev.clientX - rect.left) / rect.width) * Wpx;
+        return Math.round(((x - left) / w0) * T - W / 2);
+      };
+      const move = (ev) => {
+        S.start = Math.max(0, Math.min(T - W, toT(ev)));
+        if (S.step < S.start || S.step >= S.start + W) S.step = S.start + W - 1;
+        draw();
+      };
+      s2.addEventListener("pointerdown", (ev) => { dragging = true; s2.setPointerCapture(ev.pointerId); move(ev); });
+      s2.addEventListener("pointermove", (ev) => { if (dragging) move(ev); });
+      s2.addEventListener("pointerup", () => {
+        dragging = false;
+        setStateValue("end", { value: S.start + W, at: Date.now() });
+      });
+      return {
+        draw(c) {
+          s2.innerHTML = "";
+          const l = c.delta.map(log10);
+          const [lo, hi] = extent(l);
+          let d = "";
+          l.forEach((v, t) => {
+            if (!fin(v)) return;
+            const x = left + (t / Math.max(1, T - 1)) * w0, y = H0 - 6 - ((v - lo) / (hi - lo)) * (H0 - 16);
+            d += (d ? " L " : "M ") + x.toFixed(1) + " " + y.toFixed(1);
+          });
+          el("path", { d, class: "spark" }, s2);
+          el("rect", { x: left + (S.start / T) * w0, y: 2, width: Math.max(3, (W / T) * w0), height: H0 - 6,
+                       class: "window" }, s2);
+          el("text", { x: 8, y: H0 / 2 + 4, class: "rowname" }, s2).textContent = "‖δ_t‖";
+          el("text", { x: Wpx - right + 22, y: H0 / 2 + 4, class: "legend" }, s2).textContent =
+            `${S.start}…${S.start + W - 1} of ${T}`;
+        },
+      };
+    }
+    root.addEventListener("keydown", (ev) => {
+      if (ev.target === range) return;
+      if (ev.key === "ArrowRight") { stop(); S.phase = Math.min(2 * W, S.phase + 1); draw(); ev.preventDefault(); }
+      else if (ev.key === "ArrowLeft") { stop(); S.phase = Math.max(0, S.phase - 1); draw(); ev.preventDefault(); }
+      else if (ev.key === " ") { toggle(); ev.preventDefault(); }
+      else if (ev.key === "Home") { stop(); S.phase = 0; draw(); ev.preventDefault(); }
+      else if (ev.key === "End") { stop(); S.phase = 2 * W; draw(); ev.preventDefault(); }
+    });
+    return draw;
+  }
+
+  // ---- a log-scale line chart (shared by the ‖δ_t‖ and lag views) ------------------------------------------
+  function lineView(cls, title, xlabel, ylabel, series) {
+    const box = document.createElement("div");
+    box.className = "view " + cls;
+    root.appendChild(box);
+    const h = document.createElement("div");
+    h.className = "title";
+    h.textContent = title;
+    box.appendChild(h);
+    const Wpx = 1100, Hpx = big ? 420 : 360, l = 90, r = 230, t0 = 16, b0 = 56;
+    const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
+    return function draw() {
+      const c = current();
+      const lines = series(c);                      // [{name, x: [...], y: [...] (log10), color, dash}]
+      const all = [].concat(...lines.map((s) => s.y));
+      let [lo, hi] = extent(all);
+      const main = lines[0].y.filter(fin);
+      if (main.length) {                            // keep the measured line readable: bound lines may run far off
+        const [mlo, mhi] = extent(main);
+        lo = Math.max(lo, mlo - 3); hi = Math.min(hi, mhi + 3);
+      }
+      const xs = lines[0].x;
+      const xmax = Math.max(1, xs[xs.length - 1]);
+      const px = (x) => l + (x / xmax) * (Wpx - l - r), py = (y) => t0 + (1 - (y - lo) / (hi - lo)) * (Hpx - t0 - b0);
+      svg.innerHTML = "";
+      for (const [d, txt] of logTicks(lo, hi, 5)) {
+        el("line", { x1: l, x2: Wpx - r, y1: py(d), y2: py(d), class: "grid" }, svg);
+        el("text", { x: l - 8, y: py(d) + 5, class: "tick", "text-anchor": "end" }, svg).textContent = txt;
+      }
+      const xstep = niceStep(xmax / 5);
+      for (let x = 0; x <= xmax + 1e-9; x += xstep) {
+        el("text", { x: px(x), y: Hpx - b0 + 22, class: "tick" }, svg).textContent = x;
+      }
+      el("text", { x: (l + Wpx - r) / 2, y: Hpx - 8, class: "axis" }, svg).textContent = xlabel;
+      const yl = el("text", { x: 18, y: (Hpx - b0) / 2, class: "axis",
+                              transform: `rotate(-90 18 ${(Hpx - b0) / 2})` }, svg);
+      yl.textContent = ylabel;
+      lines.forEach((s, k) => {
+        let d = "", pen = false;
+        s.x.forEach((x, i) => {
+          const y = s.y[i];
+          if (!fin(y) || y < lo - 1e-9 || y > hi + 1e-9) { pen = false; return; }
+          d += (pen ? " L " : " M ") + px(x).toFixed(1) + " " + py(y).toFixed(1);
+          pen = true;
+        });
+        el("path", { d, class: "series", stroke: s.color, "stroke-dasharray": s.dash || "",
+                     "stroke-width": k === 0 ? 4 : 3, "data-name": s.name }, svg);
+        el("line", { x1: Wpx - r + 16, x2: Wpx - r + 46, y1: t0 + 12 + 24 * k, y2: t0 + 12 + 24 * k, stroke: s.color,
+                     "stroke-width": 4, "stroke-dasharray": s.dash || "" }, svg);
+        el("text", { x: Wpx - r + 52, y: t0 + 17 + 24 * k, class: "legend" }, svg).textContent = s.name;
+      });
+      exposed[cls] = { y: lines[0].y.slice(), lo, hi };
+    };
+  }
+
+  function eigenView() {
+    const box = document.createElement("div");
+    box.className = "view eigen";
+    root.appendChild(box);
+    const h = document.createElement("div");
+    h.className = "title";
+    h.textContent = "Eigenvalues of W_hh (complex plane) and the unit circle";
+    box.appendChild(h);
+    const P = big ? 460 : 400;
+    const svg = el("svg", { viewBox: `0 0 ${P} ${P}`, width: Math.round(P * 0.9), role: "img" }, box);
+    return function draw() {
+      const c = current();
+      const m = Math.max(1.2, c.rho * 1.15), s = (P / 2 - 24) / m, o = P / 2;
+      svg.innerHTML = "";
+      el("line", { x1: 10, x2: P - 10, y1: o, y2: o, class: "grid" }, svg);
+      el("line", { y1: 10, y2: P - 10, x1: o, x2: o, class: "grid" }, svg);
+      el("circle", { cx: o, cy: o, r: s, class: "unit" }, svg);
+      el("circle", { cx: o, cy: o, r: s * c.rho, class: "rho" }, svg);
+      c.eig_re.forEach((re, k) => el("circle", { cx: o + s * re, cy: o - s * c.eig_im[k], r: 4, class: "eig" }, svg));
+      el("text", { x: 12, y: 22, class: "legend" }, svg).textContent =
+        `ρ = ${fmt(c.rho)}, σ₁ = ${fmt(c.sigma1)}  (dashed: |λ| = ρ; solid: |λ| = 1)`;
+      exposed.eigen = { rho: c.rho, n: c.eig_re.length };
+    };
+  }
+
+  const draws = [];
+  for (const v of D.views || ["graph"]) {
+    if (v === "graph") draws.push(graphView());
+    if (v === "delta") draws.push(lineView("delta", "‖δ_t‖ over time (live)", "timestep t",
+      "‖δ_t‖ (log scale)", (c) => [{ name: "‖∂L/∂h_t‖", x: [...Array(T).keys()], y: c.delta.map(log10),
+                                     color: "#0072b2" }].concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)",
+                                     x: [...Array(T).keys()], y: c.c.map(log10), color: "#009e73", dash: "6 4" }] : [])));
+    if (v === "lags") draws.push(lineView("lags", "How much of the gradient survives a lag of ℓ steps (live)",
+      "lag ℓ (steps back from the last step t)", "‖∂h_t/∂h_{t−ℓ}‖₂ (log scale)", (c) => [
+        { name: "‖∂h_t/∂h_{t−ℓ}‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
+        { name: `bound (σ₁γ)^ℓ = ${fmt(c.sigma1 * D.gamma)}^ℓ`, x: D.lags,
+          y: D.lags.map((l) => l * Math.log10(c.sigma1 * D.gamma)), color: "#d62728", dash: "8 5" },
+        { name: `ρ^ℓ, ρ = ${fmt(c.rho)}`, x: D.lags, y: D.lags.map((l) => l * Math.log10(c.rho)), color: "#555555",
+          dash: "2 4" }]));
+    if (v === "eigen") draws.push(eigenView());
+  }
+  const note = document.createElement("div");
+  note.className = "overflow";
+  root.appendChild(note);
+
+  function redraw() {
+    const c = current();
+    name.textContent = `${D.label}: ${D.scales[S.index].toFixed(2)}`;
+    note.textContent = c.overflow >= 0 ? `Overflow at step ${c.overflow} at this scale: the forward pass passed ` +
+      `float64's range there; the charts show the steps before it.` : "";
+    for (const d of draws) d();
+    exposed.index = S.index; exposed.scale = D.scales[S.index]; exposed.redraws += 1;
+    exposed.drawnAt = performance.now();
+  }
+  range.addEventListener("input", () => { S.index = Number(range.value); redraw(); });
+  // a nonce, so releasing on a value the state already holds still syncs (the sidebar may have moved since)
+  range.addEventListener("change", () => setStateValue("scale", { value: D.scales[S.index], at: Date.now() }));
+  redraw();
+  return () => { if (views.stop) views.stop(); };
+}
