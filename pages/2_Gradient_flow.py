@@ -5,6 +5,7 @@ import explorer as ex
 from explorer.figures import gradient_flow as gf
 from ui import compute, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
+from ui.scrub import live_view
 
 with lesson(__file__, "The gradient of a recurrent network is a sum over time. Each loss ℓ_t sends "
             "credit back to every earlier use of W_hh, attenuated or amplified by the Jacobians in between. These "
@@ -12,6 +13,10 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
     rec = compute.record(sc)
     overflow_notes(rec)
     proj = url_state.projector()
+    st.markdown("#### Drag the scale: ‖δ_t‖ redrawn live")
+    live_view(sc, ("delta",), key="live_flow")
+    st.caption("**What to notice:** below a scale of 1 the line tilts down going back in time (vanishing), above "
+               "it tilts up (exploding); the charts below follow when you release the knob.")
     a, b = st.columns(2, gap="large")
     fig, df = gf.delta_norms(rec, projector=proj)
     chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",

@@ -5,6 +5,7 @@ from explorer import work_budget as wb
 from explorer.figures import vanishing as vf
 from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
+from ui.scrub import live_view
 
 with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
             "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^ℓ, where σ₁ is W_hh's largest singular value and "
@@ -14,6 +15,10 @@ with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
     overflow_notes(rec)
     proj = url_state.projector()
     jp, sp = compute.jacobians(sc)
+    st.markdown("#### Drag the scale across 1")
+    live_view(sc, ("lags", "eigen"), key="live_vanishing")
+    st.caption("**What to notice:** the measured line follows the slope of the red bound line from below as the "
+               "eigenvalues cross the unit circle; the charts below follow when you release the knob.")
     a, b = st.columns(2, gap="large")
     fig, df = vf.eigen_plane(sp, projector=proj)
     chart(fig, df, key="eigen", where=a, title="Eigenvalues of the recurrent matrix",

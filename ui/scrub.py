@@ -29,8 +29,11 @@ MAX_PAYLOAD_BYTES = 6e6    # the JSON a page ships once (a classroom LAN carries
 LAG_POINTS = 60            # lags of the live lag profile (evenly spread)
 SIGNIFICANT = 7            # digits kept in the JSON: the drawn values equal the sweep's to 1e-7 relative
 
+# Mounted in the page's DOM, not a shadow root: its CSS is all under .bptt-scrub, and the page's tests and tools
+# (elementFromPoint, selectors) see the view like any other element.
 _component = st.components.v2.component(
-    "bptt_scrub", css=(ASSETS / "scrub.css").read_text(), js=(ASSETS / "scrub.js").read_text())
+    "bptt_scrub", css=(ASSETS / "scrub.css").read_text(), js=(ASSETS / "scrub.js").read_text(),
+    isolate_styles=False)
 
 
 def scale_grid() -> np.ndarray:

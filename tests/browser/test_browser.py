@@ -22,8 +22,11 @@ def wait_idle(pg, timeout=60_000):
                                                                                       timeout=timeout)
     expect(pg.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
     n = pg.get_by_test_id("stPlotlyChart").count()
-    for i in range(n):
-        pg.get_by_test_id("stPlotlyChart").nth(i).locator(".main-svg").first.wait_for(timeout=timeout)
+    for i in range(n):                 # (attached: a chart in a closed expander is drawn but hidden)
+        pg.get_by_test_id("stPlotlyChart").nth(i).locator(".main-svg").first.wait_for(state="attached",
+                                                                                      timeout=timeout)
+    for i in range(pg.locator(".bptt-scrub").count()):                   # the live views (ui/scrub)
+        pg.locator(".bptt-scrub").nth(i).locator("svg").first.wait_for(timeout=timeout)
     pg.wait_for_timeout(200)
 
 
@@ -42,7 +45,8 @@ def chart_signature(pg):
     """What the charts currently draw: the text of every plot (tick labels, titles) and a hash of the data the
     browser's Plotly holds (gd.data), so a redraw with new numbers but the same ticks still counts as a change."""
     return [c.inner_text() + c.locator(".js-plotly-plot").first.evaluate(_DATA_HASH)
-            for c in pg.get_by_test_id("stPlotlyChart").all()]
+            for c in pg.get_by_test_id("stPlotlyChart").all()] + \
+        [v.evaluate("e => e.innerHTML.length + ':' + e.textContent") for v in pg.locator(".bptt-scrub").all()]
 
 
 def slider_value(pg, label):
@@ -132,7 +136,9 @@ _FRAME_SHOWN = """gd => { const i = gd._transitionData._frames[0].traces[0];
 def test_backward_pass_animation_plays_in_the_browser(server, page):
     page.goto(f"{server}/Unrolled_graph?T=30")
     wait_idle(page)
+    page.get_by_text("The same graph as a static chart").click()         # the Plotly version, for slides
     chart = page.get_by_test_id("stPlotlyChart").first
+    chart.locator(".main-svg").first.wait_for()
     plot = chart.locator(".js-plotly-plot").first
     # T = 30: the slider starts at the last frame (δ has travelled all the way back), nothing animated yet
     assert plot.evaluate(_FRAME_SHOWN) == ["backward steps done: 30", None, 30]

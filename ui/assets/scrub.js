@@ -42,7 +42,11 @@ function fmt(v) {
   if (!fin(v)) return v === Infinity ? "∞" : (v === -Infinity ? "−∞" : "–");
   if (v === 0) return "0";
   const a = Math.abs(v);
-  return a >= 1e4 || a < 1e-3 ? v.toExponential(2).replace("e", "·10^").replace("+", "") : v.toPrecision(3);
+  if (a >= 1e4 || a < 1e-3) {
+    const [m, e] = v.toExponential(2).split("e");
+    return `${m}·10${SUP(Number(e))}`;
+  }
+  return v.toPrecision(3);
 }
 const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]).replace("-", "₋");
 
@@ -440,8 +444,8 @@ export default function (component) {
                                      color: "#0072b2" }].concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)",
                                      x: [...Array(T).keys()], y: c.c.map(log10), color: "#009e73", dash: "6 4" }] : [])));
     if (v === "lags") draws.push(lineView("lags", "How much of the gradient survives a lag of ℓ steps (live)",
-      "lag ℓ (steps back from the last step t)", "‖∂h_t/∂h_{t−ℓ}‖₂ (log scale)", (c) => [
-        { name: "‖∂h_t/∂h_{t−ℓ}‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
+      "lag ℓ (steps back from the last step t)", "‖∂h_t / ∂h_(t−ℓ)‖₂ (log scale)", (c) => [
+        { name: "‖∂h_t / ∂h_(t−ℓ)‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
         { name: `bound (σ₁γ)^ℓ = ${fmt(c.sigma1 * D.gamma)}^ℓ`, x: D.lags,
           y: D.lags.map((l) => l * Math.log10(c.sigma1 * D.gamma)), color: "#d62728", dash: "8 5" },
         { name: `ρ^ℓ, ρ = ${fmt(c.rho)}`, x: D.lags, y: D.lags.map((l) => l * Math.log10(c.rho)), color: "#555555",

@@ -1,0 +1,113 @@
+"""The live views in headless Chromium: dragging the scale redraws in the browser on every input event with the
+sweep's numbers for that grid point, the server runs no script while it is dragged, the release syncs the sidebar
+and the URL (and a reload shows the same view), the step-through and its keys work, and the recurrent edges are
+drawn where nodes do not cover them."""
+import re
+
+import numpy as np
+from test_browser import assert_no_problem, shot, slider_value, wait_idle
+
+from explorer.scenario import Scenario
+from explorer.sweeps import scale_sweep
+from ui.scrub import scale_grid
+
+# Counts the script runs the server starts (stApp's state attribute turning to "running") from install on.
+COUNT_RUNS = """() => { window.__runs = 0; const app = document.querySelector("[data-testid='stApp']");
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+SET = """([i, kind]) => { const r = document.querySelector('.bptt-scrub input.scale')
+  || [...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)
+       .map(s => s.querySelector('.bptt-scrub input.scale')).find(Boolean);
+  r.value = String(i); r.dispatchEvent(new Event(kind, {bubbles: true})); }"""
+DRAWN = "() => { const s = window.__bpttScrub.live_unrolled; return [s.index, s.redraws, s.graph, s.delta.y]; }"
+
+
+def test_dragging_the_scale_redraws_live_and_syncs_on_release(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=40&target=every_squared")
+    wait_idle(page)
+    assert_no_problem(page)
+    sc = Scenario(T=40, target="every_squared")
+    grid = scale_grid()
+    sweep = scale_sweep(sc, grid, [0], spectrum=False)
+    page.evaluate(COUNT_RUNS)
+    index0, redraws0, _, _ = page.evaluate(DRAWN)
+    assert grid[index0] == 0.9
+    for n, i in enumerate([10, 11, 25, 40, 58, 3]):          # input events as a drag sends them
+        page.evaluate(SET, [i, "input"])
+        index, redraws, graph, ylog = page.evaluate(DRAWN)
+        assert index == i and redraws == redraws0 + n + 1     # one redraw per input event
+        want = sweep.steps["norm_delta"][i]
+        window = want[graph["start"]:graph["start"] + graph["window"]]
+        np.testing.assert_allclose(graph["delta"], window, rtol=1e-6)           # what the graph colours by
+        np.testing.assert_allclose(graph["through"], sweep.steps["norm_through_J"][i][graph["start"]:
+                                   graph["start"] + graph["window"] - 1], rtol=1e-6)   # what the edges carry
+        got = np.array([v if v is not None else np.nan for v in ylog], dtype=float)
+        np.testing.assert_allclose(got, np.log10(want), rtol=1e-6, atol=1e-9)  # the ‖δ_t‖ line
+    assert page.evaluate("() => window.__runs") == 0, "the server ran the script during the drag"
+    # the DOM holds the same numbers: each h_t circle's data-delta
+    circles = page.locator(".bptt-scrub circle.h")
+    assert circles.count() == 30
+    d_dom = [float(circles.nth(k).get_attribute("data-delta")) for k in range(circles.count())]
+    start = page.evaluate(DRAWN)[2]["start"]
+    np.testing.assert_allclose(d_dom, sweep.steps["norm_delta"][3][start:start + 30], rtol=1e-6)
+    # release: the value goes back; the sidebar, the URL and the other charts follow
+    page.evaluate(SET, [25, "input"])
+    page.evaluate(SET, [25, "change"])
+    page.wait_for_function("() => window.__runs >= 1", timeout=20_000)
+    wait_idle(page)
+    assert re.search(r"[?&]scale=1\.35\b", page.url), page.url
+    assert slider_value(page, "Scale (ρ or σ₁)") == "1.35"
+    assert page.evaluate(DRAWN)[0] == 25
+    page.reload()
+    wait_idle(page)
+    assert page.evaluate(DRAWN)[0] == 25 and slider_value(page, "Scale (ρ or σ₁)") == "1.35"
+    assert page.external_requests == [], page.external_requests
+    assert_no_problem(page)
+    shot(page, "50-live-unrolled-after-release")
+
+
+EDGES = """() => { const out = [];
+  for (const e of document.querySelectorAll('.bptt-scrub line.edge.h')) {
+    const b = e.getBoundingClientRect(), x = b.left + b.width / 2, y = b.top + b.height / 2;
+    const top = document.elementFromPoint(x, y);
+    out.push([b.width, top === e]);
+  } return out; }"""
+PHASE = "() => { const g = window.__bpttScrub.live_unrolled.graph; return [g.phase, g.window]; }"
+
+
+def test_edges_are_visible_and_both_passes_step_through(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=30")
+    wait_idle(page)
+    view = page.locator(".bptt-scrub")
+    view.scroll_into_view_if_needed()
+    edges = page.evaluate(EDGES)
+    assert len(edges) == 29
+    assert all(w >= 4 and on_top for w, on_top in edges), edges      # drawn, and no node covers its middle
+    phase, W = page.evaluate(PHASE)
+    assert phase == 2 * W                                       # both passes done when the page opens
+    view.focus()
+    page.keyboard.press("Home")
+    assert page.evaluate(PHASE)[0] == 0
+    for k in range(1, 4):
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate(PHASE)[0] == k
+    assert page.locator(".bptt-scrub circle.h[fill='#f4f4f4']").count() == 3   # forward: 3 states computed
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(PHASE)[0] == 2 * W - 1                  # backward: all but the first step's δ
+    page.keyboard.press("Home")
+    page.keyboard.press(" ")                                     # play
+    page.wait_for_function("() => window.__bpttScrub.live_unrolled.graph.phase >= 4", timeout=10_000)
+    page.keyboard.press(" ")                                     # pause
+    p1 = page.evaluate(PHASE)[0]
+    page.wait_for_timeout(800)
+    assert page.evaluate(PHASE)[0] == p1                         # paused: nothing moves
+    page.get_by_role("button", name="⇥").click()
+    assert page.evaluate(PHASE)[0] == 2 * W
+    # clicking an h_t reads its step's equation, and the step goes to the URL
+    page.locator(".bptt-scrub circle.h").nth(5).click()
+    wait_idle(page)
+    assert "step 5:" in page.locator(".bptt-scrub .eqline").inner_text()
+    assert re.search(r"[?&]step=5\b", page.url), page.url
+    assert_no_problem(page)
+    shot(page, "51-live-unrolled-step-through")
