@@ -1,8 +1,9 @@
 """Knob sweeps: for every value on a knob's grid, exactly the numbers the linked charts draw, so that a view in the
 browser can redraw on every input event while the knob is dragged (ui/scrub.py ships them as JSON).
 
-`scale_sweep(sc, scales)` runs the Scenario at every W_hh scale s of the grid (the same network draw, inputs and
-targets, only the scale changes) and keeps, per scale:
+`scale_sweep(sc, scales, lags)` runs the Scenario at every W_hh scale s of the grid (the same network draw, inputs
+and targets, only the scale changes); `truncation_sweep(sc, knob, values)` at every k2 of TBPTT(k1, k2) or every
+keep probability π of randomized truncation (the same network and sequence, only the scheme changes). Per value:
     per step t (T,)    ‖δ_t‖, its parts ‖W_hyᵀ ∂ℓ_t/∂y_t‖ and ‖J_{t+1}ᵀ δ_{t+1}‖ (explorer.bptt.step_norms), ℓ_t, and
                        for the LSTM ‖f_{t+1} ⊙ δc_{t+1}‖ (the gradient the cell-state edge carries back);
     per lag ℓ (L,)     log10 ‖∂h_t/∂h_{t−ℓ}‖₂ from the last step (explorer.jacobians.jacobian_products);
@@ -19,7 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import work_budget as wb
-from .bptt import bptt, step_norms
+from .bptt import backward, bptt, step_norms
+from .forward import forward
 from .init import largest_singular_value, spectral_radius
 from .jacobians import jacobian_products, weight_spectrum
 from .model import Model
@@ -31,12 +33,13 @@ B1_FACTOR = 3.0          # one sequence's matrix–vector products run ~3× belo
 
 
 @dataclass
-class ScaleSweep:
-    """Every chart number of one Scenario at each W_hh scale of `scales` (n,). Arrays are (n, T) per step, (n, L)
-    per lag, (n,) or (n, H) per scale; NaN where a value does not exist (after an overflow)."""
+class Sweep:
+    """Every chart number of one Scenario at each value (n,) of one knob. Arrays are (n, T) per step, (n, L) per
+    lag, (n,) or (n, H) per value; NaN where a value does not exist (after an overflow)."""
 
-    scenario: Scenario            # the sweep's Scenario (its own scale is irrelevant: every grid value is run)
-    scales: np.ndarray            # (n,)
+    scenario: Scenario            # the sweep's Scenario (its own value of the knob is irrelevant: all are run)
+    knob: str                     # the Scenario field swept: "scale", "k2" or "keep_prob"
+    values: np.ndarray            # (n,)
     steps: dict                   # STEP_FIELDS (+ "norm_c" for the LSTM) → (n, T)
     target: np.ndarray            # (T,) bool: which steps carry a loss
     overflow_step: np.ndarray     # (n,) int: the forward pass's first overflowing step, −1 for none
@@ -46,10 +49,12 @@ class ScaleSweep:
     sigma1: np.ndarray            # (n,)
     gamma: float
     eigenvalues: np.ndarray       # (n, H) complex
+    cuts: list                    # per value: positions between steps where the scheme cuts a path (t + ½)
+    xi: np.ndarray | None = None  # (n, T) randomized truncation's ξ_t ∈ {0, 1/π} per value, else None
 
-    def index(self, scale: float) -> int:
-        """The grid point nearest to `scale`."""
-        return int(np.argmin(np.abs(self.scales - scale)))
+    def index(self, value: float) -> int:
+        """The grid point nearest to `value`."""
+        return int(np.argmin(np.abs(self.values - value)))
 
 
 def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum: bool = True) -> float:
@@ -88,7 +93,7 @@ def _rescaler(sc: Scenario):
     return at
 
 
-def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> ScaleSweep:
+def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> Sweep:
     """Run `sc` at every scale of `scales` and keep what the scrubbed charts draw (see the module docstring);
     without `spectrum` the eigenvalues are left NaN (ρ and σ₁ are still given). The spectrum is that of the
     unscaled matrix times scale / (its ρ or σ₁): eigenvalues and singular values scale with the matrix."""
@@ -116,8 +121,62 @@ def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> ScaleSweep
         jp = jacobian_products(rec.trace, spectrum=False, lags=lags)
         lag_norm[i, np.searchsorted(lags, jp.lags)] = jp.log10_norm
     eig = np.outer(scales, unit.eigenvalues) if spectrum else np.full((n, sc.hidden), np.nan, dtype=complex)
-    return ScaleSweep(sc, scales, steps, target, overflow, lags, lag_norm, scales * rho1, scales * sigma1_1,
-                      model_at(1.0).cell.gamma, eig)
+    cuts = [cut_positions(sc.truncation(), T)] * n
+    return Sweep(sc, "scale", scales, steps, target, overflow, lags, lag_norm, scales * rho1, scales * sigma1_1,
+                 model_at(1.0).cell.gamma, eig, cuts)
+
+
+def backward_steps(sc: Scenario, knob: str, value) -> int:
+    """Cell steps one backward pass takes under `sc` with its truncation knob at `value`: Σ over TBPTT's windows of
+    their lengths (each update goes back k2 steps), T for randomized truncation."""
+    scheme = replace(sc, **{knob: value}).truncation()
+    return int(sum(w.hi - w.lo + 1 for w in scheme.windows(sc.T)))
+
+
+def truncation_sweep_cost(sc: Scenario, knob: str, values) -> float:
+    """Multiply-adds of truncation_sweep: one forward pass, then per value a backward pass of backward_steps."""
+    step = B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, 3, 1, 1) / 3 + STEP_OVERHEAD    # one cell step
+    return step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
+
+
+def truncation_sweep(sc: Scenario, knob: str, values) -> Sweep:
+    """Run `sc` under every value of its truncation knob ("k2" for TBPTT(k1, k2), "keep_prob" for randomized
+    truncation's π): one forward pass, one backward pass per value; per step the same numbers as scale_sweep, plus
+    each value's cut positions (and ξ for randomized truncation). No lag profile or spectrum: they do not depend on
+    the scheme."""
+    if knob not in ("k2", "keep_prob"):
+        raise ValueError(f"knob must be 'k2' or 'keep_prob', got {knob!r}")
+    values = np.asarray(values, dtype=int if knob == "k2" else float)
+    n, T = values.size, sc.T
+    steps = {k: np.full((n, T), np.nan) for k in STEP_FIELDS + (("norm_c",) if sc.cell == "lstm" else ())}
+    model, X, y, mask, loss = sc.build()
+    trace = forward(model, X, y, loss=loss, mask=mask)
+    overflow = np.full(n, -1 if trace.overflow_step is None else trace.overflow_step)
+    cuts, xi = [], np.full((n, T), np.nan) if knob == "keep_prob" else None
+    for i, v in enumerate(values):
+        one = replace(sc, **{knob: v.item()})
+        scheme = one.truncation()
+        norms = step_norms(backward(trace, scheme))
+        for k in steps:
+            steps[k][i] = norms[k]
+        cuts.append(cut_positions(scheme, T))
+        if xi is not None:
+            xi[i] = scheme.xi(T)
+    spec_nan = np.full(n, np.nan)
+    return Sweep(sc, knob, values, steps, mask[:, 0] > 0, overflow, np.array([0]), np.full((n, 1), np.nan),
+                 spec_nan, spec_nan, model.cell.gamma, np.full((n, sc.hidden), np.nan, dtype=complex), cuts, xi)
+
+
+def cut_positions(scheme, T: int) -> list[float]:
+    """Positions between steps (t + ½) where `scheme` stops the backward pass for at least one loss."""
+    cuts = set()
+    for w in scheme.windows(T):
+        if w.lo > 0:
+            cuts.add(w.lo - 0.5)
+    xi = scheme.xi(T)
+    if xi is not None:
+        cuts.update(float(t) + 0.5 for t in range(T - 1) if xi[t + 1] == 0)   # ξ scales the edge into step t+1
+    return sorted(cuts)
 
 
 def grid(lo: float, hi: float, step: float) -> np.ndarray:

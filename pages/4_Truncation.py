@@ -6,6 +6,7 @@ from explorer.figures import truncation_figs as tf
 from explorer.figures.unrolled import unrolled_graph
 from ui import compute, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
+from ui.scrub import live_view
 
 with lesson(__file__, "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
             "(Williams & Peng's BPTT(k2; k1), Sutskever's TBPTT(k1, k2)) backpropagates every k1 steps for only k2 "
@@ -21,11 +22,22 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
     overflow_notes(rec)
     st.markdown(f"**Active scheme:** {rec.scheme.label()}")
     width = min(sc.T, 30)
-    fig, df = unrolled_graph(rec, start=sc.T - width, stop=sc.T, projector=proj, animate=False)
-    chart(fig, df, key="cut_graph", title=f"Where the backward pass is cut (last {width} steps)",
-          latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
-                r"\xi_j \in \{0, 1/\pi\}\ \text{(randomized)}",
-          notice="each dashed red line is a cut: no gradient crosses it for the losses after it.")
+    if sc.scheme != "full":
+        knob = "k2" if sc.scheme == "tbptt" else "keep_prob"
+        st.markdown("#### Drag " + ("k2" if knob == "k2" else "π") + ": what the scheme cuts, live")
+        live = live_view(sc, ("graph", "delta"), key="live_truncation", knob=knob, window=width)
+        st.caption("**What to notice:** " + ("each red dashed arrow is a cut: no gradient crosses it for the losses "
+                   "after it; the farther back k2 reaches, the more of the full-BPTT line (dashed) the scheme keeps."
+                   if knob == "k2" else "each cut (red) is a step where the backward pass stopped; the kept arrows "
+                   "carry ×1/π, so the gradient is right on average, with a noisier δ_t the smaller π is."))
+    else:
+        live = None
+    with st.expander("The cut graph as a static chart (PNG and HTML for slides)", expanded=live is None):
+        fig, df = unrolled_graph(rec, start=sc.T - width, stop=sc.T, projector=proj, animate=False)
+        chart(fig, df, key="cut_graph", title=f"Where the backward pass is cut (last {width} steps)",
+              latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
+                    r"\xi_j \in \{0, 1/\pi\}\ \text{(randomized)}",
+              notice="each dashed red line is a cut: no gradient crosses it for the losses after it.")
     a, b = st.columns(2, gap="large")
     with a:
         al = compute.all_losses(sc)

@@ -75,10 +75,10 @@ def _decode(v):
 
 def test_the_payload_decodes_to_the_sweep():
     sc = Scenario(activation="relu", init="identity", T=700, hidden=4, target="every_squared")
-    text, note, sw = scrub.scale_payload.__wrapped__(sc, with_lags=True)
+    text, note, sw = scrub.payload.__wrapped__(sc, "scale", with_lags=True)
     assert text is not None
     data = json.loads(text)                                 # valid JSON: no NaN or Infinity tokens
-    assert data["scales"] == sw.scales.tolist()
+    assert data["values"] == sw.values.tolist()
     for k, v in sw.steps.items():
         got = np.array(_decode(data["steps"][k]), dtype=float)
         np.testing.assert_allclose(got, v, rtol=1e-6, equal_nan=True)
@@ -94,16 +94,45 @@ def test_at_the_maxima_the_payload_fits_or_the_view_says_why(cell):
         sc = Scenario(cell=cell, activation=act, T=1000, hidden=256)
         cost = ex.sweeps.sweep_cost(sc, 59, 0, 0, spectrum=with_lags)
         if cost > scrub.SCRUB_WORK:                         # refused before any work
-            text, note, sw = scrub.scale_payload.__wrapped__(sc, with_lags=with_lags)
+            text, note, sw = scrub.payload.__wrapped__(sc, "scale", with_lags=with_lags)
             assert text is None and sw is None and "Live scrubbing is off" in note
         else:                                               # accepted: runs, and the JSON stays under the cap
-            text, note, sw = scrub.scale_payload.__wrapped__(replace(sc, T=200), with_lags=with_lags)
+            text, note, sw = scrub.payload.__wrapped__(replace(sc, T=200), "scale", with_lags=with_lags)
             assert text is None or len(text) <= scrub.MAX_PAYLOAD_BYTES
 
 
 def test_the_largest_accepted_payload_is_under_the_cap():
     sc = Scenario(T=1000, hidden=128)                       # lesson 1 at T = 1000, H = 128 is live
     assert ex.sweeps.sweep_cost(sc, 59, 0, 0, spectrum=False) <= scrub.SCRUB_WORK
-    text, note, sw = scrub.scale_payload.__wrapped__(sc, with_lags=False)
+    text, note, sw = scrub.payload.__wrapped__(sc, "scale", with_lags=False)
     assert text is not None and len(text) <= scrub.MAX_PAYLOAD_BYTES
     assert len(json.loads(text)["steps"]["norm_delta"][0]) == 1000
+
+
+@pytest.mark.parametrize("sc,knob,values", [
+    (Scenario(T=20, hidden=5, scheme="tbptt", k1=3, k2=4, target="every_squared"), "k2", [3, 4, 9, 20]),
+    (Scenario(cell="lstm", T=16, hidden=4, scheme="tbptt", k1=4, k2=4), "k2", [4, 7, 16]),
+    (Scenario(T=18, hidden=5, scheme="randomized", keep_prob=0.5, seed=2, target="every_squared"), "keep_prob",
+     [0.05, 0.5, 0.95, 1.0])])
+def test_every_truncation_value_equals_the_engine(sc, knob, values):
+    sw = ex.sweeps.truncation_sweep(sc, knob, values)
+    for i, v in enumerate(values):
+        one = replace(sc, **{knob: v})
+        model, X, y, mask, loss = one.build()
+        rec = ex.bptt(model, X, y, loss=loss, mask=mask, scheme=one.truncation())
+        want = step_norms(rec)
+        for k, arr in sw.steps.items():
+            np.testing.assert_allclose(arr[i], want[k], rtol=1e-12, atol=0, equal_nan=True, err_msg=f"{k} at {v}")
+        assert sw.cuts[i] == ex.sweeps.cut_positions(one.truncation(), sc.T)
+        if knob == "keep_prob":
+            np.testing.assert_array_equal(sw.xi[i], one.truncation().xi(sc.T))
+    assert ex.sweeps.backward_steps(sc, knob, values[-1]) > 0
+
+
+def test_the_k2_grid_fits_its_budget_and_says_so():
+    sc = Scenario(T=1000, hidden=128, scheme="tbptt")
+    values = scrub.knob_values(sc, "k2")
+    assert values[0] == sc.k1 and values[-1] == sc.T and values.size >= 2
+    assert ex.sweeps.truncation_sweep_cost(sc, "k2", values) <= scrub.SCRUB_WORK or values.size == 2
+    small = Scenario(T=60, scheme="tbptt", k1=5, k2=10)
+    assert list(scrub.knob_values(small, "k2")) == list(range(5, 61))         # every k2 when it is cheap

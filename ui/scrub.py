@@ -16,9 +16,9 @@ import numpy as np
 import streamlit as st
 
 import explorer as ex
-from explorer.figures.unrolled import cut_positions
+from explorer.bptt import step_norms
 from explorer.scenario import Scenario
-from explorer.sweeps import ScaleSweep, grid, scale_sweep, sweep_cost
+from explorer.sweeps import Sweep, grid, scale_sweep, sweep_cost, truncation_sweep, truncation_sweep_cost
 
 from .params import BY_KEY
 from .url_state import projector
@@ -61,37 +61,78 @@ def max_lag(sc: Scenario, n_scales: int) -> int:
     return int(max(0, min(sc.T, (SCRUB_WORK - base - svds) // per_lag)))
 
 
-def _key_scenario(sc: Scenario) -> Scenario:
-    """The sweep runs every scale: key its cache without the current one."""
-    return replace(sc, scale=1.0)
+MAX_VALUES_X_T = 3e5       # a truncation knob's grid × T: beyond it, k2 takes evenly spread values
+
+
+def knob_values(sc: Scenario, knob: str) -> np.ndarray:
+    """The values the live view's knob runs: the scale slider's grid; k2 from k1 to T — every one while the grid
+    times T stays under MAX_VALUES_X_T and the sweep under SCRUB_WORK, else fewer, evenly spread, ends included
+    (at least 2: the view is refused when even those do not fit); π on the keep slider's grid."""
+    if knob == "scale":
+        return scale_grid()
+    if knob == "k2":
+        n = int(min(sc.T - sc.k1 + 1, max(2, MAX_VALUES_X_T // sc.T)))
+        while True:
+            values = np.unique(np.linspace(sc.k1, sc.T, n).round().astype(int))
+            if n <= 2 or truncation_sweep_cost(sc, knob, values) <= SCRUB_WORK:
+                return values
+            n = max(2, n // 2)
+    p = BY_KEY["keep"]
+    return grid(p.lo, p.hi, p.step)
+
+
+def _cost(sc: Scenario, knob: str, values, with_lags: bool) -> float:
+    if knob == "scale":
+        return sweep_cost(sc, values.size, 0, 0, spectrum=with_lags)
+    return truncation_sweep_cost(sc, knob, values)
+
+
+_KNOBS = {"scale": ("scale", "Scale W_hh to {kind}", 2), "k2": ("k2", "k2 (steps each update goes back)", 0),
+          "keep_prob": ("keep", "π (keep probability)", 2)}
+
+
+def _key_scenario(sc: Scenario, knob: str) -> Scenario:
+    """A sweep runs every value of its knob: key its cache without the current one."""
+    return replace(sc, **{knob: {"scale": 1.0, "k2": sc.k1, "keep_prob": 1.0}[knob]})
 
 
 @st.cache_data(max_entries=16, max_size="96MB", show_spinner=False)
-def scale_payload(sc: Scenario, with_lags: bool) -> tuple[str | None, str, ScaleSweep | None]:
-    """(JSON, note, sweep): the sweep over the scale grid as the browser view reads it, or (None, why, None)."""
-    scales = scale_grid()
-    reach = max_lag(sc, scales.size) if with_lags else 0
-    if sweep_cost(sc, scales.size, 0, 0, spectrum=with_lags) > SCRUB_WORK or (with_lags and reach < 2):
-        return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: the sweep over all {scales.size} "
-                      f"scales would pass its work budget; the charts below redraw when you release a slider."), None
-    lags = ex.even_lags(reach, LAG_POINTS) if with_lags else np.array([0])
-    sw = scale_sweep(sc, scales, lags, spectrum=with_lags)
-    kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
-    payload = {
-        "label": f"Scale W_hh to {kind}", "scales": sw.scales.tolist(), "T": sc.T, "gamma": sw.gamma,
+def payload(sc: Scenario, knob: str, with_lags: bool) -> tuple[str | None, str, Sweep | None]:
+    """(JSON, note, sweep): the sweep over the knob's grid as the browser view reads it, or (None, why, None)."""
+    values = knob_values(sc, knob)
+    reach = max_lag(sc, values.size) if with_lags else 0
+    if _cost(sc, knob, values, with_lags) > SCRUB_WORK or (with_lags and reach < 2):
+        return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: the sweep over all {values.size} "
+                      f"values would pass its work budget; the charts below redraw when you release a slider."), None
+    if knob == "scale":
+        lags = ex.even_lags(reach, LAG_POINTS) if with_lags else np.array([0])
+        sw = scale_sweep(sc, values, lags, spectrum=with_lags)
+    else:
+        sw = truncation_sweep(sc, knob, values)
+    setting, label, digits = _KNOBS[knob]
+    out = {
+        "label": label.format(kind="ρ" if sc.scale_kind == "rho" else "σ₁"), "knob": setting, "digits": digits,
+        "values": sw.values.tolist(), "T": sc.T, "gamma": sw.gamma, "cell": sc.cell,
         "steps": {k: _enc(v) for k, v in sw.steps.items()}, "target": sw.target.astype(int).tolist(),
-        "overflow": sw.overflow_step.tolist(), "rho": _enc(sw.rho), "sigma1": _enc(sw.sigma1),
-        "cuts": cut_positions(sc.truncation(), sc.T), "cell": sc.cell,
+        "overflow": sw.overflow_step.tolist(), "rho": _enc(sw.rho), "sigma1": _enc(sw.sigma1), "cuts": sw.cuts,
     }
+    if sw.xi is not None:
+        out["xi"] = _enc(sw.xi)
+    if knob != "scale":                                 # the full-BPTT gradient, for what the scheme keeps
+        model, X, y, mask, loss = sc.build()
+        out["reference"] = _enc(step_norms(ex.bptt(model, X, y, loss=loss, mask=mask))["norm_delta"])
     if with_lags:
-        payload.update(lags=sw.lags.tolist(), lag=_enc(sw.log10_lag_norm), eig_re=_enc(sw.eigenvalues.real),
-                       eig_im=_enc(sw.eigenvalues.imag))
-    text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+        out.update(lags=sw.lags.tolist(), lag=_enc(sw.log10_lag_norm), eig_re=_enc(sw.eigenvalues.real),
+                   eig_im=_enc(sw.eigenvalues.imag))
+    text = json.dumps(out, allow_nan=False, separators=(",", ":"))
     if len(text) > MAX_PAYLOAD_BYTES:
         return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: its data ({len(text) / 1e6:.1f} MB) "
                       f"would pass {MAX_PAYLOAD_BYTES / 1e6:.0f} MB; the charts below redraw on release."), None
     note = (f"The live lag profile reaches lag {reach} of {sc.T} (the sweep's work budget)."
             if with_lags and reach < sc.T else "")
+    if knob == "k2" and values.size < sc.T - sc.k1 + 1:
+        note = (f"The live k2 knob steps through {values.size} of the {sc.T - sc.k1 + 1} values from k1 to T, evenly "
+                "spread (the sweep's work budget); the sidebar's k2 slider takes any of them.")
     return text, note, sw
 
 
@@ -122,23 +163,24 @@ def _take_page(key: str, name: str, setting: str):
         st.session_state["cfg_" + setting] = int(v)
 
 
-def live_view(sc: Scenario, views: tuple[str, ...], *, key: str, step: int | None = None, end: int | None = None,
-              window: int = 30) -> ScaleSweep | None:
-    """Mount the live view of `views` ("graph", "delta", "lags", "eigen") for the scale knob; returns the sweep it
-    draws (None, with a one-line note, when it does not fit its budget)."""
-    text, note, sw = scale_payload(_key_scenario(sc), with_lags=bool({"lags", "eigen"} & set(views)))
+def live_view(sc: Scenario, views: tuple[str, ...], *, key: str, knob: str = "scale", step: int | None = None,
+              end: int | None = None, window: int = 30) -> Sweep | None:
+    """Mount the live view of `views` ("graph", "delta", "lags", "eigen") for `knob` ("scale", "k2" or
+    "keep_prob"); returns the sweep it draws (None, with a one-line note, when it does not fit its budget)."""
+    text, note, sw = payload(_key_scenario(sc, knob), knob, with_lags=bool({"lags", "eigen"} & set(views)))
     if text is None:
         st.caption(note)
         return None
     if note:
         st.caption(note)
-    index = sw.index(sc.scale)
+    index = sw.index(getattr(sc, knob))
     end = sc.T if end is None else end
     head = {"name": key, "index": index, "views": list(views), "projector": projector(), "window": window,
             "start": max(0, end - window), "step": sc.T - 1 if step is None else step}
     data = text[:-1] + "," + json.dumps(head)[1:]          # the cached sweep plus this view's place in it
-    _component(key=key, data=data, default={"scale": None, "step": None, "end": None},
-               on_scale_change=lambda: _take(key, "scale", "scale", float),
+    setting = _KNOBS[knob][0]
+    _component(key=key, data=data, default={"value": None, "step": None, "end": None},
+               on_value_change=lambda: _take(key, "value", setting, int if knob == "k2" else float),
                on_step_change=lambda: _take_page(key, "step", "step"),
                on_end_change=lambda: _take_page(key, "end", "end"))
     return sw

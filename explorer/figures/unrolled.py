@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..bptt import step_norms
 from ..norms import frobenius
+from ..sweeps import cut_positions
 from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 N_BINS = 6
@@ -25,18 +26,6 @@ def step_numbers(rec) -> pd.DataFrame:
     n = step_norms(rec)
     return pd.DataFrame({"t": np.arange(rec.T), **{k: n[k] for k in ("norm_h", "loss", "target", "norm_delta",
                                                                      "norm_direct", "norm_through_J")}})
-
-
-def cut_positions(scheme, T: int) -> list[float]:
-    """x positions (between steps) where the scheme stops the backward pass for at least one loss."""
-    cuts = set()
-    for w in scheme.windows(T):
-        if w.lo > 0:
-            cuts.add(w.lo - 0.5)
-    xi = scheme.xi(T)
-    if xi is not None:
-        cuts.update(float(t) + 0.5 for t in range(T - 1) if xi[t + 1] == 0)   # ξ scales the edge into step t+1
-    return sorted(cuts)
 
 
 def unrolled_graph(rec, *, start: int = 0, stop: int | None = None, projector=False, animate=True):

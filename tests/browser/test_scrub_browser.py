@@ -5,10 +5,11 @@ drawn where nodes do not cover them."""
 import re
 
 import numpy as np
+from conftest import ROOT
 from test_browser import assert_no_problem, shot, slider_value, wait_idle
 
 from explorer.scenario import Scenario
-from explorer.sweeps import scale_sweep
+from explorer.sweeps import scale_sweep, truncation_sweep
 from ui.scrub import scale_grid
 
 # Counts the script runs the server starts (stApp's state attribute turning to "running") from install on.
@@ -111,3 +112,58 @@ def test_edges_are_visible_and_both_passes_step_through(server, page):
     assert re.search(r"[?&]step=5\b", page.url), page.url
     assert_no_problem(page)
     shot(page, "51-live-unrolled-step-through")
+
+
+TRUNC = "() => { const s = window.__bpttScrub.live_truncation; return [s.index, s.value, s.graph, s.delta.y]; }"
+
+
+def test_dragging_k2_moves_the_cuts_live_and_syncs_on_release(server, page):
+    page.goto(f"{server}/Truncation?scheme=tbptt&k1=5&k2=10&T=60&target=every_squared")
+    wait_idle(page)
+    sc = Scenario(T=60, scheme="tbptt", k1=5, k2=10, target="every_squared")
+    values = list(range(5, 61))
+    sweep = truncation_sweep(sc, "k2", values)
+    page.evaluate(COUNT_RUNS)
+    assert page.evaluate(TRUNC)[1] == 10
+    cuts_seen = []
+    for k2 in (6, 12, 25, 60):
+        page.evaluate(SET, [values.index(k2), "input"])
+        index, value, graph, ylog = page.evaluate(TRUNC)
+        assert value == k2
+        i = values.index(k2)
+        got = np.array([v if v is not None else np.nan for v in ylog], dtype=float)
+        np.testing.assert_allclose(got, np.log10(sweep.steps["norm_delta"][i]), rtol=1e-6, atol=1e-9)
+        cut = page.evaluate("() => [...document.querySelectorAll('.bptt-scrub line.edge.h')]"
+                            ".filter(e => e.getAttribute('stroke') === '#d62728').map(e => +e.dataset.t + 0.5)")
+        want = [c for c in sweep.cuts[i] if graph["start"] - 0.5 < c < graph["start"] + graph["window"] - 1]
+        assert cut == want                                      # the dashed red cuts are the scheme's
+        cuts_seen.append(tuple(cut))
+    assert cuts_seen[-1] == () and len(set(cuts_seen)) > 1      # k2 = T keeps every path in the window
+    assert page.evaluate("() => window.__runs") == 0
+    page.evaluate(SET, [values.index(25), "input"])
+    page.evaluate(SET, [values.index(25), "change"])
+    page.wait_for_function("() => window.__runs >= 1", timeout=20_000)
+    wait_idle(page)
+    assert re.search(r"[?&]k2=25\b", page.url), page.url
+    assert page.evaluate(TRUNC)[1] == 25
+    assert_no_problem(page)
+    shot(page, "52-live-truncation-k2")
+
+
+def test_a_broken_payload_shows_a_message_not_an_error(server, page):
+    """The view's own guard: data it cannot read gives one sentence where the view would be, no exception."""
+    page.goto(f"{server}/Unrolled_graph?T=20")
+    wait_idle(page)
+    js = (ROOT / "ui" / "assets" / "scrub.js").read_text()
+    text = page.evaluate("""async (src) => {
+        const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
+        const mod = await import(url);
+        const host = document.createElement('div'); document.body.appendChild(host);
+        const out = [];
+        for (const data of ['{"values": [1, 2', '{"values": []}', null]) {
+          mod.default({data, parentElement: host, setStateValue: () => {}, key: 'bad'});
+          out.push(host.textContent);
+        }
+        return out; }""", js)
+    assert all("could not read its data" in t for t in text), text
+    assert not page.js_errors, page.js_errors

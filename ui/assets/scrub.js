@@ -48,7 +48,8 @@ function fmt(v) {
   }
   return v.toPrecision(3);
 }
-const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]).replace("-", "₋");
+const sub = (n) => (typeof n === "number" ? String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]).replace("-", "₋")
+                                           : "_" + n);
 
 function extent(values) {
   let lo = Infinity, hi = -Infinity;
@@ -92,14 +93,14 @@ export default function (component) {
   let D;
   try {
     D = typeof data === "string" ? JSON.parse(data) : data;
-    if (!D || !Array.isArray(D.scales) || D.scales.length === 0) throw new Error("no grid");
+    if (!D || !Array.isArray(D.values) || D.values.length === 0) throw new Error("no grid");
   } catch (e) {
     root.textContent = "This live view could not read its data (" + e.message + "); the charts below still work.";
     return;
   }
   const big = !!D.projector;
   root.classList.toggle("big", big);
-  const n = D.scales.length, T = D.T, W = Math.min(D.window || 30, T);
+  const n = D.values.length, T = D.T, W = Math.min(D.window || 30, T);
   const S = {
     index: D.index, start: Math.max(0, Math.min(D.start, T - W)), step: D.step, phase: 2 * W, playing: false,
     timer: null, unit: null,
@@ -131,10 +132,12 @@ export default function (component) {
     const i = S.index, st = D.steps;
     const pick = (k) => (st[k] ? nums(st[k][i]) : null);
     return {
-      scale: D.scales[i], delta: pick("norm_delta"), direct: pick("norm_direct"), through: pick("norm_through_J"),
+      value: D.values[i], delta: pick("norm_delta"), direct: pick("norm_direct"), through: pick("norm_through_J"),
       loss: pick("loss"), c: pick("norm_c"), overflow: D.overflow[i], lag: D.lag ? nums(D.lag[i]) : null,
       rho: D.rho[i], sigma1: D.sigma1[i], eig_re: D.eig_re ? nums(D.eig_re[i]) : null,
       eig_im: D.eig_im ? nums(D.eig_im[i]) : null,
+      cuts: D.cuts[i] || [],
+      xi: D.xi ? nums(D.xi[i]) : null, reference: D.reference ? nums(D.reference) : null,
     };
   }
 
@@ -227,7 +230,7 @@ export default function (component) {
       const edge = (row, t, lv, raw) => {
         const u = (lv - elo) / (ehi - elo || 1);
         const bin = fin(lv) ? Math.min(BLUES.length - 1, Math.floor(Math.max(0, u) * BLUES.length)) : 0;
-        const cut = (D.cuts || []).includes(t + 0.5);
+        const cut = c.cuts.includes(t + 0.5);
         const used = backward(t + 1) && !cut;
         const e = el("line", {
           x1: X(t) + R + 1, y1: Y[row], x2: X(t + 1) - R - 3, y2: Y[row],
@@ -238,6 +241,10 @@ export default function (component) {
           "data-value": String(raw),
         }, g);
         if (cut) el("text", { x: (X(t) + X(t + 1)) / 2, y: Y[row] - R - 6, class: "cut" }, g).textContent = "✂";
+        else if (c.xi && row === "h" && c.xi[t + 1] > 1) {        // randomized truncation: the kept edge's ξ = 1/π
+          el("text", { x: (X(t) + X(t + 1)) / 2, y: Y[row] - R - 6, class: "xi" }, g).textContent =
+            "×" + Number(c.xi[t + 1].toPrecision(3));
+        }
         return e;
       };
       ts.slice(0, -1).forEach((t, k) => edge("h", t, le[k], c.through[t]));
@@ -269,11 +276,11 @@ export default function (component) {
       // legends: node colour and edge width, both log scales
       const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
       el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = "h_t: ‖δ_t‖";
-      const Lh = rowH * rows.length - 60;
-      for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 8 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
+      const Lh = rowH * rows.length - 72;
+      for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 20 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
                                                  fill: ramp(VIRIDIS, k / 39) }, lg);
       for (const [d, txt] of logTicks(lo, hi, 4)) {
-        el("text", { x: 18, y: 12 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
+        el("text", { x: 18, y: 25 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
       }
       el("text", { x: 0, y: Lh + 28, class: "legend" }, lg).textContent = "edge: gradient";
       el("text", { x: 0, y: Lh + 44, class: "legend" }, lg).textContent = "carried back (log)";
@@ -440,9 +447,12 @@ export default function (component) {
   for (const v of D.views || ["graph"]) {
     if (v === "graph") draws.push(graphView());
     if (v === "delta") draws.push(lineView("delta", "‖δ_t‖ over time (live)", "timestep t",
-      "‖δ_t‖ (log scale)", (c) => [{ name: "‖∂L/∂h_t‖", x: [...Array(T).keys()], y: c.delta.map(log10),
-                                     color: "#0072b2" }].concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)",
-                                     x: [...Array(T).keys()], y: c.c.map(log10), color: "#009e73", dash: "6 4" }] : [])));
+      "‖δ_t‖ (log scale)", (c) => [{ name: c.reference ? "‖∂L/∂h_t‖, this scheme" : "‖∂L/∂h_t‖",
+                                     x: [...Array(T).keys()], y: c.delta.map(log10), color: "#0072b2" }]
+        .concat(c.reference ? [{ name: "full BPTT", x: [...Array(T).keys()], y: c.reference.map(log10),
+                                 color: "#555555", dash: "6 4" }] : [])
+        .concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)", x: [...Array(T).keys()], y: c.c.map(log10),
+                         color: "#009e73", dash: "6 4" }] : [])));
     if (v === "lags") draws.push(lineView("lags", "How much of the gradient survives a lag of ℓ steps (live)",
       "lag ℓ (steps back from the last step t)", "‖∂h_t / ∂h_(t−ℓ)‖₂ (log scale)", (c) => [
         { name: "‖∂h_t / ∂h_(t−ℓ)‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
@@ -458,16 +468,16 @@ export default function (component) {
 
   function redraw() {
     const c = current();
-    name.textContent = `${D.label}: ${D.scales[S.index].toFixed(2)}`;
+    name.textContent = `${D.label}: ${D.values[S.index].toFixed(D.digits)}`;
     note.textContent = c.overflow >= 0 ? `Overflow at step ${c.overflow} at this scale: the forward pass passed ` +
       `float64's range there; the charts show the steps before it.` : "";
     for (const d of draws) d();
-    exposed.index = S.index; exposed.scale = D.scales[S.index]; exposed.redraws += 1;
+    exposed.index = S.index; exposed.value = D.values[S.index]; exposed.redraws += 1;
     exposed.drawnAt = performance.now();
   }
   range.addEventListener("input", () => { S.index = Number(range.value); redraw(); });
   // a nonce, so releasing on a value the state already holds still syncs (the sidebar may have moved since)
-  range.addEventListener("change", () => setStateValue("scale", { value: D.scales[S.index], at: Date.now() }));
+  range.addEventListener("change", () => setStateValue("value", { value: D.values[S.index], at: Date.now() }));
   redraw();
   return () => { if (views.stop) views.stop(); };
 }
