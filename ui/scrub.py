@@ -54,11 +54,17 @@ def _enc(a) -> list:
 
 
 def max_lag(sc: Scenario, n_scales: int) -> int:
-    """The longest lag the live lag profile reaches within SCRUB_WORK (0: none fits)."""
+    """The longest lag the live lag profile reaches within SCRUB_WORK, with one SVD per drawn lag (at most
+    LAG_POINTS of them); 0 when not even two lags fit."""
     base = sweep_cost(sc, n_scales, 0, 0)
     per_lag = sweep_cost(sc, n_scales, 1, 0) - base
-    svds = sweep_cost(sc, n_scales, 0, LAG_POINTS) - base
-    return int(max(0, min(sc.T, (SCRUB_WORK - base - svds) // per_lag)))
+    per_svd = sweep_cost(sc, n_scales, 0, 1) - base
+    reach = int(min(sc.T, max(0, (SCRUB_WORK - base - LAG_POINTS * per_svd) // per_lag)))
+    while reach >= 2 and base + reach * per_lag + min(LAG_POINTS, reach + 1) * per_svd > SCRUB_WORK:
+        reach -= 1
+    if reach < LAG_POINTS:                              # few lags: fewer SVDs leave room for more of them
+        reach = int(min(sc.T, max(0, (SCRUB_WORK - base) // (per_lag + per_svd)) - 1))
+    return max(0, reach)
 
 
 MAX_VALUES_X_T = 3e5       # a truncation knob's grid × T: beyond it, k2 takes evenly spread values
