@@ -169,6 +169,8 @@ def step_norms(rec: GradientRecord, b: int = 0) -> dict[str, np.ndarray]:
         norm_through_J ‖J_{t+1}ᵀ δ_{t+1}‖, what arrives from step t + 1 (the gradient the edge h_t → h_{t+1}
                        carries back); δ_t = direct + through
         norm_c         ‖∂L/∂c_t‖ arriving along c_t → c_{t+1} (f_{t+1} ⊙ δc_{t+1}, the carousel), LSTM only
+        norm_term      ‖(∂L/∂a_t) h_{t−1}ᵀ‖, the step's term of the recurrent weight's gradient (W_hh; u for the
+                       IndRNN; all sequences: GradientRecord.term_norms)
     plus norm_h ‖h_t‖, loss ℓ_t and target (whether step t has one)."""
     tr = rec.trace
     H = tr.model.hidden_size
@@ -179,7 +181,8 @@ def step_norms(rec: GradientRecord, b: int = 0) -> dict[str, np.ndarray]:
         through = dh - direct
     out = {"norm_h": frobenius(tr.h[:, sl], axis=(1, 2)), "loss": tr.step_loss, "target": tr.mask[:, b] > 0,
            "norm_delta": frobenius(dh, axis=(1, 2)), "norm_direct": frobenius(direct, axis=(1, 2)),
-           "norm_through_J": frobenius(through, axis=(1, 2))}
+           "norm_through_J": frobenius(through, axis=(1, 2)),
+           "norm_term": rec.term_norms[tr.model.cell.recurrent_term_name()]}
     if rec.delta_c is not None:
         out["norm_c"] = frobenius(rec.delta_c[:, sl], axis=(1, 2))
     return out

@@ -27,7 +27,7 @@ from .jacobians import jacobian_products, weight_spectrum
 from .model import Model
 from .scenario import Scenario
 
-STEP_FIELDS = ("norm_delta", "norm_direct", "norm_through_J", "loss")
+STEP_FIELDS = ("norm_delta", "norm_direct", "norm_through_J", "norm_term", "norm_h", "loss")
 STEP_OVERHEAD = 5e4      # multiply-add equivalents of one step's fixed cost at B = 1 (≈ 5 µs of Python here)
 B1_FACTOR = 3.0          # one sequence's matrix–vector products run ~3× below the GEMM rate work_budget assumes
 
@@ -51,6 +51,7 @@ class Sweep:
     eigenvalues: np.ndarray       # (n, H) complex
     cuts: list                    # per value: positions between steps where the scheme cuts a path (t + ½)
     xi: np.ndarray | None = None  # (n, T) randomized truncation's ξ_t ∈ {0, 1/π} per value, else None
+    units: np.ndarray | None = None   # (n, T, H) δ_{t,i} per unit (sequence 0), when asked for
 
     def index(self, value: float) -> int:
         """The grid point nearest to `value`."""
@@ -93,7 +94,7 @@ def _rescaler(sc: Scenario):
     return at
 
 
-def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> Sweep:
+def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True, units: bool = False) -> Sweep:
     """Run `sc` at every scale of `scales` and keep what the scrubbed charts draw (see the module docstring);
     without `spectrum` the eigenvalues are left NaN (ρ and σ₁ are still given). The spectrum is that of the
     unscaled matrix times scale / (its ρ or σ₁): eigenvalues and singular values scale with the matrix."""
@@ -103,6 +104,7 @@ def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> Sweep:
     steps = {k: np.full((n, T), np.nan) for k in STEP_FIELDS + (("norm_c",) if sc.cell == "lstm" else ())}
     lag_norm = np.full((n, lags.size), np.nan)
     overflow = np.full(n, -1)
+    per_unit = np.full((n, T, sc.hidden), np.nan) if units else None
     model_at = _rescaler(sc)
     X, y, mask = sc.data()
     unit = weight_spectrum(model_at(1.0)) if spectrum else None
@@ -118,12 +120,14 @@ def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True) -> Sweep:
             steps[k][i] = norms[k]
         if rec.trace.overflow_step is not None:
             overflow[i] = rec.trace.overflow_step
+        if units:
+            per_unit[i] = rec.delta_h[:, 0]
         jp = jacobian_products(rec.trace, spectrum=False, lags=lags)
         lag_norm[i, np.searchsorted(lags, jp.lags)] = jp.log10_norm
     eig = np.outer(scales, unit.eigenvalues) if spectrum else np.full((n, sc.hidden), np.nan, dtype=complex)
     cuts = [cut_positions(sc.truncation(), T)] * n
     return Sweep(sc, "scale", scales, steps, target, overflow, lags, lag_norm, scales * rho1, scales * sigma1_1,
-                 model_at(1.0).cell.gamma, eig, cuts)
+                 model_at(1.0).cell.gamma, eig, cuts, None, per_unit)
 
 
 def backward_steps(sc: Scenario, knob: str, value) -> int:
@@ -139,7 +143,7 @@ def truncation_sweep_cost(sc: Scenario, knob: str, values) -> float:
     return step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
 
 
-def truncation_sweep(sc: Scenario, knob: str, values) -> Sweep:
+def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sweep:
     """Run `sc` under every value of its truncation knob ("k2" for TBPTT(k1, k2), "keep_prob" for randomized
     truncation's π): one forward pass, one backward pass per value; per step the same numbers as scale_sweep, plus
     each value's cut positions (and ξ for randomized truncation). No lag profile or spectrum: they do not depend on
@@ -153,10 +157,14 @@ def truncation_sweep(sc: Scenario, knob: str, values) -> Sweep:
     trace = forward(model, X, y, loss=loss, mask=mask)
     overflow = np.full(n, -1 if trace.overflow_step is None else trace.overflow_step)
     cuts, xi = [], np.full((n, T), np.nan) if knob == "keep_prob" else None
+    per_unit = np.full((n, T, sc.hidden), np.nan) if units else None
     for i, v in enumerate(values):
         one = replace(sc, **{knob: v.item()})
         scheme = one.truncation()
-        norms = step_norms(backward(trace, scheme))
+        rec = backward(trace, scheme)
+        norms = step_norms(rec)
+        if units:
+            per_unit[i] = rec.delta_h[:, 0]
         for k in steps:
             steps[k][i] = norms[k]
         cuts.append(cut_positions(scheme, T))
@@ -164,7 +172,8 @@ def truncation_sweep(sc: Scenario, knob: str, values) -> Sweep:
             xi[i] = scheme.xi(T)
     spec_nan = np.full(n, np.nan)
     return Sweep(sc, knob, values, steps, mask[:, 0] > 0, overflow, np.array([0]), np.full((n, 1), np.nan),
-                 spec_nan, spec_nan, model.cell.gamma, np.full((n, sc.hidden), np.nan, dtype=complex), cuts, xi)
+                 spec_nan, spec_nan, model.cell.gamma, np.full((n, sc.hidden), np.nan, dtype=complex), cuts, xi,
+                 per_unit)
 
 
 def cut_positions(scheme, T: int) -> list[float]:

@@ -28,6 +28,8 @@ SCRUB_WORK = 2.5e10        # multiply-adds of one sweep (≈ 2 s of one core, on
 MAX_PAYLOAD_BYTES = 6e6    # the JSON a page ships once (a classroom LAN carries it in well under a second)
 LAG_POINTS = 60            # lags of the live lag profile (evenly spread)
 SIGNIFICANT = 7            # digits kept in the JSON: the drawn values equal the sweep's to 1e-7 relative
+UNIT_VALUES = 2.5e5        # grid × window × H: up to this, |δ_{t,i}| of every unit in the graph's window is shipped
+                           # too (its unit focus), as round(100 · log10 |δ_{t,i}|): a colour needs no more
 
 # Mounted in the page's DOM, not a shadow root: its CSS is all under .bptt-scrub, and the page's tests and tools
 # (elementFromPoint, selectors) see the view like any other element.
@@ -42,10 +44,10 @@ def scale_grid() -> np.ndarray:
     return grid(p.lo, p.hi, p.step)
 
 
-def _enc(a) -> list:
-    """Numbers for JSON: SIGNIFICANT digits, NaN as null, ±inf as "inf" / "-inf" (JSON has neither)."""
+def _enc(a, digits: int = SIGNIFICANT) -> list:
+    """Numbers for JSON: `digits` significant digits, NaN as null, ±inf as "inf" / "-inf" (JSON has neither)."""
     a = np.asarray(a, dtype=float)
-    out = np.array([float(f"{v:.{SIGNIFICANT}g}") for v in a.ravel()], dtype=object).reshape(a.shape) \
+    out = np.array([float(f"{v:.{digits}g}") for v in a.ravel()], dtype=object).reshape(a.shape) \
         if a.size else a.astype(object)
     out[np.isnan(a)] = None
     out[np.isposinf(a)] = "inf"
@@ -102,19 +104,31 @@ def _key_scenario(sc: Scenario, knob: str) -> Scenario:
     return replace(sc, **{knob: {"scale": 1.0, "k2": sc.k1, "keep_prob": 1.0}[knob]})
 
 
+def _centi_log10(a) -> list:
+    """|a| as round(100 · log10 |a|) (ints), null where a is 0 or not finite."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.round(100 * np.log10(np.abs(a)))
+    out = q.astype(object)
+    out[~np.isfinite(q)] = None
+    return [[[None if v is None else int(v) for v in row] for row in m] for m in out]
+
+
 @st.cache_data(max_entries=16, max_size="96MB", show_spinner=False)
-def payload(sc: Scenario, knob: str, with_lags: bool) -> tuple[str | None, str, Sweep | None]:
-    """(JSON, note, sweep): the sweep over the knob's grid as the browser view reads it, or (None, why, None)."""
+def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | None = None
+            ) -> tuple[str | None, str, Sweep | None]:
+    """(JSON, note, sweep): the sweep over the knob's grid as the browser view reads it, or (None, why, None);
+    `window` (start, width): the graph's steps whose per-unit δ it ships for the unit focus."""
     values = knob_values(sc, knob)
     reach = max_lag(sc, values.size) if with_lags else 0
     if _cost(sc, knob, values, with_lags) > SCRUB_WORK or (with_lags and reach < 2):
         return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: the sweep over all {values.size} "
                       f"values would pass its work budget; the charts below redraw when you release a slider."), None
+    units = window is not None and values.size * window[1] * sc.hidden <= UNIT_VALUES
     if knob == "scale":
         lags = ex.even_lags(reach, LAG_POINTS) if with_lags else np.array([0])
-        sw = scale_sweep(sc, values, lags, spectrum=with_lags)
+        sw = scale_sweep(sc, values, lags, spectrum=with_lags, units=units)
     else:
-        sw = truncation_sweep(sc, knob, values)
+        sw = truncation_sweep(sc, knob, values, units=units)
     setting, label, digits = _KNOBS[knob]
     out = {
         "label": label.format(kind="ρ" if sc.scale_kind == "rho" else "σ₁"), "knob": setting, "digits": digits,
@@ -124,6 +138,9 @@ def payload(sc: Scenario, knob: str, with_lags: bool) -> tuple[str | None, str, 
     }
     if sw.xi is not None:
         out["xi"] = _enc(sw.xi)
+    if sw.units is not None:
+        out["units"] = _centi_log10(sw.units[:, window[0]:window[0] + window[1]])
+        out["units_start"] = window[0]
     if knob != "scale":                                 # the full-BPTT gradient, for what the scheme keeps
         model, X, y, mask, loss = sc.build()
         out["reference"] = _enc(step_norms(ex.bptt(model, X, y, loss=loss, mask=mask))["norm_delta"])
@@ -173,14 +190,15 @@ def live_view(sc: Scenario, views: tuple[str, ...], *, key: str, knob: str = "sc
               end: int | None = None, window: int = 30) -> Sweep | None:
     """Mount the live view of `views` ("graph", "delta", "lags", "eigen") for `knob` ("scale", "k2" or
     "keep_prob"); returns the sweep it draws (None, with a one-line note, when it does not fit its budget)."""
-    text, note, sw = payload(_key_scenario(sc, knob), knob, with_lags=bool({"lags", "eigen"} & set(views)))
+    end = sc.T if end is None else end
+    unit_window = (max(0, end - window), min(window, sc.T)) if "graph" in views else None
+    text, note, sw = payload(_key_scenario(sc, knob), knob, bool({"lags", "eigen"} & set(views)), unit_window)
     if text is None:
         st.caption(note)
         return None
     if note:
         st.caption(note)
     index = sw.index(getattr(sc, knob))
-    end = sc.T if end is None else end
     head = {"name": key, "index": index, "views": list(views), "projector": projector(), "window": window,
             "start": max(0, end - window), "step": sc.T - 1 if step is None else step}
     data = text[:-1] + "," + json.dumps(head)[1:]          # the cached sweep plus this view's place in it

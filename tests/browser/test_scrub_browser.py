@@ -105,6 +105,20 @@ def test_edges_are_visible_and_both_passes_step_through(server, page):
     assert page.evaluate(PHASE)[0] == p1                         # paused: nothing moves
     page.get_by_role("button", name="⇥").click()
     assert page.evaluate(PHASE)[0] == 2 * W
+    # the backward pass, one step at a time: the equation is the active step's, with its ∂L/∂W_hh term
+    page.keyboard.press("Home")
+    for _ in range(W + 3):
+        page.keyboard.press("ArrowRight")
+    assert page.locator(".bptt-scrub .eqline").inner_text().startswith(f"backward step {30 - 3}:")
+    assert page.locator(".bptt-scrub line.active-edge").count() == 1
+    # focus on one unit: the nodes show |δ_t,3| (shipped as centi-log10: within 1.2 %)
+    page.locator(".bptt-scrub select").select_option("3")
+    sweep = scale_sweep(Scenario(T=30), scale_grid(), [0], spectrum=False, units=True)
+    i = page.evaluate("() => window.__bpttScrub.live_unrolled.index")
+    got = [float(v) for v in page.locator(".bptt-scrub circle.h").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-value'))")]
+    np.testing.assert_allclose(got, np.abs(sweep.units[i, :, 3]), rtol=0.012)
+    page.keyboard.press("End")
     # clicking an h_t reads its step's equation, and the step goes to the URL
     page.locator(".bptt-scrub circle.h").nth(5).click()
     wait_idle(page)

@@ -133,7 +133,7 @@ export default function (component) {
     const pick = (k) => (st[k] ? nums(st[k][i]) : null);
     return {
       value: D.values[i], delta: pick("norm_delta"), direct: pick("norm_direct"), through: pick("norm_through_J"),
-      loss: pick("loss"), c: pick("norm_c"), overflow: D.overflow[i], lag: D.lag ? nums(D.lag[i]) : null,
+      loss: pick("loss"), c: pick("norm_c"), h: pick("norm_h"), term: pick("norm_term"), overflow: D.overflow[i], lag: D.lag ? nums(D.lag[i]) : null,
       rho: D.rho[i], sigma1: D.sigma1[i], eig_re: D.eig_re ? nums(D.eig_re[i]) : null,
       eig_im: D.eig_im ? nums(D.eig_im[i]) : null,
       cuts: D.cuts[i] || [],
@@ -162,6 +162,19 @@ export default function (component) {
     const phaseText = document.createElement("span");
     phaseText.className = "phase";
     steps.appendChild(phaseText);
+    if (D.units) {                      // focus on one hidden unit: its |δ_t,i| along the chain
+      const lab = document.createElement("label");
+      lab.className = "unit";
+      lab.textContent = "colour by ";
+      const sel = document.createElement("select");
+      sel.setAttribute("aria-label", "hidden unit to follow");
+      const Hn = D.units[0][0].length;
+      sel.append(new Option("‖δ_t‖ (all units)", "-1"));
+      for (let u = 0; u < Hn; u++) sel.append(new Option(`unit ${u}: |δ_t,${u}|`, String(u)));
+      sel.onchange = () => { S.unit = Number(sel.value) < 0 ? null : Number(sel.value); draw(); };
+      lab.appendChild(sel);
+      steps.appendChild(lab);
+    }
     box.appendChild(steps);
     const lstm = !!D.steps.norm_c;
     const rows = lstm ? ["x", "h", "c", "y", "L"] : ["x", "h", "y", "L"];
@@ -201,7 +214,13 @@ export default function (component) {
       const bwdDone = Math.max(0, S.phase - W);          // backward steps done (right to left)
       const forward = (t) => t - S.start < fwdDone;
       const backward = (t) => S.start + W - 1 - t < bwdDone;
-      const ld = ts.map((t) => log10(c.delta[t]));
+      const unitOf = (t) => {                           // |δ_t,i| of the focused unit (shipped as centi-log10)
+        const row = D.units[S.index][t - D.units_start];
+        const v = row ? row[S.unit] : null;
+        return v === null || v === undefined ? NaN : Math.pow(10, v / 100);
+      };
+      const nodeValue = (t) => (S.unit === null ? c.delta[t] : unitOf(t));
+      const ld = ts.map((t) => log10(nodeValue(t)));
       const [lo, hi] = extent(ld);
       const le = ts.slice(0, -1).map((t) => log10(c.through[t]));
       const lc = lstm ? ts.slice(0, -1).map((t) => log10(c.c[t])) : [];
@@ -263,6 +282,7 @@ export default function (component) {
           cx: X(t), cy: Y.h, r: R, class: "node h" + (t === S.step ? " cursor" : ""),
           fill: b || S.phase >= 2 * W ? ramp(VIRIDIS, u) : (f ? "#f4f4f4" : "#ffffff"),
           "data-t": t, "data-delta": fin(c.delta[t]) ? c.delta[t] : String(c.delta[t]),
+          "data-value": String(nodeValue(t)),
         }, g);
         h.style.cursor = "pointer";
         h.onclick = () => { S.step = t; draw(); setStateValue("step", { value: t, at: Date.now() }); };
@@ -275,7 +295,7 @@ export default function (component) {
       }
       // legends: node colour and edge width, both log scales
       const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
-      el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = "h_t: ‖δ_t‖";
+      el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = S.unit === null ? "h_t: ‖δ_t‖" : `h_t: |δ_t,${S.unit}|`;
       const Lh = rowH * rows.length - 72;
       for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 20 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
                                                  fill: ramp(VIRIDIS, k / 39) }, lg);
@@ -288,20 +308,35 @@ export default function (component) {
       el("text", { x: 56, y: Lh + 62, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
       el("line", { x1: 0, y1: Lh + 74, x2: 50, y2: Lh + 74, stroke: BLUES[0], "stroke-width": 2 }, lg);
       el("text", { x: 56, y: Lh + 78, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
-      // the step's equation, with its numbers
-      const t = S.step, nx = t + 1 < T ? t + 1 : "T";
-      const share = c.direct[t] + c.through[t] > 0 ? c.through[t] / (c.direct[t] + c.through[t]) : 0;
+      // the equation of the step being computed (stepping through), else of the clicked step, with its numbers
       eq.innerHTML = "";
       const line = document.createElement("div");
       line.className = "eqline";
-      line.textContent = `step ${t}:  ‖δ${sub(t)}‖ = ${fmt(c.delta[t])}  ≤  ‖W_hyᵀ ∂ℓ${sub(t)}/∂y${sub(t)}‖ = ` +
-        `${fmt(c.direct[t])}  +  ‖J${sub(nx)}ᵀ δ${sub(nx)}‖ = ${fmt(c.through[t])}`;
-      line.dataset.delta = c.delta[t];
       const note = document.createElement("div");
       note.className = "eqnote";
-      note.textContent = `${Math.round(100 * share)}% of the gradient at step ${t} arrives from the future through ` +
-        `J${sub(nx)}ᵀ; the rest is its own loss ℓ${sub(t)} = ${fmt(c.loss[t])}` +
-        (D.target[t] ? "" : " (no target at this step, so 0)") + ".  Click an h_t to read another step.";
+      const active = S.phase < W ? S.start + S.phase - 1 : (S.phase < 2 * W ? S.start + W - (S.phase - W) : null);
+      if (S.phase < W && active >= S.start) {          // forward: h_t from x_t and h_{t−1}
+        line.textContent = `forward step ${active}:  h${sub(active)} = φ(W_xh x${sub(active)} + W_hh h${sub(active - 1)}` +
+          ` + b_h),  ‖h${sub(active)}‖ = ${fmt(c.h[active])};  y${sub(active)} = W_hy h${sub(active)} + b_y,  ` +
+          `ℓ${sub(active)} = ${fmt(c.loss[active])}`;
+        note.textContent = "The forward pass stores every h_t: the backward pass needs them all (memory ∝ T).";
+      } else {
+        const t = active === null || active < S.start ? S.step : active, nx = t + 1 < T ? t + 1 : "T";
+        const share = c.direct[t] + c.through[t] > 0 ? c.through[t] / (c.direct[t] + c.through[t]) : 0;
+        line.textContent = `${active === null ? "step" : "backward step"} ${t}:  ‖δ${sub(t)}‖ = ${fmt(c.delta[t])}` +
+          `  ≤  ‖W_hyᵀ ∂ℓ${sub(t)}/∂y${sub(t)}‖ = ${fmt(c.direct[t])}  +  ‖J${sub(nx)}ᵀ δ${sub(nx)}‖ = ` +
+          `${fmt(c.through[t])};   ‖term${sub(t)} of ∂L/∂W_hh‖ = ${fmt(c.term[t])}` +
+          (S.unit === null ? "" : `;   |δ${sub(t)},${S.unit}| = ${fmt(unitOf(t))}`);
+        line.dataset.delta = c.delta[t];
+        note.textContent = `${Math.round(100 * share)}% of the gradient at step ${t} arrives from the future ` +
+          `through J${sub(nx)}ᵀ; the rest is its own loss ℓ${sub(t)} = ${fmt(c.loss[t])}` +
+          (D.target[t] ? "" : " (no target at this step, so 0)") + ". Its term (∂L/∂a" + sub(t) + ") h" +
+          sub(t - 1) + "ᵀ is what step " + t + " adds to ∂L/∂W_hh." + (active === null ? "  Click an h_t to read " +
+          "another step." : "");
+        if (active !== null && t + 1 < S.start + W) {   // the edge the gradient just travelled
+          el("line", { x1: X(t) + R + 1, y1: Y.h, x2: X(t + 1) - R - 3, y2: Y.h, class: "active-edge" }, g);
+        }
+      }
       eq.append(line, note);
       const fw = `forward pass: ${fwdDone} of ${W} steps`, bw = `backward pass: ${bwdDone} of ${W} steps back`;
       phaseText.textContent = S.phase < W ? `${fw} (h_t, y_t, ℓ_t filled left to right)` :
