@@ -21,7 +21,7 @@ from explorer.scenario import Scenario
 from explorer.sweeps import Sweep, grid, scale_sweep, sweep_cost, truncation_sweep, truncation_sweep_cost
 
 from .params import BY_KEY
-from .url_state import projector
+from .url_state import hidden, projector
 
 ASSETS = Path(__file__).parent / "assets"
 SCRUB_WORK = 2.5e10        # multiply-adds of one sweep (≈ 2 s of one core, once, shared); above it, release-to-redraw
@@ -199,10 +199,11 @@ def live_view(sc: Scenario, views: tuple[str, ...], *, key: str, knob: str = "sc
     if note:
         st.caption(note)
     index = sw.index(getattr(sc, knob))
+    setting = _KNOBS[knob][0]
     head = {"name": key, "index": index, "views": list(views), "projector": projector(), "window": window,
+            "locked": setting in hidden(),                      # teacher mode hid this knob: show, do not offer
             "start": max(0, end - window), "step": sc.T - 1 if step is None else step}
     data = text[:-1] + "," + json.dumps(head)[1:]          # the cached sweep plus this view's place in it
-    setting = _KNOBS[knob][0]
     _component(key=key, data=data, default={"value": None, "step": None, "end": None},
                on_value_change=lambda: _take(key, "value", setting, int if knob == "k2" else float),
                on_step_change=lambda: _take_page(key, "step", "step"),

@@ -181,3 +181,29 @@ def test_a_broken_payload_shows_a_message_not_an_error(server, page):
         return out; }""", js)
     assert all("could not read its data" in t for t in text), text
     assert not page.js_errors, page.js_errors
+
+
+def test_after_release_the_server_charts_draw_the_live_views_numbers(server, page):
+    page.goto(f"{server}/Gradient_flow?T=50")
+    wait_idle(page)
+    page.evaluate(COUNT_RUNS)
+    page.evaluate(SET, [36, "input"])                        # scale 1.9
+    live = page.evaluate("() => window.__bpttScrub.live_flow.delta.y")
+    page.evaluate(SET, [36, "change"])
+    page.wait_for_function("() => window.__runs >= 1", timeout=20_000)
+    wait_idle(page)
+    assert re.search(r"[?&]scale=1\.9\b", page.url), page.url
+    plotly = page.get_by_test_id("stPlotlyChart").first.locator(".js-plotly-plot").first.evaluate(
+        "gd => gd.data[0].y")                                # lesson 2's ‖δ_t‖ chart, redrawn by the server
+    got = np.log10(np.array([v if v is not None else np.nan for v in plotly], dtype=float))
+    want = np.array([v if v is not None else np.nan for v in live], dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_teacher_mode_hiding_the_scale_also_locks_the_live_knob(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=30&hide=scale")
+    wait_idle(page)
+    knob = page.locator(".bptt-scrub input.scale")
+    assert knob.is_disabled() and not knob.is_visible()
+    assert "set by your teacher" in page.locator(".bptt-scrub .live").inner_text()
+    assert page.locator(".bptt-scrub circle.h").count() == 30          # the view itself is still drawn

@@ -123,6 +123,10 @@ export default function (component) {
   live.className = "live";
   live.textContent = "live: redrawn in your browser while you drag; the sidebar follows on release";
   bar.appendChild(live);
+  if (D.locked) {                        // teacher mode hides this setting: the view shows it, nobody moves it
+    range.disabled = true; range.hidden = true;
+    live.textContent = "set by your teacher for this lesson";
+  }
 
   const views = {};
   const state = (window.__bpttScrub = window.__bpttScrub || {});
