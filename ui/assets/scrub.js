@@ -192,7 +192,7 @@ export default function (component) {
     box.appendChild(eq);
     const Y = Object.fromEntries(rows.map((r, k) => [r, top + rowH * (rows.length - 1 - k) + rowH / 2]));
     const dx = (Wpx - left - right) / W;
-    const X = (t) => left + (t - S.start + 0.5) * dx;
+    const X = (t) => left + (t - S.view + 0.5) * dx;
     const R = Math.max(6, Math.min(13, dx * 0.28));
 
     function toggle() {
@@ -213,11 +213,13 @@ export default function (component) {
 
     function draw() {
       const c = current();
-      const ts = Array.from({ length: W }, (_, k) => S.start + k);
+      // a grid point that overflowed before the window: show the steps up to its overflow, as the server does
+      S.view = c.overflow >= 0 && S.start >= c.overflow ? Math.max(0, c.overflow - W) : S.start;
+      const ts = Array.from({ length: W }, (_, k) => S.view + k);
       const fwdDone = Math.min(S.phase, W);              // forward steps computed (left to right)
       const bwdDone = Math.max(0, S.phase - W);          // backward steps done (right to left)
-      const forward = (t) => t - S.start < fwdDone;
-      const backward = (t) => S.start + W - 1 - t < bwdDone;
+      const forward = (t) => t - S.view < fwdDone;
+      const backward = (t) => S.view + W - 1 - t < bwdDone;
       const unitOf = (t) => {                           // |δ_t,i| of the focused unit (shipped as centi-log10)
         const row = D.units[S.index][t - D.units_start];
         const v = row ? row[S.unit] : null;
@@ -281,7 +283,7 @@ export default function (component) {
         el("polygon", { points: `${X(t)},${Y.L - R} ${X(t) + R},${Y.L + R * 0.8} ${X(t) - R},${Y.L + R * 0.8}`,
                         class: f ? "node" : "node idle", fill: D.target[t] ? "#e69f00" : "#ffffff" }, g);
         if (lstm) el("circle", { cx: X(t), cy: Y.c, r: R * 0.8, class: f ? "node plain" : "node plain idle" }, g);
-        const u = (ld[t - S.start] - lo) / (hi - lo);
+        const u = (ld[t - S.view] - lo) / (hi - lo);
         const h = el("circle", {
           cx: X(t), cy: Y.h, r: R, class: "node h" + (t === S.step ? " cursor" : ""),
           fill: b || S.phase >= 2 * W ? ramp(VIRIDIS, u) : (f ? "#f4f4f4" : "#ffffff"),
@@ -294,7 +296,7 @@ export default function (component) {
       }
       // step labels
       const every = Math.max(1, Math.ceil(W / 15));
-      for (const t of ts) if ((t - S.start) % every === 0 || t === S.step) {
+      for (const t of ts) if ((t - S.view) % every === 0 || t === S.step) {
         el("text", { x: X(t), y: Hpx - 8, class: "tick" + (t === S.step ? " cursor" : "") }, g).textContent = t;
       }
       // legends: node colour and edge width, both log scales
@@ -318,14 +320,15 @@ export default function (component) {
       line.className = "eqline";
       const note = document.createElement("div");
       note.className = "eqnote";
-      const active = S.phase < W ? S.start + S.phase - 1 : (S.phase < 2 * W ? S.start + W - (S.phase - W) : null);
-      if (S.phase < W && active >= S.start) {          // forward: h_t from x_t and h_{t−1}
+      const active = S.phase < W ? S.view + S.phase - 1 : (S.phase < 2 * W ? S.view + W - (S.phase - W) : null);
+      if (S.phase < W && active >= S.view) {          // forward: h_t from x_t and h_{t−1}
         line.textContent = `forward step ${active}:  h${sub(active)} = φ(W_xh x${sub(active)} + W_hh h${sub(active - 1)}` +
           ` + b_h),  ‖h${sub(active)}‖ = ${fmt(c.h[active])};  y${sub(active)} = W_hy h${sub(active)} + b_y,  ` +
           `ℓ${sub(active)} = ${fmt(c.loss[active])}`;
         note.textContent = "The forward pass stores every h_t: the backward pass needs them all (memory ∝ T).";
       } else {
-        const t = active === null || active < S.start ? S.step : active, nx = t + 1 < T ? t + 1 : "T";
+        const cursor = S.step >= S.view && S.step < S.view + W ? S.step : S.view + W - 1;   // (shown window's)
+        const t = active === null || active < S.view ? cursor : active, nx = t + 1 < T ? t + 1 : "T";
         const share = c.direct[t] + c.through[t] > 0 ? c.through[t] / (c.direct[t] + c.through[t]) : 0;
         line.textContent = `${active === null ? "step" : "backward step"} ${t}:  ‖δ${sub(t)}‖ = ${fmt(c.delta[t])}` +
           `  ≤  ‖W_hyᵀ ∂ℓ${sub(t)}/∂y${sub(t)}‖ = ${fmt(c.direct[t])}  +  ‖J${sub(nx)}ᵀ δ${sub(nx)}‖ = ` +
@@ -337,7 +340,7 @@ export default function (component) {
           (D.target[t] ? "" : " (no target at this step, so 0)") + ". Its term (∂L/∂a" + sub(t) + ") h" +
           sub(t - 1) + "ᵀ is what step " + t + " adds to ∂L/∂W_hh." + (active === null ? "  Click an h_t to read " +
           "another step." : "");
-        if (active !== null && t + 1 < S.start + W) {   // the edge the gradient just travelled
+        if (active !== null && t + 1 < S.view + W) {   // the edge the gradient just travelled
           el("line", { x1: X(t) + R + 1, y1: Y.h, x2: X(t + 1) - R - 3, y2: Y.h, class: "active-edge" }, g);
         }
       }
@@ -346,7 +349,7 @@ export default function (component) {
       phaseText.textContent = S.phase < W ? `${fw} (h_t, y_t, ℓ_t filled left to right)` :
         (S.phase < 2 * W ? `${bw} (δ carried right to left along the edges)` : "both passes done");
       if (ov) ov.draw(c);
-      exposed.graph = { start: S.start, window: W, phase: S.phase, step: S.step,
+      exposed.graph = { start: S.view, window: W, phase: S.phase, step: S.step,
                         delta: ts.map((t) => c.delta[t]), through: ts.slice(0, -1).map((t) => c.through[t]) };
     }
 
@@ -383,11 +386,11 @@ export default function (component) {
             d += (d ? " L " : "M ") + x.toFixed(1) + " " + y.toFixed(1);
           });
           el("path", { d, class: "spark" }, s2);
-          el("rect", { x: left + (S.start / T) * w0, y: 2, width: Math.max(3, (W / T) * w0), height: H0 - 6,
+          el("rect", { x: left + (S.view / T) * w0, y: 2, width: Math.max(3, (W / T) * w0), height: H0 - 6,
                        class: "window" }, s2);
           el("text", { x: 8, y: H0 / 2 + 4, class: "rowname" }, s2).textContent = "‖δ_t‖";
           el("text", { x: Wpx - right + 22, y: H0 / 2 + 4, class: "legend" }, s2).textContent =
-            `${S.start}…${S.start + W - 1} of ${T}`;
+            `${S.view}…${S.view + W - 1} of ${T}`;
         },
       };
     }
@@ -503,13 +506,13 @@ export default function (component) {
   }
   const note = document.createElement("div");
   note.className = "overflow";
-  root.appendChild(note);
+  root.insertBefore(note, bar.nextSibling);              // under the knob, where the eye is while dragging
 
   function redraw() {
     const c = current();
     name.textContent = `${D.label}: ${D.values[S.index].toFixed(D.digits)}`;
-    note.textContent = c.overflow >= 0 ? `Overflow at step ${c.overflow} at this scale: the forward pass passed ` +
-      `float64's range there; the charts show the steps before it.` : "";
+    note.textContent = c.overflow >= 0 ? `Overflow at step ${c.overflow} at this value: the forward pass passed ` +
+      `float64's range there; the views show the steps before it.` : "";
     for (const d of draws) d();
     exposed.index = S.index; exposed.value = D.values[S.index]; exposed.redraws += 1;
     exposed.drawnAt = performance.now();
