@@ -38,6 +38,14 @@ function el(tag, attrs, parent) {
   return e;
 }
 
+function div(cls, parent, text) {
+  const d = document.createElement("div");
+  d.className = cls;
+  if (text !== undefined) d.textContent = text;
+  parent.appendChild(d);
+  return d;
+}
+
 function fmt(v) {
   if (!fin(v)) return v === Infinity ? "∞" : (v === -Infinity ? "−∞" : "–");
   if (v === 0) return "0";
@@ -147,9 +155,7 @@ export default function (component) {
 
   // ---- the unrolled graph ----------------------------------------------------------------------------------
   function graphView() {
-    const box = document.createElement("div");
-    box.className = "view graph";
-    root.appendChild(box);
+    const box = div("view graph", root);
     const steps = document.createElement("div");
     steps.className = "bar";
     const btn = (text, title, fn) => {
@@ -407,13 +413,8 @@ export default function (component) {
 
   // ---- a log-scale line chart (shared by the ‖δ_t‖ and lag views) ------------------------------------------
   function lineView(cls, title, xlabel, ylabel, series) {
-    const box = document.createElement("div");
-    box.className = "view " + cls;
-    root.appendChild(box);
-    const h = document.createElement("div");
-    h.className = "title";
-    h.textContent = title;
-    box.appendChild(h);
+    const box = div("view " + cls, root);
+    div("title", box, title);
     const Wpx = 1100, Hpx = big ? 420 : 360, l = 90, r = 230, t0 = 16, b0 = 56;
     const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
     return function draw() {
@@ -461,13 +462,8 @@ export default function (component) {
   }
 
   function eigenView() {
-    const box = document.createElement("div");
-    box.className = "view eigen";
-    root.appendChild(box);
-    const h = document.createElement("div");
-    h.className = "title";
-    h.textContent = "Eigenvalues of W_hh (complex plane) and the unit circle";
-    box.appendChild(h);
+    const box = div("view eigen", root);
+    div("title", box, "Eigenvalues of W_hh (complex plane) and the unit circle");
     const P = big ? 460 : 400;
     const svg = el("svg", { viewBox: `0 0 ${P} ${P}`, width: Math.round(P * 0.9), role: "img" }, box);
     return function draw() {
