@@ -3,6 +3,7 @@ import streamlit as st
 
 from explorer import work_budget as wb
 from explorer.figures import vanishing as vf
+from explorer.figures.style import DIVERGING_HIGH, DIVERGING_LOW
 from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
 from ui.scrub import live_view
@@ -54,7 +55,8 @@ with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
         fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
         chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
               latex=r"\log_{10}\big\|\partial h_t / \partial h_{t-\ell}\big\| \text{ over (scale, lag } \ell)",
-              notice="blue is vanishing, red exploding: the border sits near 1 for a linear RNN and moves right "
+              notice=f"{DIVERGING_LOW} is vanishing (norm below 1), {DIVERGING_HIGH} exploding (above 1), white "
+                     "about 1: the border sits near 1 for a linear RNN and moves right "
                      "for tanh, whose saturation shrinks every Jacobian"
                      + (f" (drawn over the first {phase_T} steps, {n_scales} scales: the work budget)."
                         if sc.T > phase_T else "."))

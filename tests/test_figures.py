@@ -13,6 +13,7 @@ from explorer.figures import training_figs as trf
 from explorer.figures import truncation_figs as tf
 from explorer.figures import unrolled
 from explorer.figures import vanishing as vf
+from explorer.figures.style import COLORS, DIVERGING_HIGH, DIVERGING_LOW
 from explorer.scenario import Scenario
 
 
@@ -32,6 +33,29 @@ def rec():
     return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
 
 
+def assert_explicit_colour_scales(d):
+    """Every colour scale in a figure dict is written out as [position, colour] stops (plotly.js and plotly.py
+    read some named scales in opposite directions), and none is reversed by a flag."""
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k == "colorscale":
+                assert isinstance(v, list) and all(isinstance(s, list) and len(s) == 2 for s in v), v
+                assert v[0][0] == 0 and v[-1][0] == 1
+            assert k != "reversescale", "reversed scale: spell the stops out in the order meant"
+            assert_explicit_colour_scales(v)
+    elif isinstance(d, list):
+        for v in d:
+            assert_explicit_colour_scales(v)
+
+
+def test_the_phase_maps_low_end_is_its_vanishing_colour():
+    f, _ = vf.phase_map(np.array([0.5, 2.0]), np.array([1, 8]), np.array([[-3.0, -8.0], [1.0, 8.0]]), 1.0)
+    scale = f["data"][0]["colorscale"]
+    assert scale[0][1] == "#08306b" and scale[-1][1] == COLORS["red"]       # low blue, high orange-red
+    assert (DIVERGING_LOW, DIVERGING_HIGH) == ("blue", "orange-red")
+    assert f["data"][0]["zmid"] == 0
+
+
 @pytest.mark.parametrize("projector", [False, True])
 def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     al = ex.all_losses_backward(rec.trace)
@@ -48,6 +72,7 @@ def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
              unrolled.unrolled_graph(rec, start=20, stop=50, **p)]
     for f, df in built:
         assert isinstance(f, dict)                          # plain dicts: the app sends them unvalidated ...
+        assert_explicit_colour_scales(f)
         fig = fig_of(f)                                     # ... so every property is validated here
         x, y = axis_titles(fig)
         assert x, "x axis needs a title"
@@ -86,6 +111,7 @@ def test_every_training_chart_is_a_valid_figure_with_its_data(training_history, 
              "spectrum": trf.spectrum_over_training(df, **p)}
     for name, (f, data) in built.items():
         assert isinstance(f, dict), name                    # plain dicts: the app sends them unvalidated ...
+        assert_explicit_colour_scales(f)
         fig = go.Figure(f)                                  # ... so every property is validated here
         x, y = axis_titles(fig)
         assert x == "update" and y, name

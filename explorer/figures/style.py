@@ -12,7 +12,14 @@ import numpy as np
 
 COLORS = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00", "purple": "#CC79A7",
           "sky": "#56B4E9", "yellow": "#F0E442", "grey": "#7F7F7F", "black": "#222222"}
-SEQ = "Viridis"
+# Colour scales are written out as stops, never named: plotly.js and plotly.py disagree on what some names mean
+# (plotly.js's "RdBu" runs blue → red, plotly.py's red → blue), and the figures go to plotly.js as plain dicts.
+SEQ = [[0.0, "#440154"], [0.125, "#472c7a"], [0.25, "#3b518b"], [0.375, "#2c718e"], [0.5, "#21908d"],
+       [0.625, "#27ad81"], [0.75, "#5cc863"], [0.875, "#aadc32"], [1.0, "#fde725"]]       # viridis: dark → yellow
+# Diverging, colour-blind safe (Okabe–Ito blue and vermilion around white): low values blue, high values orange-red.
+DIVERGING_LOW, DIVERGING_HIGH = "blue", "orange-red"              # the words captions use for its two ends
+DIVERGING = [[0.0, "#08306b"], [0.25, COLORS["blue"]], [0.5, "#f7f7f7"], [0.75, COLORS["orange"]],
+             [1.0, COLORS["red"]]]
 
 
 def _template(base: int) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
+from .style import COLORS, DIVERGING, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 
 def eigen_plane(spectrum, *, projector=False):
@@ -75,10 +75,11 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
 
 def phase_map(scales: np.ndarray, lags: np.ndarray, log10_norms: np.ndarray, current: float, *, kind="ρ",
               projector=False):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖ over (W_hh scale × lag ℓ): the boundary between vanishing and exploding."""
+    """log10 ‖∂h_t/∂h_{t−ℓ}‖ over (W_hh scale × lag ℓ): the boundary between vanishing and exploding. Colours:
+    DIVERGING around 0 (norm 1), its low end (DIVERGING_LOW) vanishing, its high end (DIVERGING_HIGH) exploding."""
     z = np.clip(log10_norms, -30, 30).astype(np.float32)
     tv, tt = log_ticks(np.nanmin(z) if np.isfinite(z).any() else -1, np.nanmax(z) if np.isfinite(z).any() else 1)
-    fig = figure(trace("heatmap", z=z.T, x=scales, y=lags, colorscale="RdBu", reversescale=True, zmid=0,
+    fig = figure(trace("heatmap", z=z.T, x=scales, y=lags, colorscale=DIVERGING, zmid=0,
                        colorbar=dict(title=dict(text="‖∂h_t/∂h_{t−ℓ}‖"), tickvals=tv, ticktext=tt),
                        hovertemplate=f"{kind}=%{{x:.2f}}<br>lag=%{{y}}<br>log10 norm=%{{z:.1f}}<extra></extra>"))
     ref_line(fig, x=current, width=3, dash="dash", text=f"now {kind} = {current:g}")
