@@ -1,7 +1,7 @@
 """Architectures side by side: the same input sequence through a vanilla RNN, an IRNN, an LSTM, a GRU and an
 IndRNN, and how much of the gradient each lets through a lag of ℓ steps.
 
-For each contender, ‖∂h_t/∂h_{t−ℓ}‖₂ for every lag (the h-block of the full state Jacobian product, so the LSTM's
+For each contender, ‖∂h_t/∂h_(t−ℓ)‖₂ for every lag (the h-block of the full state Jacobian product, so the LSTM's
 cell-state route is included); for the LSTM also ‖∂c_T/∂c_k‖₂ and the carousel alone, max_n Π_{t=k+1}^{T} f_{t,n}
 (the direct path c_t = f_t ⊙ c_{t−1} + …, Hochreiter & Schmidhuber's constant error carousel when f ≈ 1).
 Gate activations over time (LSTM i, f, g, o; GRU r, z, n) and a bidirectional view complete the page's data.
@@ -58,14 +58,14 @@ class LagProfile:
 
 @dataclass
 class Comparison:
-    profiles: list[LagProfile]          # ‖∂h_t/∂h_{t−ℓ}‖ per contender
+    profiles: list[LagProfile]          # ‖∂h_t/∂h_(t−ℓ)‖ per contender
     cell_state: LagProfile              # LSTM ‖∂c_T/∂c_k‖
     carousel: LagProfile                # LSTM max_n Π f_{t,n}: the direct c-path alone
     gates: dict[str, dict[str, np.ndarray]]   # {"LSTM": {"i": (T, H), …}, "GRU": {"r": …}}
     T: int
 
     def at_longest_lag(self) -> dict[str, float]:
-        """log10 ‖∂h_t/∂h_{t−ℓ}‖ at the longest lag, per contender (−inf: exactly zero)."""
+        """log10 ‖∂h_t/∂h_(t−ℓ)‖ at the longest lag, per contender (−inf: exactly zero)."""
         return {p.name: float(p.log10_norm[-1]) for p in self.profiles}
 
     def zero_after(self) -> dict[str, int]:
@@ -104,7 +104,7 @@ def carousel_log10(trace: Trace, lags: np.ndarray) -> np.ndarray:
 
 
 def lag_profiles(models: dict, X: np.ndarray, lags=None) -> list[LagProfile]:
-    """‖∂h_t/∂h_{t−ℓ}‖ against lag for already-built (e.g. trained) models {name: Model} on inputs X (T, B, D)."""
+    """‖∂h_t/∂h_(t−ℓ)‖ against lag for already-built (e.g. trained) models {name: Model} on inputs X (T, B, D)."""
     return [LagProfile(name, *_norms(jacobian_products(_trace(m, X), spectrum=False, lags=lags)))
             for name, m in models.items()]
 
@@ -114,7 +114,7 @@ def _norms(jp):
 
 
 def compare(X: np.ndarray, hidden_size: int = 32, *, rho: float = 0.9, seed: int = 0, lags=None) -> Comparison:
-    """Run every contender on the same inputs X (T, B, D) and measure ‖∂h_t/∂h_{t−ℓ}‖ for each lag (or `lags`)."""
+    """Run every contender on the same inputs X (T, B, D) and measure ‖∂h_t/∂h_(t−ℓ)‖ for each lag (or `lags`)."""
     T, _, D = X.shape
     profiles, gates = [], {}
     cell_state = carousel = None

@@ -6,16 +6,16 @@ arrays are; step t reads h_{t−1} (h_{−1} is the initial state) and writes h_
 state entering step t is s_t, so s_0 = h_{−1} and s_{t+1} = h_t (the LSTM's s_t holds [h; c]).
     Step Jacobian J_t = ∂h_t/∂h_{t−1} = ∂s_{t+1}/∂s_t (vanilla RNN: diag(φ'(a_t)) W_hh); row t of
     `step_jacobians` is J_t.
-    Long-range product at lag ℓ, from the last step t = T − 1:  ∂h_t/∂h_{t−ℓ} = J_t J_{t−1} ⋯ J_{t−ℓ+1}.
+    Long-range product at lag ℓ, from the last step t = T − 1:  ∂h_t/∂h_(t−ℓ) = J_t J_{t−1} ⋯ J_(t−ℓ+1).
 Products are accumulated once, backwards (T matmuls, not T²), and stored as P̃_k · e^{λ_k} with max|P̃_k| = 1:
 the log-scale λ_k is carried separately, so nothing overflows or underflows (or turns subnormal, which is 6×
 slower) even at T = 1000. Singular values come back as logs; those below ~1e-15 × σ_max of the same product
 are at rounding level (float64) and flagged as such by `rel_floor`.
 
-Bounds (Pascanu et al. 2013): ‖∂h_t/∂h_{t−ℓ}‖₂ ≤ (σ₁ γ)^ℓ with γ = sup|φ'| (1 tanh/ReLU/linear, ¼ sigmoid);
+Bounds (Pascanu et al. 2013): ‖∂h_t/∂h_(t−ℓ)‖₂ ≤ (σ₁ γ)^ℓ with γ = sup|φ'| (1 tanh/ReLU/linear, ¼ sigmoid);
 for a linear RNN the product behaves like ρ^ℓ.
 
-Phase map (lesson 3): log10 ‖∂h_t/∂h_{t−ℓ}‖₂ over a grid of W_hh scales × lags, the same network (seed) and the same
+Phase map (lesson 3): log10 ‖∂h_t/∂h_(t−ℓ)‖₂ over a grid of W_hh scales × lags, the same network (seed) and the same
 inputs at every scale: `phase_map`.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def step_jacobians(trace: Trace, b: int = 0) -> np.ndarray:
 
 @dataclass
 class JacobianProducts:
-    """‖∂x_t/∂x_{t−ℓ}‖₂ and the singular values of ∂x_t/∂x_{t−ℓ} at the last step t, for the block x ∈ {h, c,
+    """‖∂x_t/∂x_(t−ℓ)‖₂ and the singular values of ∂x_t/∂x_(t−ℓ) at the last step t, for the block x ∈ {h, c,
     state}, by lag ℓ."""
 
     lags: np.ndarray          # (K,) lags ℓ (0 = identity)
@@ -74,7 +74,7 @@ class JacobianProducts:
 
 def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: bool = True,
                       lags=None) -> JacobianProducts:
-    """Log-norms (and, with spectrum, all singular values) of ∂x_t/∂x_{t−ℓ} (t the last valid step) for every lag
+    """Log-norms (and, with spectrum, all singular values) of ∂x_t/∂x_(t−ℓ) (t the last valid step) for every lag
     ℓ, or only `lags`.
 
     Cost: one step Jacobian and one S×S matmul per lag up to the largest requested one (the product stops
@@ -149,7 +149,7 @@ def even_lags(L: int, n: int) -> np.ndarray:
 
 
 def phase_map(build, X, targets, mask=None, *, scales, lags, loss: str = "cross_entropy", b: int = 0):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (t the last step) for every W_hh scale s × lag ℓ: (scales (n,), lags (K,), z (n, K)).
+    """log10 ‖∂h_t/∂h_(t−ℓ)‖₂ (t the last step) for every W_hh scale s × lag ℓ: (scales (n,), lags (K,), z (n, K)).
 
     build(scale=s) returns the network at scale s (e.g. `Scenario.model`, or functools.partial(build_model, …)
     with everything but the scale fixed); each is run forward on the same X (T, B, D), targets and mask, and
@@ -193,7 +193,7 @@ def weight_spectrum(model) -> Spectrum:
 
 
 def log_pascanu_bound(sigma1: float, gamma: float, lags) -> np.ndarray:
-    """ln of (σ₁ γ)^ℓ: an upper bound on ‖∂h_t/∂h_{t−ℓ}‖₂ for a vanilla RNN (ℓ = `lags`)."""
+    """ln of (σ₁ γ)^ℓ: an upper bound on ‖∂h_t/∂h_(t−ℓ)‖₂ for a vanilla RNN (ℓ = `lags`)."""
     with np.errstate(divide="ignore"):
         return np.asarray(lags, dtype=float) * np.log(sigma1 * gamma)
 

@@ -6,7 +6,7 @@ and targets, only the scale changes); `truncation_sweep(sc, knob, values)` at ev
 keep probability π of randomized truncation (the same network and sequence, only the scheme changes). Per value:
     per step t (T,)    ‖δ_t‖, its parts ‖W_hyᵀ ∂ℓ_t/∂y_t‖ and ‖J_{t+1}ᵀ δ_{t+1}‖ (explorer.bptt.step_norms), ℓ_t, and
                        for the LSTM ‖f_{t+1} ⊙ δc_{t+1}‖ (the gradient the cell-state edge carries back);
-    per lag ℓ (L,)     log10 ‖∂h_t/∂h_{t−ℓ}‖₂ from the last step (explorer.jacobians.jacobian_products);
+    per lag ℓ (L,)     log10 ‖∂h_t/∂h_(t−ℓ)‖₂ from the last step (explorer.jacobians.jacobian_products);
     W_hh's spectrum    eigenvalues, ρ, σ₁ and the activation's γ (the bound (σ₁γ)^ℓ and ρ^ℓ lines are drawn from
                        these two numbers).
 Cost per scale: one forward and backward pass and max(lags) step Jacobians with one SVD per lag —
@@ -44,7 +44,7 @@ class Sweep:
     target: np.ndarray            # (T,) bool: which steps carry a loss
     overflow_step: np.ndarray     # (n,) int: the forward pass's first overflowing step, −1 for none
     lags: np.ndarray              # (L,) lags ℓ of the lag profile
-    log10_lag_norm: np.ndarray    # (n, L) log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (−inf where exactly 0, NaN past an overflow)
+    log10_lag_norm: np.ndarray    # (n, L) log10 ‖∂h_t/∂h_(t−ℓ)‖₂ (−inf where exactly 0, NaN past an overflow)
     rho: np.ndarray               # (n,)
     sigma1: np.ndarray            # (n,)
     gamma: float

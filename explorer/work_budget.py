@@ -74,7 +74,7 @@ def phase_size(cell: str, H: int, T: int, work: float, scales: tuple[int, int],
 
 
 def lag_profile_steps(cells, H: int, T: int, work: float, n_svd: int) -> int:
-    """Steps (1 … T) over which the lag profiles of several cells (one ∂h_t/∂h_{t−ℓ} product each, plus an SVD per cell
+    """Steps (1 … T) over which the lag profiles of several cells (one ∂h_t/∂h_(t−ℓ) product each, plus an SVD per cell
     at each of n_svd lags) fit in `work`. When so few steps fit that fewer than n_svd lags exist, every lag of every
     cell gets its SVD and the steps are counted with that."""
     per_step = sum(step_jacobian_cost(c, H) for c in cells)

@@ -8,7 +8,7 @@ from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes
 from ui.scrub import live_view
 
-with lesson(__file__, "∂h_t/∂h_{t−ℓ} is a product of ℓ Jacobians "
+with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
             "diag(φ'(a_t)) W_hh. Its norm is at most (σ₁γ)^ℓ, where σ₁ is W_hh's largest singular value and "
             "γ bounds |φ'| (1 for tanh, ¼ for sigmoid): below 1 the gradient must vanish, above it can explode "
             "(Pascanu, Mikolov & Bengio, 2013). Turn the scale slider across 1 and watch.") as sc:

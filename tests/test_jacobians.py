@@ -32,7 +32,7 @@ def test_products_survive_T_1000_without_underflow():
 @given(H=st.integers(1, 10), T=st.integers(1, 60), scale=st.floats(0.05, 4.0),
        seed=st.integers(0, 10_000), act=st.sampled_from(["tanh", "sigmoid"]), x_scale=st.floats(0.0, 3.0))
 def test_pascanu_bound_holds(H, T, scale, seed, act, x_scale):
-    """‖∂h_t/∂h_{t−ℓ}‖₂ ≤ (σ₁ γ)^ℓ for tanh (γ=1) and sigmoid (γ=1/4), for any weights and inputs."""
+    """‖∂h_t/∂h_(t−ℓ)‖₂ ≤ (σ₁ γ)^ℓ for tanh (γ=1) and sigmoid (γ=1/4), for any weights and inputs."""
     model = ex.build_model("rnn", 3, H, 2, activation=act, init="gaussian", scale=scale, scale_kind="sigma1",
                            seed=seed)
     X = np.random.default_rng(seed).standard_normal((T, 1, 3)) * x_scale

@@ -90,7 +90,10 @@ def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = Non
     where.markdown(f"#### {title}")
     if latex:
         where.latex(latex)
-    where.plotly_chart(_Checked(fig) if isinstance(fig, dict) else fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    # theme=None: the figure's own template styles it (17 px #222 text, 21 px in projector mode), so the live chart,
+    # its PNG and its HTML export look the same; Streamlit's theme would replace it with 12 px grey.
+    where.plotly_chart(_Checked(fig) if isinstance(fig, dict) else fig, key=key, config=PLOTLY_CONFIG, width="stretch",
+                       theme=None)
     where.caption(f"**What to notice:** {notice}")
     keep_index = df.index.name is not None
     row = where.container(horizontal=True, gap="small")

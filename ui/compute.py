@@ -112,7 +112,7 @@ def jacobian_lags(sc: Scenario) -> int:
 
 @st.cache_data(max_entries=64, max_size="64MB", show_spinner=False)
 def jacobians(sc: Scenario):
-    """‖∂h_t/∂h_{t−ℓ}‖ with its singular values for lags 0 … jacobian_lags(sc) (svd_count of them, evenly spread),
+    """‖∂h_t/∂h_(t−ℓ)‖ with its singular values for lags 0 … jacobian_lags(sc) (svd_count of them, evenly spread),
     and W_hh's spectrum."""
     tr = record(sc, full=True).trace
     lags = ex.even_lags(jacobian_lags(sc), svd_count(sc.T, sc.hidden))
@@ -121,7 +121,7 @@ def jacobians(sc: Scenario):
 
 PHASE_T = 200          # the phase map uses the first 200 steps at most
 PHASE_SCALES = (10, 28)  # it sweeps this many W_hh scales (fewer when H is large)
-PHASE_LAGS = (8, 60)   # and takes ‖∂h_t/∂h_{t−ℓ}‖ (one SVD each) at this many lags per scale
+PHASE_LAGS = (8, 60)   # and takes ‖∂h_t/∂h_(t−ℓ)‖ (one SVD each) at this many lags per scale
 PHASE_MIN_T = 10       # below this many steps the map says nothing: it is skipped
 PHASE_RANGE = (0.1, 3.0)  # the W_hh scales it sweeps (ρ or σ₁, as the sidebar's scale kind)
 
@@ -142,7 +142,7 @@ def phase(sc: Scenario):
 
 @st.cache_data(max_entries=32, max_size="16MB", show_spinner=False)
 def _phase(sc: Scenario):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖ over W_hh scales 0.1 … 3 (same seed, same inputs), over the first phase_size(sc)[1]
+    """log10 ‖∂h_t/∂h_(t−ℓ)‖ over W_hh scales 0.1 … 3 (same seed, same inputs), over the first phase_size(sc)[1]
     steps (≤ 200): fewer scales and steps when H is large, so it stays around a second at worst."""
     n_scales, T, n_lags = phase_size(sc)
     sc = replace(sc, T=T)

@@ -66,13 +66,13 @@ PRESETS = (
            dict(act="relu", init="identity", scale=1.0, target="every_squared")),
     Preset("vanishing", "Vanishing gradients: tanh with ρ = 0.9", "pages/3_Vanishing_and_exploding.py",
            "A tanh RNN whose recurrent matrix has spectral radius 0.9. Every step back multiplies the gradient by "
-           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_t/∂h_{t−ℓ} shrinks geometrically with the lag.",
+           "diag(φ'(a_t)) W_hh, whose size is below 1 — so ∂h_t/∂h_(t−ℓ) shrinks geometrically with the lag.",
            "after 100 steps the gradient is many decades smaller: the network cannot learn from that far back.",
            "drag the scale slider towards 1 and watch the slope of the blue line flatten.",
            dict(act="tanh", scale=0.9, T=100)),
     Preset("pascanu-bound", "The Pascanu bound holds", "pages/3_Vanishing_and_exploding.py",
            "Scale W_hh by its largest singular value σ₁ instead of ρ. Pascanu, Mikolov & Bengio (2013) proved "
-           "‖∂h_t/∂h_{t−ℓ}‖ ≤ (σ₁γ)^ℓ, with γ = 1 for tanh.",
+           "‖∂h_t/∂h_(t−ℓ)‖ ≤ (σ₁γ)^ℓ, with γ = 1 for tanh.",
            "the measured norm (blue) stays under the red dashed bound at every lag, for every seed.",
            "move σ₁ across 1 and change the seed: the blue line never crosses the red one.",
            dict(scale_kind="sigma1", scale=1.1, T=150)),
@@ -103,7 +103,7 @@ PRESETS = (
     Preset("lstm-alive", "The LSTM keeps the gradient alive", "pages/6_Architectures.py",
            f"{len(contenders())} cells read the same sequence. The LSTM's cell state passes the gradient back "
            "through its forget gates only, and the race trains them all on the adding problem for the same budget.",
-           "after the race, the cells that solved the task keep ‖∂h_t/∂h_{t−ℓ}‖ near 1 over the whole lag.",
+           "after the race, the cells that solved the task keep ‖∂h_t/∂h_(t−ℓ)‖ near 1 over the whole lag.",
            "press ▶ start the race and compare the first and last charts.",
            dict(T=100)),
     Preset("rtrl-cost", "RTRL = BPTT, at n⁴ cost", "pages/7_Cost_of_a_gradient.py",

@@ -1,4 +1,4 @@
-"""Charts for architectures side by side: ‖∂h_t/∂h_{t−ℓ}‖ against lag for every contender on one log chart, the LSTM's
+"""Charts for architectures side by side: ‖∂h_t/∂h_(t−ℓ)‖ against lag for every contender on one log chart, the LSTM's
 cell-state path, gate activations over time, the race's loss curves and a bidirectional network's two gradients.
 Each builder returns (figure dict, DataFrame of exactly what is drawn)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _log10_axis(fig: dict, values) -> None:
 
 
 def lag_profiles(profiles, *, projector=False):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (t the last step) against lag ℓ, one line per architecture."""
+    """log10 ‖∂h_t/∂h_(t−ℓ)‖₂ (t the last step) against lag ℓ, one line per architecture."""
     fig, cols = figure(), {}
     for p, color in zip(profiles, CONTENDER_COLORS):
         y = np.maximum(gaps(p.log10_norm), FLOOR)
@@ -37,13 +37,13 @@ def lag_profiles(profiles, *, projector=False):
     _log10_axis(fig, np.concatenate(list(cols.values())) if cols else [0.0])
     df = pd.DataFrame({"lag": profiles[0].lags, **{f"log10 {k}": v for k, v in cols.items()}}) if profiles \
         else pd.DataFrame()
-    return style(fig, x="lag ℓ (steps back from the last step t)", y="‖∂h_t/∂h_{t−ℓ}‖₂ (log scale)", projector=projector), df
+    return style(fig, x="lag ℓ (steps back from the last step t)", y="‖∂h_t/∂h_(t−ℓ)‖₂ (log scale)", projector=projector), df
 
 
 def cell_state_path(h_profile, c_profile, carousel, *, projector=False):
-    """The LSTM's three views of memory: ‖∂h_t/∂h_{t−ℓ}‖, ‖∂c_t/∂c_{t−ℓ}‖ and the carousel alone (max_n Π f_{t,n})."""
-    lines = [(h_profile, COLORS["blue"], "solid", "‖∂h_t/∂h_{t−ℓ}‖₂"), (c_profile, COLORS["green"], "solid",
-             "‖∂c_t/∂c_{t−ℓ}‖₂ (cell state)"), (carousel, COLORS["black"], "dot", "carousel alone: max_n Π f_t,n")]
+    """The LSTM's three views of memory: ‖∂h_t/∂h_(t−ℓ)‖, ‖∂c_t/∂c_(t−ℓ)‖ and the carousel alone (max_n Π f_{t,n})."""
+    lines = [(h_profile, COLORS["blue"], "solid", "‖∂h_t/∂h_(t−ℓ)‖₂"), (c_profile, COLORS["green"], "solid",
+             "‖∂c_t/∂c_(t−ℓ)‖₂ (cell state)"), (carousel, COLORS["black"], "dot", "carousel alone: max_n Π f_t,n")]
     fig, cols = figure(), {}
     for p, color, dash, name in lines:
         y = np.maximum(gaps(p.log10_norm), FLOOR)

@@ -78,7 +78,7 @@ def step_terms(rec, *, projector=False):
 
 
 def connectivity(conn_row: np.ndarray, *, projector=False):
-    """‖∂ℓ_t/∂x_{t−ℓ}‖ for the last loss t against the lag ℓ (log scale)."""
+    """‖∂ℓ_t/∂x_(t−ℓ)‖ for the last loss t against the lag ℓ (log scale)."""
     n = np.where(np.isfinite(conn_row))[0]
     last = n[-1] if n.size else 0
     k = np.arange(last + 1)
@@ -88,5 +88,5 @@ def connectivity(conn_row: np.ndarray, *, projector=False):
                        marker=dict(size=5), name="‖∂ℓ_T/∂x_k‖"))
     log_axis(fig, v)
     df = pd.DataFrame({"k": k, "lag": lag, "norm_dlT_dxk": v})
-    return style(fig, x="lag ℓ (steps back from the last loss t)", y="‖∂ℓ_t/∂x_{t−ℓ}‖ (log)", projector=projector,
+    return style(fig, x="lag ℓ (steps back from the last loss t)", y="‖∂ℓ_t/∂x_(t−ℓ)‖ (log)", projector=projector,
                  legend=False), df

@@ -1,4 +1,4 @@
-"""Charts for vanishing and exploding gradients: the spectrum of W_hh, ‖∂h_t/∂h_{t−ℓ}‖ against the lag with Pascanu's
+"""Charts for vanishing and exploding gradients: the spectrum of W_hh, ‖∂h_t/∂h_(t−ℓ)‖ against the lag with Pascanu's
 bound, a phase map over the W_hh scale, and the one-unit cliff."""
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def singular_values(spectrum, *, projector=False):
 
 
 def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖₂ (t the last step) against lag ℓ, with the bound (σ₁γ)^lag, ρ^lag and the spread of singular values."""
+    """log10 ‖∂h_t/∂h_(t−ℓ)‖₂ (t the last step) against lag ℓ, with the bound (σ₁γ)^lag, ρ^lag and the spread of singular values."""
     lag = jp.lags
     y = jp.log10_norm
     fig = figure()
@@ -54,8 +54,8 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
         fig["data"] += [trace("scatter", x=lag, y=lo, mode="lines", line=dict(width=0), showlegend=False,
                               hoverinfo="skip"),
                         trace("scatter", x=lag, y=y, mode="lines", line=dict(width=0), fill="tonexty",
-                              fillcolor="rgba(0,114,178,0.15)", name="all singular values of ∂h_t/∂h_{t−ℓ}")]
-    fig["data"].append(trace("scatter", x=lag, y=y, mode="lines", name="‖∂h_t/∂h_{t−ℓ}‖₂",
+                              fillcolor="rgba(0,114,178,0.15)", name="all singular values of ∂h_t/∂h_(t−ℓ)")]
+    fig["data"].append(trace("scatter", x=lag, y=y, mode="lines", name="‖∂h_t/∂h_(t−ℓ)‖₂",
                              line=dict(width=4, color=COLORS["blue"])))
     bound = lag * np.log10(spectrum.sigma1 * spectrum.gamma) if spectrum.sigma1 > 0 else np.full(lag.shape, np.nan)
     fig["data"].append(trace("scatter", x=lag, y=bound, mode="lines",
@@ -70,17 +70,17 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
     tv, tt = log_ticks(max(lo_all, np.nanmin(y) - 20), hi_all)
     axis(fig, "yaxis", tickvals=tv, ticktext=tt, range=[max(lo_all, np.nanmin(y) - 20) - 0.5, hi_all + 0.5])
     df = pd.DataFrame({"lag": lag, "log10_norm": y, "log10_bound_sigma1_gamma": bound, "log10_rho_power": rate})
-    return style(fig, x="lag ℓ (steps back from the last step t)", y="‖∂h_t/∂h_{t−ℓ}‖₂ (log scale)", projector=projector), df
+    return style(fig, x="lag ℓ (steps back from the last step t)", y="‖∂h_t/∂h_(t−ℓ)‖₂ (log scale)", projector=projector), df
 
 
 def phase_map(scales: np.ndarray, lags: np.ndarray, log10_norms: np.ndarray, current: float, *, kind="ρ",
               projector=False):
-    """log10 ‖∂h_t/∂h_{t−ℓ}‖ over (W_hh scale × lag ℓ): the boundary between vanishing and exploding. Colours:
+    """log10 ‖∂h_t/∂h_(t−ℓ)‖ over (W_hh scale × lag ℓ): the boundary between vanishing and exploding. Colours:
     DIVERGING around 0 (norm 1), its low end (DIVERGING_LOW) vanishing, its high end (DIVERGING_HIGH) exploding."""
     z = np.clip(log10_norms, -30, 30).astype(np.float32)
     tv, tt = log_ticks(np.nanmin(z) if np.isfinite(z).any() else -1, np.nanmax(z) if np.isfinite(z).any() else 1)
     fig = figure(trace("heatmap", z=z.T, x=scales, y=lags, colorscale=DIVERGING, zmid=0,
-                       colorbar=dict(title=dict(text="‖∂h_t/∂h_{t−ℓ}‖"), tickvals=tv, ticktext=tt),
+                       colorbar=dict(title=dict(text="‖∂h_t/∂h_(t−ℓ)‖"), tickvals=tv, ticktext=tt),
                        hovertemplate=f"{kind}=%{{x:.2f}}<br>lag=%{{y}}<br>log10 norm=%{{z:.1f}}<extra></extra>"))
     ref_line(fig, x=current, width=3, dash="dash", text=f"now {kind} = {current:g}")
     df = pd.DataFrame(log10_norms, index=pd.Index(scales, name=kind), columns=[f"lag{int(l)}" for l in lags])

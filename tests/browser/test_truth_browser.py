@@ -37,3 +37,20 @@ def test_the_phase_maps_colours_are_its_captions(server, page):
     assert r > b + 60, f"an exploding cell is drawn {(r, g, b)}, not {DIVERGING_HIGH}"
     caption = page.get_by_text("is vanishing (norm below 1)").first.inner_text()
     assert caption.startswith(f"What to notice: {DIVERGING_LOW} is vanishing") and DIVERGING_HIGH in caption
+
+
+TICK_STYLE = """() => [...document.querySelectorAll('.js-plotly-plot .xtick text')].slice(0, 3).map(t => {
+  const s = getComputedStyle(t); return [parseFloat(s.fontSize), s.fill]; })"""
+
+
+def test_charts_keep_their_own_fonts_in_the_browser(server, page):
+    """The figure's template sets tick labels at 15 px #222 (17 − 2), 19 px in projector mode; Streamlit's theme
+    must not replace them with its 12 px grey, so the live chart matches its PNG and HTML export."""
+    for proj, size in (("0", 15), ("1", 19)):
+        page.goto(f"{server}/Gradient_flow?proj={proj}")
+        wait_idle(page)
+        ticks = page.evaluate(TICK_STYLE)
+        assert ticks, "no tick labels found"
+        for font, fill in ticks:
+            assert font == size, (proj, ticks)
+            assert fill in ("rgb(34, 34, 34)", "#222222"), (proj, ticks)
