@@ -38,6 +38,7 @@ from .gradient_bias import Bias, gradient_bias, randomized_error_curve, relative
 from .jacobians import (
                    JacobianProducts,
                    Spectrum,
+                   bound_crossing,
                    even_lags,
                    jacobian_products,
                    log_linear_rate,
@@ -66,7 +67,7 @@ __all__ = [
     "Trace", "all_losses_backward", "backward", "bidirectional_bptt", "bptt", "build_bidirectional",
     "build_model", "checkpointed_bptt", "clip_by_global_norm", "clip_by_value", "constrain_recurrent",
     "forward", "from_torch_state_dict", "global_norm", "gradient_bias", "jacobian_products", "load_torch_npz",
-    "log_linear_rate", "log_pascanu_bound", "loss_connectivity", "masked_gradient", "min_budget",
+    "bound_crossing", "log_linear_rate", "log_pascanu_bound", "loss_connectivity", "masked_gradient", "min_budget",
     "model_from_params", "numerical_gradient", "randomized_draws", "relative_error", "rtrl", "step_jacobians",
     "to_torch_state_dict", "weight_spectrum", "phase_map", "even_lags", "tbptt_bias_sweep", "randomized_error_curve",
     "relative_errors",

@@ -192,6 +192,15 @@ def weight_spectrum(model) -> Spectrum:
     return Spectrum(np.linalg.eigvals(W), np.linalg.svd(W, compute_uv=False), model.cell.gamma)
 
 
+def bound_crossing(jp: JacobianProducts, spectrum: Spectrum, rtol: float = 1e-9) -> int | None:
+    """The first lag at which the measured ‖∂h_t/∂h_(t−ℓ)‖₂ exceeds Pascanu's (σ₁γ)^ℓ (beyond rounding), or None.
+    For a vanilla RNN it never does; for gated cells the bound does not apply (their state Jacobian is not
+    diag(φ') W_hh) and the measured norm may cross it."""
+    bound = log_pascanu_bound(spectrum.sigma1, spectrum.gamma, jp.lags) / np.log(10)
+    over = np.isfinite(jp.log10_norm) & (jp.log10_norm > bound + rtol * np.maximum(1.0, np.abs(bound)))
+    return int(jp.lags[np.argmax(over)]) if over.any() else None
+
+
 def log_pascanu_bound(sigma1: float, gamma: float, lags) -> np.ndarray:
     """ln of (σ₁ γ)^ℓ: an upper bound on ‖∂h_t/∂h_(t−ℓ)‖₂ for a vanilla RNN (ℓ = `lags`)."""
     with np.errstate(divide="ignore"):

@@ -18,8 +18,9 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     jp, sp = compute.jacobians(sc)
     st.markdown("#### Drag the scale across 1")
     live_view(sc, ("lags", "eigen"), key="live_vanishing")
-    st.caption("**What to notice:** the measured line follows the slope of the red bound line from below as the "
-               "eigenvalues cross the unit circle; the charts below follow when you release the knob.")
+    st.caption("**What to notice:** as the eigenvalues cross the unit circle the measured line turns from falling to "
+               "rising" + (", always under the red bound line" if sc.cell == "rnn" else "") +
+               "; the charts below follow when you release the knob.")
     a, b = st.columns(2, gap="large")
     fig, df = vf.eigen_plane(sp, projector=proj)
     chart(fig, df, key="eigen", where=a, title="Eigenvalues of the recurrent matrix",
@@ -39,8 +40,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of ℓ steps",
           latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 = \|J_t J_{t-1} \cdots J_{t-\ell+1}\|_2 \le "
                 r"(\sigma_1\gamma)^{\ell},\qquad t = T - 1",
-          notice="the measured norm never crosses the red bound; with saturating tanh it falls far below it, "
-                 "and the band shows that some directions die much faster than the norm suggests.")
+          notice=vf.jacobian_norms_notice(jp, sp, sc.cell))
     kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
     n_scales, phase_T, _ = compute.phase_size(sc)
     with st.spinner("Computing the phase map…"):

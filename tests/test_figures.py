@@ -197,3 +197,26 @@ def test_scenario_is_deterministic_and_validated():
         Scenario(cell="lstm", activation="relu")
     with pytest.raises(ValueError, match="T"):
         Scenario(T=0)
+
+
+@pytest.mark.parametrize("sc", [Scenario(), Scenario(cell="lstm", scale=1.8, T=60), Scenario(cell="gru", scale=2.5),
+                                Scenario(activation="relu", init="gaussian", scale_kind="sigma1", scale=1.2),
+                                Scenario(cell="lstm", init="gaussian", scale=3.0, T=80),
+                                Scenario(cell="lstm", scale=0.4, T=60)])          # (this one crosses, at lag 3)
+def test_the_lag_charts_sentence_is_true_of_its_data(sc):
+    """'Stays under the red bound' or 'crosses it at lag L' is what the drawn numbers do; the coincidence remark
+    appears exactly when the two lines are the same."""
+    model, X, y, mask, loss = sc.build()
+    jp = ex.jacobian_products(ex.forward(model, X, y, loss=loss, mask=mask))
+    sp = ex.weight_spectrum(model)
+    text = vf.jacobian_norms_notice(jp, sp, sc.cell)
+    bound = jp.lags * np.log10(sp.sigma1 * sp.gamma)
+    over = jp.log10_norm > bound + 1e-9 * np.maximum(1, np.abs(bound))
+    if over.any():
+        L = int(jp.lags[np.argmax(over)])
+        assert f"crosses the red bound at lag {L}:" in text and not over[:np.argmax(over)].any()
+    else:
+        assert "stays under the red bound at every lag drawn" in text
+    assert ("coincide" in text) == bool(np.isclose(sp.sigma1 * sp.gamma, sp.rho, rtol=1e-9))
+    if sc.cell == "rnn":
+        assert not over.any()                                 # Pascanu's bound holds for the vanilla RNN

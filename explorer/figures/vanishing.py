@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..jacobians import bound_crossing
 from .style import COLORS, DIVERGING, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 
@@ -71,6 +72,20 @@ def jacobian_norms(jp, spectrum, *, linear: bool, projector=False):
     axis(fig, "yaxis", tickvals=tv, ticktext=tt, range=[max(lo_all, np.nanmin(y) - 20) - 0.5, hi_all + 0.5])
     df = pd.DataFrame({"lag": lag, "log10_norm": y, "log10_bound_sigma1_gamma": bound, "log10_rho_power": rate})
     return style(fig, x="lag ℓ (steps back from the last step t)", y="‖∂h_t/∂h_(t−ℓ)‖₂ (log scale)", projector=projector), df
+
+
+def jacobian_norms_notice(jp, spectrum, cell: str) -> str:
+    """The lag chart's 'what to notice', read from its data: whether the measured norm stays under the bound
+    (explorer.jacobians.bound_crossing), and whether the bound and the ρ^ℓ line coincide."""
+    crossing = bound_crossing(jp, spectrum)
+    same = abs(spectrum.sigma1 * spectrum.gamma - spectrum.rho) < 1e-9 * max(1.0, spectrum.rho)
+    if crossing is None:
+        head = "the measured norm stays under the red bound at every lag drawn"
+    else:
+        head = (f"the measured norm crosses the red bound at lag {crossing}: (σ₁γ)^ℓ bounds a vanilla RNN, whose "
+                f"step Jacobian is diag(φ'(a_t)) W_hh, not the {cell.upper()}'s")
+    return (head + (" (here σ₁γ = ρ, so the red bound and the ρ^ℓ line coincide)" if same else "")
+            + "; the band shows that some directions die much faster than the norm suggests.")
 
 
 def phase_map(scales: np.ndarray, lags: np.ndarray, log10_norms: np.ndarray, current: float, *, kind="ρ",
