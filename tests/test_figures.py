@@ -13,7 +13,7 @@ from explorer.figures import training_figs as trf
 from explorer.figures import truncation_figs as tf
 from explorer.figures import unrolled
 from explorer.figures import vanishing as vf
-from explorer.figures.style import COLORS, DIVERGING_HIGH, DIVERGING_LOW
+from explorer.figures.style import COLORS, DIVERGING_HIGH, DIVERGING_LOW, log_ticks
 from explorer.scenario import Scenario
 
 
@@ -220,3 +220,12 @@ def test_the_lag_charts_sentence_is_true_of_its_data(sc):
     assert ("coincide" in text) == bool(np.isclose(sp.sigma1 * sp.gamma, sp.rho, rtol=1e-9))
     if sc.cell == "rnn":
         assert not over.any()                                 # Pascanu's bound holds for the vanilla RNN
+
+
+@pytest.mark.parametrize("lo,hi", [(-12.0, 0.5), (0.2, 0.6), (-2.3, -1.5), (0.31, 0.35), (2.1, 2.9), (-0.5, 0.5)])
+def test_a_log_colour_bar_always_has_two_numbers_in_its_range(lo, hi):
+    vals, labels = log_ticks(lo, hi)
+    inside = [(v, t) for v, t in zip(vals, labels, strict=True) if lo - 1e-9 <= v <= hi + 1e-9]
+    assert len(inside) >= 2, (vals, labels)
+    for v, t in inside:                                      # each label is the value it sits at
+        assert float(t) == pytest.approx(10 ** v, rel=0.03), (v, t)

@@ -103,14 +103,24 @@ def log_axis(fig: dict, values, *, name: str = "yaxis") -> dict:
 
 
 def log_ticks(lo: float, hi: float, step: int | None = None):
-    """Tick values and '1e±k' labels for a colour bar or axis that shows log10 of a quantity."""
+    """Tick values and '1e±k' labels for a colour bar or axis that shows log10 of a quantity from lo to hi (log10
+    units). At least two ticks fall inside [lo, hi]: decades when the data spans two or more of them, else the
+    1–2–5 values of each decade ('2e-3'), else the two ends with two significant digits."""
     if not np.isfinite(lo) or not np.isfinite(hi):
         lo, hi = -1.0, 1.0
-    lo, hi = np.floor(lo), np.ceil(hi)
-    if step is None:
-        step = max(1, int(np.ceil((hi - lo) / 6)))
-    vals = np.arange(lo, hi + 1, step)
-    return vals, [f"1e{int(v)}" if v != 0 else "1" for v in vals]
+    if np.floor(hi) - np.ceil(lo) >= 1:                       # two decades or more inside
+        a, b = np.floor(lo), np.ceil(hi)
+        if step is None:
+            step = max(1, int(np.ceil((b - a) / 6)))
+        vals = np.arange(a, b + 1, step)
+        return vals, [f"1e{int(v)}" if v != 0 else "1" for v in vals]
+    eps = 1e-9 * max(1.0, abs(hi - lo))
+    cand = [(d + np.log10(m), m, d) for d in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) for m in (1, 2, 5)]
+    inside = [(v, m, d) for v, m, d in cand if lo - eps <= v <= hi + eps]
+    if len(inside) >= 2:
+        return np.array([v for v, _, _ in inside]), [f"{m}e{d}" if d else f"{m}" for _, m, d in inside]
+    vals = np.array([lo, hi])
+    return vals, [f"{10 ** v:.2g}" for v in vals]
 
 
 def safe_log10(x) -> np.ndarray:
