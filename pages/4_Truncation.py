@@ -8,6 +8,13 @@ from ui import compute, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 from ui.scrub import live_view
 
+# What a cut means differs by scheme: TBPTT's cut ends one update's backward pass (the losses of earlier updates
+# still cross that place), randomized truncation's ξ_t = 0 cuts the transition for every loss after it.
+CUT_TBPTT = ("each red dashed line is where one update's backward pass stops after going k2 steps back: the "
+             "losses of that update (its k1 steps) send no gradient across it; earlier updates' losses still do.")
+CUT_RANDOMIZED = ("each red dashed line is a transition with ξ = 0: no loss after it sends gradient across it, in "
+                  "this draw.")
+
 with lesson(__file__, "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
             "(Williams & Peng's BPTT(k2; k1), Sutskever's TBPTT(k1, k2)) backpropagates every k1 steps for only k2 "
             "steps: cheaper and online, but **blind to any dependency longer than k2** — the gradient simply has "
@@ -26,10 +33,9 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
         knob = "k2" if sc.scheme == "tbptt" else "keep_prob"
         st.markdown("#### Drag " + ("k2" if knob == "k2" else "π") + ": what the scheme cuts, live")
         live = live_view(sc, ("graph", "delta"), key="live_truncation", knob=knob, window=width)
-        st.caption("**What to notice:** " + ("each red dashed arrow is a cut: no gradient crosses it for the losses "
-                   "after it; the farther back k2 reaches, the more of the full-BPTT line (dashed) the scheme keeps."
-                   if knob == "k2" else "each cut (red) is a step where the backward pass stopped; the kept arrows "
-                   "carry ×1/π, so the gradient is right on average, with a noisier δ_t the smaller π is."))
+        st.caption("**What to notice:** " + (CUT_TBPTT + " The farther back k2 reaches, the more of the full-BPTT "
+                   "line (dashed) the scheme keeps." if knob == "k2" else CUT_RANDOMIZED + " The kept arrows carry "
+                   "×1/π, so the gradient is right on average, with a noisier δ_t the smaller π is."))
     else:
         live = None
     with st.expander("The cut graph as a static chart (PNG and HTML for slides)", expanded=live is None):
@@ -37,7 +43,8 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
         chart(fig, df, key="cut_graph", title=f"Where the backward pass is cut (last {width} steps)",
               latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
                     r"\xi_j \in \{0, 1/\pi\}\ \text{(randomized)}",
-              notice="each dashed red line is a cut: no gradient crosses it for the losses after it.")
+              notice={"tbptt": CUT_TBPTT, "randomized": CUT_RANDOMIZED}.get(sc.scheme, "full BPTT cuts nothing: "
+                                                                                      "every path is kept."))
     a, b = st.columns(2, gap="large")
     with a:
         al = compute.all_losses(sc)

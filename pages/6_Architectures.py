@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.architectures import contenders
 from explorer.figures import architecture_figs as af
+from explorer.model import build_model
 from ui import compute, live, params, url_state
 from ui.blocks import chart, lesson
 from ui.race import RACE_CONFIG, SMOOTH, race_rules, race_state, race_summary, trained_profiles
@@ -49,8 +50,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                             (g2, "GRU", r"r, z = \sigma(\cdot),\quad n = \tanh(\cdot)")):
         fig, df = af.gate_activations(cmp.gates[name], projector=proj)
         chart(fig, df, key=f"gates_{name}", where=where, title=f"{name} gate activations over time", latex=eq,
-              notice="at initialisation the sigmoid gates sit near ½ (the LSTM's forget gate higher, from its "
-                     "bias of 1); training moves them to 0 or 1 where the task needs a switch.")
+              notice=af.gate_notice(cmp.gates[name], build_model.__kwdefaults__["forget_bias"]))
 
     st.markdown("### The race: the same long-lag task, the same budget")
     st.markdown(race_rules())

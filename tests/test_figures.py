@@ -229,3 +229,40 @@ def test_a_log_colour_bar_always_has_two_numbers_in_its_range(lo, hi):
     assert len(inside) >= 2, (vals, labels)
     for v, t in inside:                                      # each label is the value it sits at
         assert float(t) == pytest.approx(10 ** v, rel=0.03), (v, t)
+
+
+def test_what_lesson_4_says_a_cut_means_is_what_the_masks_do():
+    """TBPTT: a cut at lo − ½ stops that update's losses (M = 0 below lo) while an earlier update's losses cross it;
+    randomized: a transition with ξ = 0 is crossed by no later loss."""
+    T = 40
+    tb = ex.TBPTT(5, 10)
+    M = tb.mask(T)
+    crossed_by_earlier = 0
+    for w in tb.windows(T):
+        if w.lo == 0:
+            continue
+        assert not M[w.loss_lo:w.hi + 1, :w.lo].any()               # this update's losses stop at the cut
+        crossed_by_earlier += bool(M[:w.loss_lo, :w.lo].any() and M[w.lo - 1:w.loss_lo, w.lo - 1].any())
+    assert crossed_by_earlier > 0                                  # "earlier updates' losses still do"
+    rnd = ex.Randomized(0.5, seed=3)
+    Mr, xi = rnd.mask(T), rnd.xi(T)
+    for j in range(1, T):
+        if xi[j] == 0:                                              # the transition into step j is cut …
+            assert not Mr[j:, :j].any()                             # … for every loss at or after it
+
+
+def test_the_gate_charts_sentence_is_read_from_the_gates():
+    from explorer.figures import architecture_figs as af
+    rng = np.random.default_rng(0)
+    lstm = {"i": rng.uniform(0.4, 0.6, (20, 4)), "f": rng.uniform(0.7, 0.75, (20, 4)),
+            "g": rng.uniform(-0.1, 0.1, (20, 4)), "o": rng.uniform(0.45, 0.55, (20, 4))}
+    text = af.gate_notice(lstm, 1.0)
+    for k in ("i", "f", "o"):
+        assert f"{k} = {lstm[k].mean():.2f}" in text
+    assert "forget gate higher, from its bias of 1" in text and f"candidate g near {lstm['g'].mean():.2f}" in text
+    gru = {"r": np.full((5, 3), 0.3), "z": np.full((5, 3), 0.6), "n": np.zeros((5, 3))}
+    text = af.gate_notice(gru, 1.0)
+    assert "r = 0.30, z = 0.60" in text and "forget" not in text
+    fig, df = af.gate_activations(gru)
+    assert [t["line"]["dash"] for t in fig["data"] if t.get("name")] == ["solid", "dash", "dot"]   # not by colour alone
+    assert df["t"].iloc[0] == 0                                      # steps counted as everywhere else

@@ -64,8 +64,9 @@ def gate_activations(gates: dict[str, np.ndarray], *, projector=False):
     percentile (gates: name → (T, H))."""
     fig, rows = figure(), {}
     colors = [COLORS["blue"], COLORS["green"], COLORS["grey"], COLORS["orange"]]
-    for (name, g), color in zip(gates.items(), colors):
-        t = np.arange(1, g.shape[0] + 1)
+    dashes = ["solid", "dash", "dot", "dashdot"]             # told apart without colour (and r is not hidden by z)
+    for (name, g), color, dash in zip(gates.items(), colors, dashes):
+        t = np.arange(g.shape[0])
         lo, mid, hi = np.percentile(g, [10, 50, 90], axis=1)
         mean = g.mean(axis=1)
         rgb = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
@@ -75,12 +76,26 @@ def gate_activations(gates: dict[str, np.ndarray], *, projector=False):
                               fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.15)", showlegend=False,
                               hoverinfo="skip", legendgroup=name),
                         trace("scatter", x=t, y=mean, mode="lines", name=GATE_NAMES.get(name, name),
-                              legendgroup=name, line=dict(width=3, color=color))]
+                              legendgroup=name, line=dict(width=3, color=color, dash=dash))]
         rows.update({f"{name}_mean": mean, f"{name}_p10": lo, f"{name}_median": mid, f"{name}_p90": hi})
     T = next(iter(gates.values())).shape[0] if gates else 0
-    df = pd.DataFrame({"t": np.arange(1, T + 1), **rows})
+    df = pd.DataFrame({"t": np.arange(T), **rows})
     return style(fig, x="timestep t", y="activation (mean over units, 10–90% band)", projector=projector,
                  height=400), df
+
+
+def gate_notice(gates: dict[str, np.ndarray], forget_bias: float) -> str:
+    """The gate chart's 'what to notice', from the drawn means: where each sigmoid gate sits, and the candidate."""
+    means = {k: float(np.mean(v)) for k, v in gates.items()}
+    candidate = next((k for k in ("g", "n") if k in means), None)
+    sig = {k: m for k, m in means.items() if k != candidate}
+    text = "at initialisation the sigmoid gates sit near ½ (" + ", ".join(f"{k} = {m:.2f}" for k, m in sig.items())
+    if "f" in sig and sig["f"] > max(m for k, m in sig.items() if k != "f"):
+        text += f"; the forget gate higher, from its bias of {forget_bias:g}"
+    text += ")"
+    if candidate:
+        text += f" and the tanh candidate {candidate} near {means[candidate]:.2f}"
+    return text + "; training moves the gates to 0 or 1 where the task needs a switch."
 
 
 def race_curves(histories: dict[str, np.ndarray], baseline: float, *, smooth: int = 20, projector=False):
