@@ -266,3 +266,20 @@ def test_the_gate_charts_sentence_is_read_from_the_gates():
     fig, df = af.gate_activations(gru)
     assert [t["line"]["dash"] for t in fig["data"] if t.get("name")] == ["solid", "dash", "dot"]   # not by colour alone
     assert df["t"].iloc[0] == 0                                      # steps counted as everywhere else
+
+
+def test_the_cliffs_legend_and_an_exports_title_have_their_own_room():
+    import re
+
+    from ui.blocks import standalone_html
+    w, b = np.linspace(0, 10, 21), np.linspace(-6, 1, 15)
+    paths = {"plain gradient descent": cliff.descent(4.5, -2.6, lr=0.5, n=5),
+             "clipped": cliff.descent(4.5, -2.6, lr=0.5, n=5, clip=1.0)}
+    f, _ = vf.cliff(w, b, cliff.surface(w, b), paths)
+    legend = f["layout"]["legend"]
+    assert legend["orientation"] == "h" and legend["y"] > 1          # above the plot, not on the colour bar
+    assert [t["line"]["dash"] for t in f["data"][1:]] == ["solid", "dash"]
+    html = standalone_html(f, "A title")
+    layout = json.loads(re.search(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{', html, re.S)
+                        .group(2))
+    assert layout["title"]["text"] == "A title" and layout["margin"]["t"] >= f["layout"]["margin"]["t"] + 50

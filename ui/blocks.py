@@ -80,6 +80,10 @@ def standalone_html(fig, title: str) -> str:
     spec = fig if isinstance(fig, dict) else fig.to_dict()
     layout = dict(spec.get("layout", {}))
     layout.setdefault("title", {"text": title})
+    margin = dict(layout.get("margin", {}))                  # room for the title above whatever sits on top
+    margin["t"] = max(margin.get("t", 0), 60) + 50
+    layout["margin"] = margin
+    layout["height"] = layout.get("height", 450) + 50
     return pio.to_html({"data": spec.get("data", []), "layout": layout, "frames": spec.get("frames", [])},
                        include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG)
 

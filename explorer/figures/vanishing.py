@@ -110,12 +110,19 @@ def cliff(w, b, E, paths: dict, *, projector=False):
                        colorbar=dict(title=dict(text="E"), tickvals=tv, ticktext=tt),
                        hovertemplate="w=%{x:.2f}<br>b=%{y:.2f}<br>log10 E=%{z:.2f}<extra></extra>"))
     colors = {"plain gradient descent": COLORS["red"], "clipped": COLORS["orange"]}
+    dashes = {"plain gradient descent": "solid", "clipped": "dash"}          # told apart without colour too
     rows = []
     for name, p in paths.items():
         fig["data"].append(trace("scatter", x=p.w, y=p.b, mode="lines+markers", name=name,
-                                 line=dict(width=4, color=colors.get(name, COLORS["sky"])),
+                                 line=dict(width=4, color=colors.get(name, COLORS["sky"]),
+                                           dash=dashes.get(name, "dot")),
                                  marker=dict(size=7, line=dict(width=1, color="white"))))
         rows += [dict(path=name, step=i, w=wi, b=bi) for i, (wi, bi) in enumerate(zip(p.w, p.b))]
     axis(fig, "xaxis", range=[float(w[0]), float(w[-1])])
     axis(fig, "yaxis", range=[float(b[0]), float(b[-1])])
-    return style(fig, x="recurrent weight w", y="bias b", height=520, projector=projector), pd.DataFrame(rows)
+    fig = style(fig, x="recurrent weight w", y="bias b", height=540, projector=projector)
+    # the legend above the plot: at its default place it covered the colour bar's title
+    fig["layout"]["legend"] = {**fig["layout"].get("legend", {}), "orientation": "h", "x": 0.0, "y": 1.02,
+                               "xanchor": "left", "yanchor": "bottom"}
+    fig["layout"]["margin"] = {**fig["layout"]["margin"], "t": 70}
+    return fig, pd.DataFrame(rows)
