@@ -140,6 +140,15 @@ def test_backward_pass_animation_plays_in_the_browser(server, page):
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.locator(".main-svg").first.wait_for()
     plot = chart.locator(".js-plotly-plot").first
+    # The chart was laid out inside a closed expander: wait until Plotly has re-laid it out at its open width (a
+    # relayout during the animation would restart it), then press play.
+    last = None
+    for _ in range(100):
+        w = plot.evaluate("gd => Math.round(gd.getBoundingClientRect().width) + ':' + gd._fullLayout.width")
+        if w == last and int(w.split(":")[0]) > 500:
+            break
+        last = w
+        page.wait_for_timeout(150)
     # T = 30: the slider starts at the last frame (δ has travelled all the way back), nothing animated yet
     assert plot.evaluate(_FRAME_SHOWN) == ["backward steps done: 30", None, 30]
     chart.get_by_text("▶ play").click()
