@@ -44,10 +44,10 @@ def scale_grid() -> np.ndarray:
     return grid(p.lo, p.hi, p.step)
 
 
-def _enc(a, digits: int = SIGNIFICANT) -> list:
-    """Numbers for JSON: `digits` significant digits, NaN as null, ±inf as "inf" / "-inf" (JSON has neither)."""
+def _enc(a) -> list:
+    """Numbers for JSON: SIGNIFICANT digits, NaN as null, ±inf as "inf" / "-inf" (JSON has neither)."""
     a = np.asarray(a, dtype=float)
-    out = np.array([float(f"{v:.{digits}g}") for v in a.ravel()], dtype=object).reshape(a.shape) \
+    out = np.array([float(f"{v:.{SIGNIFICANT}g}") for v in a.ravel()], dtype=object).reshape(a.shape) \
         if a.size else a.astype(object)
     out[np.isnan(a)] = None
     out[np.isposinf(a)] = "inf"
@@ -159,29 +159,28 @@ def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | 
     return text, note, sw
 
 
-def _take(key: str, name: str, setting: str, cast):
-    """A value the view sent back on release: written to the setting it shows (so the URL and sidebar follow)."""
+def _sent(key: str, name: str):
+    """The value the view sent back on release (state values carry a nonce: {"value": v, "at": ms}), or None."""
     v = (st.session_state.get(key) or {}).get(name)
-    if isinstance(v, dict):
-        v = v.get("value")
-    if v is None:
-        return
-    p = BY_KEY.get(setting)
+    return v.get("value") if isinstance(v, dict) else v
+
+
+def _take(key: str, name: str, setting: str, cast):
+    """Write the released value to the shared setting it shows (so the URL and the sidebar follow); a value out of
+    the setting's range is dropped."""
+    v, p = _sent(key, name), BY_KEY[setting]
     try:
         v = cast(v)
     except (TypeError, ValueError):
         return
-    if p is not None and not p.lo <= v <= p.hi:
-        return
-    st.session_state["cfg_" + setting] = v
-    st.session_state["_moved"] = setting
+    if p.lo <= v <= p.hi:
+        st.session_state["cfg_" + setting] = v
+        st.session_state["_moved"] = setting
 
 
 def _take_page(key: str, name: str, setting: str):
-    """The same for a page-own setting (lesson 1's step and window end): its own range is checked where drawn."""
-    v = (st.session_state.get(key) or {}).get(name)
-    if isinstance(v, dict):
-        v = v.get("value")
+    """The same for a page-own setting (lesson 1's step and window end): its range is checked where it is read."""
+    v = _sent(key, name)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         st.session_state["cfg_" + setting] = int(v)
 
