@@ -15,7 +15,7 @@ from explorer.figures import PLOTLY_CONFIG
 from explorer.persistence import model_bytes
 from explorer.scenario import Scenario
 
-from . import classroom, link_notice, url_state
+from . import classroom, link_notice, page_style, url_state
 from .page_registry import page_of
 from .sidebar import sidebar
 
@@ -43,6 +43,7 @@ def lesson(file: str, idea: str):
     try:
         sc = sidebar()
         model_download(sc)
+        page_style.page_css()
         classroom.projector_css()
         classroom.tour_box()
         yield sc
