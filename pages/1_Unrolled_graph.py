@@ -1,6 +1,7 @@
 """Lesson 1: the unrolled graph — both passes stepped through on it, and the scale scrubbed live in the browser."""
 import streamlit as st
 
+from explorer.figures import summaries
 from explorer.figures.unrolled import step_numbers, unrolled_graph
 from ui import compute, params, url_state
 from ui.blocks import chart, csv_download, lesson, overflow_notes
@@ -31,4 +32,5 @@ with lesson(__file__, "Unrolled over time, a recurrent network is a very deep fe
     with st.expander("The same graph as a static chart (PNG and HTML for slides)", expanded=sweep is None):
         fig, df = unrolled_graph(rec, start=end - width, stop=end, projector=url_state.projector())
         chart(fig, df, key="unrolled", title=f"δ_t travelling back through steps {end - width}…{end - 1}",
-              notice="the same numbers as the live view, at the sidebar's settings.")
+              notice="the same numbers as the live view, at the sidebar's settings.",
+              summary=summaries.delta_curve(df, "norm_delta"))

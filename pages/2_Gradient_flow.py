@@ -1,9 +1,13 @@
 """Lesson 2: gradient flow — where the gradient goes, per step, per unit, and per (loss, step) pair."""
+from dataclasses import replace
+
 import streamlit as st
 
 import explorer as ex
 from explorer.figures import gradient_flow as gf
-from ui import compute, url_state
+from explorer.figures import summaries
+from explorer.scenario import TARGETS
+from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 from ui.scrub import live_view
 
@@ -21,35 +25,44 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
     fig, df = gf.delta_norms(rec, projector=proj)
     chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",
           latex=r"\delta_t = \partial L/\partial h_t", notice="on a log axis a straight line is geometric decay "
-          "or growth — the slope is the log of the typical ‖J_t‖.")
+          "or growth — the slope is the log of the typical ‖J_t‖.", summary=summaries.delta_curve(df))
     fig, df = gf.delta_heatmap(rec, projector=proj)
     chart(fig, df, key="delta_heatmap", where=b, title="δ_t per hidden unit",
           latex=r"|\delta_{t,i}| = |\partial L / \partial h_{t,i}|",
-          notice="some units carry the gradient much further back than others (the directions of W_hh's "
-          "largest singular vectors).")
+          notice=summaries.unit_notice(df), summary=summaries.unit_heatmap(df))
     c, d = st.columns(2, gap="large")
     with c:
-        al = compute.all_losses(sc)
+        # With a loss at the last step only, G has one row; by default the map shows a loss at every step (the
+        # same network and sequence), which is what the sum over (loss, step) pairs is about.
+        map_sc, every = sc, True
+        if TARGETS[sc.target][1]:
+            every = url_state.widget(params.GMAP, st) == "every"
+            map_sc = replace(sc, target=sc.target.replace("last_", "every_")) if every else sc
+        al = compute.all_losses(map_sc)
         if al is None:
             st.markdown("#### Temporal contributions G[t, k]")
             quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
             conn = ex.loss_connectivity(rec.trace)
         else:
-            fig, df = gf.contribution_map(al.G, rec.mask() if sc.scheme != "full" else None, projector=proj)
-            chart(fig, df, key="g_map", title="Temporal contributions G[t, k]",
+            kept = compute.record(map_sc).mask() if sc.scheme != "full" else None
+            fig, df = gf.contribution_map(al.G, kept, projector=proj)
+            chart(fig, df, key="g_map", title="Temporal contributions G[t, k]" + (
+                  " for a loss at every step" if map_sc is not sc else ""), summary=summaries.contribution_grid(df, kept),
                   latex=r"G_{t,k} = \Big\|\frac{\partial \ell_t}{\partial h_t}\frac{\partial h_t}{\partial h_k}"
                         r"\frac{\partial^+ h_k}{\partial W_{hh}}\Big\|",
                   notice="the diagonal (k = t) is the short-term credit; how fast colour fades away from it is how "
-                         "far back the network can learn. Grey cells are cut by the active truncation.")
+                         "far back the network can learn." + (" Grey cells are cut by the active truncation."
+                                                              if kept is not None else ""))
             conn = al.connectivity[-1]
     with d:
         fig, df = gf.step_terms(rec, projector=proj)
         chart(fig, df, key="step_terms", title="What each step adds to ∂L/∂W_hh",
               latex=r"\frac{\partial L}{\partial W_{hh}} = \sum_t \underbrace{(\varphi'(a_t)\odot\delta_t)\,"
                     r"h_{t-1}^{\top}}_{\text{term}_t}",
-              notice="the sum is dominated by the largest bars: with vanishing gradients, by the last steps.")
+              notice="the sum is dominated by the largest bars: with vanishing gradients, by the last steps.",
+              summary=summaries.step_terms(df))
     fig, df = gf.connectivity(conn, projector=proj)
     chart(fig, df, key="connectivity", title="Connectivity: how much the last loss depends on each input",
           latex=r"\big\|\partial \ell_t / \partial x_{t-\ell}\big\| \text{ against the lag } \ell,\ t = T-1",
           notice="this is memory seen from the output: where the curve drops below ~1e-8 the network cannot "
-                 "learn from those inputs, whatever the task.")
+                 "learn from those inputs, whatever the task.", summary=summaries.connectivity(df))

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from explorer import work_budget as wb
+from explorer.figures import summaries
 from explorer.figures import vanishing as vf
 from explorer.figures.style import DIVERGING_HIGH, DIVERGING_LOW
 from ui import compute, params, url_state
@@ -25,11 +26,12 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     fig, df = vf.eigen_plane(sp, projector=proj)
     chart(fig, df, key="eigen", where=a, title="Eigenvalues of the recurrent matrix",
           latex=r"\rho(W_{hh}) = \max_i |\lambda_i|", notice=f"ρ = {sp.rho:.3g}: eigenvalues outside the unit "
-          "circle are directions a linear RNN stretches at every step.")
+          "circle are directions a linear RNN stretches at every step.", summary=summaries.eigenvalues(df))
     fig, df = vf.singular_values(sp, projector=proj)
     chart(fig, df, key="singular", where=b, title="Singular values of the recurrent matrix",
           latex=r"\sigma_1 = \|W_{hh}\|_2,\quad \gamma = \sup|\varphi'| = " + f"{sp.gamma:g}",
-          notice=f"σ₁γ = {sp.sigma1 * sp.gamma:.3g}: below 1 the gradient provably vanishes; above 1 it may explode.")
+          notice=f"σ₁γ = {sp.sigma1 * sp.gamma:.3g}: below 1 the gradient provably vanishes; above 1 it may explode.",
+          summary=summaries.singular(df, sp.gamma))
     fig, df = vf.jacobian_norms(jp, sp, linear=sc.activation == "linear" and sc.cell == "rnn", projector=proj)
     reach = int(jp.lags[-1])
     if reach < rec.trace.valid_T:
@@ -40,7 +42,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     chart(fig, df, key="jacobian_norms", title="How much of the gradient survives a lag of ℓ steps",
           latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 = \|J_t J_{t-1} \cdots J_{t-\ell+1}\|_2 \le "
                 r"(\sigma_1\gamma)^{\ell},\qquad t = T - 1",
-          notice=vf.jacobian_norms_notice(jp, sp, sc.cell))
+          notice=vf.jacobian_norms_notice(jp, sp, sc.cell), summary=summaries.jacobian_curve(df))
     kind = "ρ" if sc.scale_kind == "rho" else "σ₁"
     n_scales, phase_T, _ = compute.phase_size(sc)
     with st.spinner("Computing the phase map…"):
@@ -54,6 +56,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
         scales, lags, z = phase
         fig, df = vf.phase_map(scales, lags, z, sc.scale, kind=kind, projector=proj)
         chart(fig, df, key="phase", title=f"Phase map: {kind} of W_hh against lag",
+              summary=summaries.phase(df, sc.scale, kind),
               latex=r"\log_{10}\big\|\partial h_t / \partial h_{t-\ell}\big\| \text{ over (scale, lag } \ell)",
               notice=f"{DIVERGING_LOW} is vanishing (norm below 1), {DIVERGING_HIGH} exploding (above 1), white "
                      "about 1: the border sits near 1 for a linear RNN and moves right "
@@ -70,6 +73,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     plain = paths["plain gradient descent"]
     chart(fig, df, key="cliff", title="Error surface of a one-unit RNN, with two descents",
           latex=r"\text{clipped: } g \leftarrow \frac{\theta}{\|g\|}\,g \text{ whenever } \|g\| > \theta",
+          summary=summaries.cliff(df, (float(w.min()), float(w.max()), float(bgrid.min()), float(bgrid.max()))),
           notice=f"the wall is where the final state jumps between two attractors; the plain step's largest "
                  f"gradient was {plain.grad_norm.max():.3g}" + (", which threw it off the map" if
                  len(plain.w) <= n else "") + "; the clipped one keeps its step size and walks down.")

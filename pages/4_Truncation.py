@@ -2,6 +2,7 @@
 import streamlit as st
 
 from explorer.figures import gradient_flow as gf
+from explorer.figures import summaries
 from explorer.figures import truncation_figs as tf
 from explorer.figures.unrolled import unrolled_graph
 from ui import compute, url_state
@@ -44,15 +45,18 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
               latex=r"M_{t,k} \in \{0, 1\}\ \text{(TBPTT)},\qquad M_{t,k} = \prod_{j=k+1}^{t}\xi_j,\ "
                     r"\xi_j \in \{0, 1/\pi\}\ \text{(randomized)}",
               notice={"tbptt": CUT_TBPTT, "randomized": CUT_RANDOMIZED}.get(sc.scheme, "full BPTT cuts nothing: "
-                                                                                      "every path is kept."))
+                                                                                      "every path is kept."),
+              summary=summaries.delta_curve(df, "norm_delta"))
     a, b = st.columns(2, gap="large")
     with a:
         al = compute.all_losses(sc)
         if al is None:
             quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
         else:
-            fig, df = gf.contribution_map(al.G, rec.mask(), projector=proj)
+            kept = rec.mask()
+            fig, df = gf.contribution_map(al.G, kept, projector=proj)
             chart(fig, df, key="g_mask", title="What the scheme keeps of G[t, k]",
+                  summary=summaries.contribution_grid(df, kept),
                   latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}",
                   notice="grey cells are terms the truncated gradient never sees: long-range credit (far below "
                          "the diagonal) is exactly what is cut.")
@@ -67,13 +71,15 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
                   latex=r"\cos(\hat g, g) = \frac{\langle \hat g, g\rangle}{\|\hat g\|\|g\|},\qquad "
                         r"\frac{\|\hat g - g\|}{\|g\|}",
                   notice="the truncated gradient is biased: it points in a different direction until k2 covers "
-                         "the lags where G is still large — after that, more k2 buys almost nothing.")
+                         "the lags where G is still large — after that, more k2 buys almost nothing.",
+                  summary=summaries.bias(df))
     one, mean = compute.randomized_draws(sc)
     fig, df = tf.randomized_spread(one, mean, projector=proj)
     chart(fig, df, key="randomized", title=f"Randomized truncation, π = {sc.keep_prob:g}: unbiased but noisy",
           latex=r"\mathbb{E}[\xi_j] = \pi\cdot\tfrac{1}{\pi} = 1 \;\Rightarrow\; \mathbb{E}[\hat g] = g",
           notice="one draw can be far off (grey), but the mean of n draws closes in like 1/√n (green): no bias, "
-                 "paid for in variance — heavier the smaller π and the longer the sequence.")
+                 "paid for in variance — heavier the smaller π and the longer the sequence.",
+          summary=summaries.randomized(df))
     st.caption("**What a truncated gradient cannot see:** a dependency longer than k2 contributes exactly zero to "
                "every update, so nothing pushes the network to *store* that information — even though the forward "
                "pass still carries the state across the cut. (The training lab shows the consequence.)")

@@ -2,6 +2,7 @@
 import numpy as np
 import streamlit as st
 
+from explorer.figures import summaries
 from explorer.figures import training_figs as tf
 from explorer.sampling import activations_over_text, sample
 from explorer.training import summarize
@@ -54,12 +55,15 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         fig, d = tf.loss_curve(df, projector=proj)
         chart(fig, d, key="lab_loss", where=a, title="Loss", latex=r"L = \frac{1}{\#\text{supervised}}\sum_t "
               r"m_t\,\ell_t", notice="below the dashed baseline the network uses its memory; stuck on it, it "
-                                     "has learned only what needs no memory.")
+                                     "has learned only what needs no memory.",
+              summary=summaries.lines(d, "step", {"loss": "the loss"}, "update"))
         fig, d = tf.grad_norms(df, clip=lab_.trainer.config.clip, threshold=lab_.trainer.config.clip_threshold,
                                projector=proj)
         chart(fig, d, key="lab_grad", where=b, title="Gradient norm, before and after clipping",
               latex=r"g \leftarrow g\cdot\min\!\big(1, \theta/\|g\|\big)",
-              notice="spikes are the cliffs of the error surface; clipping caps the step, not the direction.")
+              notice="spikes are the cliffs of the error surface; clipping caps the step, not the direction.",
+              summary=summaries.lines(d, "step", {"grad_norm": "‖g‖ before clipping"}, "update")
+              + (f" {int(d['clipped'].sum())} of the {len(d)} drawn updates were clipped." if len(d) else ""))
         c, d_ = st.columns(2, gap="large")
         snaps = [(r.step, r.delta_norms) for r in lab_.records if r.delta_norms is not None]
         if snaps:
@@ -68,11 +72,13 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
             chart(fig, d, key="lab_delta", where=c, title="‖δ_t‖ over training (timestep × update)",
                   latex=r"\|\delta_t\| = \|\partial L/\partial h_t\| \text{ at every update}",
                   notice="each column is one update's backward pass: dark at small t means the early steps get "
-                         "no gradient — whatever they should store is never learned.")
+                         "no gradient — whatever they should store is never learned.",
+                  summary=summaries.heatmap_over_updates(d))
         fig, d = tf.spectrum_over_training(df, projector=proj)
         chart(fig, d, key="lab_spec", where=d_, title="ρ and σ₁ of the recurrent matrix",
               latex=r"\rho = \max_i |\lambda_i(W_{hh})|,\quad \sigma_1 = \|W_{hh}\|_2",
-              notice="learning long memories pushes ρ towards 1 from below; past it, gradients can explode.")
+              notice="learning long memories pushes ρ towards 1 from below; past it, gradients can explode.",
+              summary=summaries.lines(d, "step", {"rho": "ρ", "sigma1": "σ₁"}, "update"))
 
     # Two timers: training and its status line every live.TICK_S, the four charts every CHART_EVERY s — redrawing
     # four Plotly charts 2–3 times a second kept the browser ~80% busy, and every other control waited behind it.

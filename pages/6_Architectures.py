@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.architectures import contenders
 from explorer.figures import architecture_figs as af
+from explorer.figures import summaries
 from explorer.model import build_model
 from ui import compute, live, params, url_state
 from ui.blocks import chart, lesson
@@ -36,7 +37,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
           latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 = \big\|J_t J_{t-1}\cdots J_{t-\ell+1}\big\|_2,\quad t = T-1",
           notice=f"at lag {cmp.T}: {at_end}{dead}. At initialisation the gates sit near ½, so a gated cell is not "
                  "automatically better — what gating buys is that training can open a path (f, z → 1); the race "
-                 "below shows who learns to" + over + ".")
+                 "below shows who learns to" + over + ".", summary=summaries.log_profiles(df))
     f_bar = float(np.mean(cmp.gates["LSTM"]["f"]))
     fig, df = af.cell_state_path(cmp.profiles[2], cmp.cell_state, cmp.carousel, projector=proj)
     chart(fig, df, key="arch_cec", where=b, title="The LSTM's constant error carousel",
@@ -44,13 +45,15 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                 r"\Big|_{\text{direct}} &= \prod_{t=k+1}^{T} \operatorname{diag}(f_t) \end{aligned}",
           notice=f"the mean forget gate is f̄ = {f_bar:.2f} here, so the direct path alone (dotted) keeps about "
                  f"f̄^lag; the cell state (green) keeps more through its paths via h. Where a task needs memory, "
-                 "training drives f → 1 and the dotted line rises flat: the constant error carousel.")
+                 "training drives f → 1 and the dotted line rises flat: the constant error carousel.",
+          summary=summaries.log_profiles(df))
     g1, g2 = st.columns(2, gap="large")
     for where, name, eq in ((g1, "LSTM", r"i, f, o = \sigma(\cdot),\quad g = \tanh(\cdot)"),
                             (g2, "GRU", r"r, z = \sigma(\cdot),\quad n = \tanh(\cdot)")):
         fig, df = af.gate_activations(cmp.gates[name], projector=proj)
         chart(fig, df, key=f"gates_{name}", where=where, title=f"{name} gate activations over time", latex=eq,
-              notice=af.gate_notice(cmp.gates[name], build_model.__kwdefaults__["forget_bias"]))
+              notice=af.gate_notice(cmp.gates[name], build_model.__kwdefaults__["forget_bias"]),
+              summary=summaries.gates(df))
 
     st.markdown("### The race: the same long-lag task, the same budget")
     st.markdown(race_rules())
@@ -73,7 +76,8 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
         chart(fig, df, key="race", title="Loss during the race",
               latex=r"\text{same task, optimizer, clipping and number of updates for every cell}",
               notice="under the dashed baseline a cell has found the long-range dependency; on it, it only "
-                     "learned what needs no memory.")
+                     "learned what needs no memory.",
+              summary=summaries.lines(df, "update", {c: c for c in df.columns if c != "update"}))
         if race_.finished:
             st.success(race_summary(race_), icon=":material/flag:")
         if race_.playing:
@@ -87,7 +91,8 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
               latex=r"\Big\|\frac{\partial h_t}{\partial h_{t-\ell}}\Big\|_2 \text{ of the trained networks, on one "
                     r"sequence of the race task}",
               notice="compare with the first chart: the cells that solved the task have learned to keep the "
-                     "gradient (and the memory) alive over the lag; the ones that did not still let it fade.")
+                     "gradient (and the memory) alive over the lag; the ones that did not still let it fade.",
+              summary=summaries.log_profiles(df))
 
     live.fragment("race", after=race_charts)
 
@@ -101,4 +106,5 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                 r"\text{ for } t \ge t^\ast",
           notice="one loss at t* sends gradient back in time through the forward chain (blue, to the left) and "
                  "forward in time through the backward chain (orange, to the right); each fades with distance "
-                 "at its own rate.")
+                 "at its own rate.", summary=summaries.lines(df, "t", {"forward_delta_norm": "‖δ_t‖ of the forward "
+                 "chain", "backward_delta_norm": "‖δ_t‖ of the backward chain"}))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer import cost, min_budget
 from explorer.figures import cost_figs as cf
+from explorer.figures import summaries
 from ui import cost_compute as cc
 from ui import params, url_state
 from ui.blocks import chart, lesson
@@ -62,7 +63,8 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
           notice=f"from T = {cost.FIT_FROM_T['bptt']} on (shaded) every slope is close to 1 ({said(st_t)}): "
                  "each algorithm does a fixed amount of work per step; below that a call's fixed cost still "
                  "shows. What differs is the height — RTRL's line sits far above (its step is H⁴, not H²), and "
-                 f"TBPTT({cost.K1}, {cost.K2}) pays {cost.K2 / cost.K1:g} backward steps per step.")
+                 f"TBPTT({cost.K1}, {cost.K2}) pays {cost.K2 / cost.K1:g} backward steps per step.",
+          summary=summaries.by_group(df, "algorithm", "T", "seconds", "Seconds per gradient", {a: cost.label(a) for a in cost.ALGORITHMS}))
     fig, df = cf.memory_vs_T(ts, projector=proj)
     chart(fig, df, key="memory_T", where=b, title=f"Peak memory against sequence length (H = {H})",
           latex=r"\begin{aligned}\text{BPTT: }& 3TH + H \\ \text{TBPTT: }& 3k_2H + H \\ "
@@ -70,7 +72,8 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                 r"\end{aligned}",
           notice=f"the slopes are the memory exponents ({said(st_m)}): BPTT's grows like T, checkpointing's "
                  "like √T, TBPTT's and RTRL's not at all — but RTRL's flat line is H³, so BPTT holds less "
-                 f"until T ≈ H²/3 ≈ {H * H // 3:,} steps.")
+                 f"until T ≈ H²/3 ≈ {H * H // 3:,} steps.",
+          summary=summaries.by_group(df, "algorithm", "T", "peak_floats", "Peak stored floats", {a: cost.label(a) for a in cost.ALGORITHMS}))
 
     s_h = cost.slopes(hs, "H", "seconds_per_step", cost.FIT_FROM_H)
     fig, df = cf.time_vs_H(hs, projector=proj)
@@ -89,7 +92,8 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                  "show only where the arithmetic dominates (the shaded points): below that a step is mostly Python "
                  f"and NumPy call overhead, about the same whatever H is{flat}, and the lines are flat. One RTRL "
                  f"step at H = {big['rtrl'].H} took {big['rtrl'].seconds_per_step * 1e3:.2g} ms; one BPTT step at H = "
-                 f"{big['bptt'].H}, {big['bptt'].seconds_per_step * 1e3:.2g} ms.")
+                 f"{big['bptt'].H}, {big['bptt'].seconds_per_step * 1e3:.2g} ms.",
+          summary=summaries.by_group(df, "algorithm", "H", "seconds_per_step", "Seconds per step", {a: cost.label(a) for a in cost.ALGORITHMS}))
 
     st.markdown("#### Do they compute the same gradient?")
     st.latex(r"\max_{\theta \in \{W_{xh}, W_{hh}, b_h, W_{hy}, b_y\}} \frac{\|g_\theta - g_\theta^{\mathrm{BPTT}}\|}"
@@ -131,7 +135,8 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                  f"{cur.time_ratio - 1:+.0%} time measured ({cur.counted_time_ratio - 1:+.0%} counted, if a "
                  f"backward step costs two forward ones). Gruslys et al. report −{g.memory_saved:.0%} for "
                  f"{g.extra_time:+.0%} at T = {g.T}: almost all the saving comes for one extra forward pass, and the "
-                 "last few percent cost the most — short segments mean more Python overhead per step here.")
+                 "last few percent cost the most — short segments mean more Python overhead per step here.",
+          summary=summaries.tradeoff(df))
     least = min(curve.points, key=lambda p: p.budget)
     st.caption(f"Source of the star: {g.source} Their dynamic-programming policy fits any budget; this page uses "
                f"the simpler fixed-segment scheme (Chen et al. 2016), which at its smallest budget ({least.budget} "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import re
 from pathlib import Path
@@ -41,7 +42,7 @@ def lesson(file: str, idea: str):
     notes = st.container()
     complete = True
     try:
-        sc = sidebar()
+        sc = sidebar(page.defaults)
         model_download(sc)
         page_style.page_css()
         classroom.projector_css()
@@ -89,9 +90,10 @@ def standalone_html(fig, title: str) -> str:
                        include_plotlyjs=True, full_html=True, config=PLOTLY_CONFIG)
 
 
-def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = None, where=st):
-    """One chart: heading, the equation behind it, the figure (PNG from its toolbar), what to notice, and its
-    exports: the data as CSV and the figure as a standalone HTML file (both built only when clicked)."""
+def chart(fig, df, *, key: str, title: str, notice: str, summary: str, latex: str | None = None, where=st):
+    """One chart: heading, the equation behind it, the figure (PNG from its toolbar), a sentence generated from its
+    data (`summary`: explorer.figures.summaries, for a reader who cannot see it), what to notice, the table of what
+    is drawn, and its exports: the data as CSV and the figure as a standalone HTML file (built only when clicked)."""
     where.markdown(f"#### {title}")
     if latex:
         where.latex(latex)
@@ -99,13 +101,28 @@ def chart(fig, df, *, key: str, title: str, notice: str, latex: str | None = Non
     # its PNG and its HTML export look the same; Streamlit's theme would replace it with 12 px grey.
     where.plotly_chart(_Checked(fig) if isinstance(fig, dict) else fig, key=key, config=PLOTLY_CONFIG, width="stretch",
                        theme=None)
+    where.markdown(f'<p class="chart-summary" data-chart="{key}">{html.escape(summary)}</p>', unsafe_allow_html=True)
     where.caption(f"**What to notice:** {notice}")
-    keep_index = df.index.name is not None
+    table(df, key=key, title=title, where=where)
     row = where.container(horizontal=True, gap="small")
+    keep_index = df.index.name is not None
     row.download_button("⬇ data (CSV)", lambda: df.to_csv(index=keep_index), file_name=f"{_slug(title)}.csv",
                         mime="text/csv", key=f"csv_{key}", on_click="ignore")
     row.download_button("⬇ chart (HTML)", lambda: standalone_html(fig, title), file_name=f"{_slug(title)}.html",
                         mime="text/html", key=f"html_{key}", on_click="ignore")
+
+
+TABLE_ROWS = 2000          # a table longer than this shows its first rows; the CSV always has every row
+
+
+def table(df, *, key: str, title: str, where=st):
+    """What a chart draws, as a table in a closed expander (the same DataFrame as its CSV)."""
+    with where.expander(f"Table: {title}", icon=":material/table:"):
+        keep_index = df.index.name is not None
+        shown = df if len(df) <= TABLE_ROWS else df.head(TABLE_ROWS)
+        if shown is not df:
+            st.caption(f"The first {TABLE_ROWS} of {len(df)} rows; the CSV has them all.")
+        st.dataframe(shown, hide_index=not keep_index, key=f"table_{key}")
 
 
 def csv_download(df, *, key: str, title: str, where=st):

@@ -19,6 +19,7 @@ def open_preset(p: Preset, tour: int = 0):
     exactly like a shared link). `tour` is the guided tour's stop number (0: not touring)."""
     for k in [k for k in st.session_state if str(k).startswith("cfg_") and k not in KEEP]:
         del st.session_state[k]
+    st.session_state.pop("_chosen", None)          # the preset's page defaults apply to what it does not set
     q = p.url_params()
     if tour:
         q["tour"] = str(tour)

@@ -19,6 +19,9 @@ class Page:
     icon: str
     blurb: str                 # one line under the home page's link
     title: str                 # the page's heading (and, with the app's name, its browser-tab title)
+    # Shared settings this lesson opens with instead of the Scenario's defaults, so that its charts show their
+    # phenomenon at first open; they apply while the user (a widget, a link, a preset) has not chosen a value.
+    defaults: tuple = ()       # ((setting key, value), …)
 
 
 HOME = Page("streamlit_app.py", "", "Home", ":material/home:", "", "BPTT Explorer")
@@ -31,7 +34,9 @@ LESSONS = (
          ":material/trending_down:", "Eigenvalues, the (σ₁γ)^ℓ bound, a phase map, and the cliff that clipping "
          "tames.", "Vanishing and exploding gradients"),
     Page("pages/4_Truncation.py", "Truncation", "4 · Truncation", ":material/content_cut:",
-         "What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.", "Truncation"),
+         "What TBPTT(k1, k2) and randomized truncation cut, and what it costs the gradient.", "Truncation",
+         # full BPTT cuts nothing, and TBPTT on a loss at the last step only is one update: open on what it cuts
+         (("scheme", "tbptt"), ("target", "every_squared"))),
     Page("pages/5_Training_lab.py", "Training_lab", "5 · Training lab", ":material/model_training:",
          "Train it live: play, pause, step; watch the loss, clipping and ‖δ_t‖ over training.", "Training lab"),
     Page("pages/6_Architectures.py", "Architectures", "6 · Architectures", ":material/compare:",
@@ -45,6 +50,7 @@ CLASSROOM = Page("pages/8_Classroom.py", "Classroom", "For the classroom", ":mat
                  "{n} one-click scenarios with links, a guided tour through the lessons, and teacher mode (hidden "
                  "controls for a lecture).", "For the classroom")
 PAGES = (HOME,) + LESSONS + (CLASSROOM,)
+PAGE_DEFAULT_KEYS = frozenset(k for page in PAGES for k, _ in page.defaults)
 BY_PATH = {p.path: p for p in PAGES}
 
 

@@ -62,7 +62,8 @@ class Param:
 LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular value)", "full": "full BPTT",
           "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation", "adding": "adding problem",
           "copy": "copy with a lag", "last_squared": "last step, squared error",
-          "every_squared": "every step, squared error", "every_cross_entropy": "every step, cross-entropy"}
+          "every_squared": "every step, squared error", "every_cross_entropy": "every step, cross-entropy",
+          "every": "a loss at every step", "sidebar": "the sidebar's loss"}
 
 # The sidebar's settings: label, slider step and help for each Scenario field (in the sidebar's order).
 _SIDEBAR = {
@@ -120,6 +121,10 @@ def unroll_step(T: int, end: int) -> Param:
     return Param("step", "Step t", "int", min(end - 1, T - 2) if T > 1 else 0, 0, T - 1, 1)
 
 
+GMAP = Param("gmap", "Losses in the G map", "choice", "every", options=("every", "sidebar"),
+             help="the sidebar's loss has a target at the last step only, so its G map is one row; 'every step' "
+                  "puts a loss at every step of the same network and sequence")
+
 CLIFF = (Param("w0", "start w", "float", 4.5, 0.0, 10.0, 0.1), Param("b0", "start b", "float", -2.6, -6.0, 1.0, 0.1),
          Param("cliff_lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05),
          Param("cliff_n", "steps", "int", 40, 5, 200, 5),
@@ -157,7 +162,7 @@ def memory_budget(T: int, least: int) -> Param:
 
 # Each page's own settings with a fixed range, by the page's URL slug (the ones that depend on T are the functions
 # above: unroll_end, unroll_step on Unrolled_graph, loss_step on Architectures, memory_budget on Cost_of_a_gradient).
-BY_PAGE = {"Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST}
+BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST}
 
 
 def by_key(table) -> dict[str, Param]:

@@ -21,7 +21,7 @@ from explorer.scenario import Scenario
 from explorer.sweeps import Sweep, grid, scale_sweep, sweep_cost, truncation_sweep, truncation_sweep_cost
 
 from .params import BY_KEY
-from .url_state import hidden, projector
+from .url_state import choose, hidden, projector
 
 ASSETS = Path(__file__).parent / "assets"
 SCRUB_WORK = 2.5e10        # multiply-adds of one sweep (≈ 2 s of one core, once, shared); above it, release-to-redraw
@@ -174,7 +174,7 @@ def _take(key: str, name: str, setting: str, cast):
     except (TypeError, ValueError):
         return
     if p.lo <= v <= p.hi:
-        st.session_state["cfg_" + setting] = v
+        choose(setting, v)
         st.session_state["_moved"] = setting
 
 

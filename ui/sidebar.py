@@ -7,10 +7,10 @@ import streamlit as st
 from explorer.scenario import CELL_ACTIVATIONS, Scenario
 from explorer.truncation import fit_truncation
 
-from .page_registry import PAGES
+from .page_registry import PAGE_DEFAULT_KEYS, PAGES
 from .params import BY_KEY, HIDE, PROJECTOR, SCENARIO, Param
 from .plain_text import plain
-from .url_state import from_link, hidden, link_change, meta, quote, state, valid, widget
+from .url_state import follow_page, from_link, hidden, link_change, meta, quote, state, valid, widget
 
 _TRUNCATION = ("scheme", "k1", "k2", "keep")          # drawn in their own expander, in this order
 
@@ -49,9 +49,11 @@ def _truncation_fits(T: int) -> list[str]:
     return quiet
 
 
-def sidebar() -> Scenario:
-    """Draw the shared settings and return the Scenario they describe."""
+def sidebar(defaults: tuple = ()) -> Scenario:
+    """Draw the shared settings and return the Scenario they describe (`defaults`: the open page's own, see
+    ui.page_registry.Page.defaults)."""
     st.session_state["_params_used"] = {}
+    follow_page(dict(defaults), PAGE_DEFAULT_KEYS, BY_KEY)
     hide = meta(HIDE)                                  # (the tour's stop is read by classroom.tour_box)
     with st.sidebar:
         if "nav" not in hidden():

@@ -6,6 +6,8 @@ How state flows (this pattern is what survives page switches in classic `pages/`
 - on the first run of a session it is read from the URL (?k=…), validated; nonsense gives a notice and the default;
 - its widget has key "w_k", is re-seeded from "cfg_k" every run and writes back in on_change;
 - at the end of every run the URL is rewritten from the canonical values (non-defaults only);
+- a lesson may open with its own defaults for a few shared settings (ui.page_registry's Page.defaults): while the
+  user has not chosen one (by its widget, a link or a preset: `_chosen`), it follows the page that is open;
 - what the app did to the link is said in one link notice at the end of the run (ui.link_notice).
 The settings themselves (names, types, defaults, ranges) are the table in ui.params.
 """
@@ -24,11 +26,33 @@ def quote(raw: object) -> str:
     return "'" + plain(raw, 40) + "'"
 
 
+def default(p: Param):
+    """p's default on the page that is open (its Page.defaults, else the table's)."""
+    return st.session_state.get("_page_defaults", {}).get(p.key, p.default)
+
+
+def choose(key: str, v):
+    """Store a value the user chose (a widget, a live view's release): from now on it no longer follows a page's
+    default."""
+    st.session_state["cfg_" + key] = v
+    st.session_state.setdefault("_chosen", set()).add(key)
+
+
+def follow_page(defaults: dict, keys, table: dict):
+    """At the start of a page's run: the settings in `keys` (those some page has a default for) that nobody chose
+    take this page's default (`defaults`), or the table's."""
+    st.session_state["_page_defaults"] = defaults
+    chosen = st.session_state.get("_chosen", set())
+    for k in keys:
+        if k not in chosen and "cfg_" + k in st.session_state:
+            st.session_state["cfg_" + k] = defaults.get(k, table[k].default)
+
+
 def state(p: Param):
     """The canonical value, loaded from the URL the first time this session asks for it."""
     ck = "cfg_" + p.key
     if ck not in st.session_state:
-        v = p.default
+        v = default(p)
         if p.key in st.query_params:
             raw = st.query_params.get_all(p.key)[-1]
             parsed = p.parse(raw)
@@ -37,6 +61,7 @@ def state(p: Param):
             else:
                 v = parsed
                 st.session_state.setdefault("_from_url", {})[p.key] = parsed
+                st.session_state.setdefault("_chosen", set()).add(p.key)
         st.session_state[ck] = v
     return st.session_state[ck]
 
@@ -56,7 +81,7 @@ def link_change(key: str, text: str) -> bool:
 
 
 def _sync(key: str):
-    st.session_state["cfg_" + key] = st.session_state["w_" + key]
+    choose(key, st.session_state["w_" + key])
     st.session_state["_moved"] = key          # which control the user moved: the truncation clamp follows it
 
 
@@ -90,13 +115,13 @@ def valid(p: Param, options=None):
     setting under the same key, a stale preset) gives the default, a range that depends on T may have shrunk."""
     old = v = state(p)
     if not _fits(p, v):
-        v = p.default
+        v = default(p)
     elif p.kind == "float" and isinstance(v, int):
         v = float(v)
     if p.kind in ("int", "float") and not p.lo <= v <= p.hi:
         v = min(max(v, p.lo), p.hi)
     elif p.kind == "choice" and v not in (options or p.options):
-        v = p.default
+        v = default(p)
     if v != old:
         link_change(p.key, f"{plain(p.key, 40)}={quote(old)} was changed to {quote(v)}: not allowed here")
     st.session_state["cfg_" + p.key] = v
@@ -132,10 +157,10 @@ def projector() -> bool:
 
 
 def url_values() -> dict[str, str]:
-    """Every setting used in this run that differs from its default, as the URL writes it."""
+    """Every setting used in this run that differs from its default on this page, as the URL writes it."""
     used = st.session_state.get("_params_used", {})
     return {k: p.to_url(st.session_state["cfg_" + k]) for k, p in used.items()
-            if st.session_state.get("cfg_" + k, p.default) != p.default}
+            if st.session_state.get("cfg_" + k, default(p)) != default(p)}
 
 
 def write_url():

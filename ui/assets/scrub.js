@@ -7,6 +7,10 @@
 // backward passes; "delta" ‖δ_t‖ against t; "lags" ‖∂h_t/∂h_{t−ℓ}‖ against ℓ with the (σ₁γ)^ℓ and ρ^ℓ lines;
 // "eigen" the eigenvalues of W_hh with the unit circle. Non-finite numbers arrive as null ("nan"), "inf", "-inf".
 // What is drawn is also exposed for tests: window.__bpttScrub[key] and data-* attributes on the SVG elements.
+// Without sight, colour or a mouse: under every view a one-sentence summary written from the numbers it draws
+// (summaries below; also each SVG's aria-label and window.__bpttScrub[key].summaries), spoken by a polite live
+// region at most every 250 ms while the knob moves; every control is a native, focusable element (or a keyboard
+// slider), and keeps its focus when a release reruns the page and remounts the view.
 
 const NS = "http://www.w3.org/2000/svg";
 const VIRIDIS = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"];
@@ -56,6 +60,32 @@ function fmt(v) {
   }
   return v.toPrecision(3);
 }
+// a number for a sentence: 2 significant digits, plain text a screen reader reads ("1.2e-12", not superscripts)
+function say(v) {
+  if (!fin(v)) return v === Infinity ? "infinite" : (v === -Infinity ? "minus infinite" : "undefined");
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e-2 && a < 1e4 ? String(Number(v.toPrecision(2))) : v.toExponential(1);
+}
+const span = (a, b) => (a === b ? `step ${a}` : `steps ${a}–${b}`);
+// the least-squares slope of y against x over the finite points (NaN for fewer than two distinct x)
+function slope(xs, ys) {
+  const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => fin(x) && fin(y));
+  if (pts.length < 2) return NaN;
+  const mx = pts.reduce((s, p) => s + p[0], 0) / pts.length, my = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+  let sxy = 0, sxx = 0;
+  for (const [x, y] of pts) { sxy += (x - mx) * (y - my); sxx += (x - mx) * (x - mx); }
+  return sxx > 0 ? sxy / sxx : NaN;
+}
+// Focus rings (the page's own CSS sets the view's outline to none) and the summaries' look, kept with the code
+// that makes them
+const A11Y_CSS = `
+.bptt-scrub:focus-visible { outline: 3px solid #1c6fd1; outline-offset: 4px; border-radius: 4px; }
+.bptt-scrub button:focus-visible, .bptt-scrub select:focus-visible, .bptt-scrub input:focus-visible,
+.bptt-scrub svg.overview:focus-visible { outline: 3px solid #1c6fd1; outline-offset: 2px; }
+.bptt-scrub button[aria-pressed="true"] { border-color: #1c6fd1; background: #eef4fc; }
+.bptt-scrub p.summary { margin: 2px 0 12px; color: #3d4049; font-size: 0.92em; line-height: 1.4; max-width: 70em; }
+`;
 const sub = (n) => (typeof n === "number" ? String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]).replace("-", "₋")
                                            : "_" + n);
 
@@ -93,11 +123,16 @@ function niceStep(raw) {                               // 1, 2, 5, 10, 20, 50 �
 export default function (component) {
   const { data, parentElement, setStateValue, key } = component;
   const old = parentElement.querySelector(".bptt-scrub");           // each run mounts afresh (no stale listeners)
+  // a release reruns the page and remounts the view: the control that had the keyboard gets it back
+  const focused = old && old.contains(document.activeElement) ? document.activeElement.dataset.k : null;
   if (old) old.remove();
   const root = document.createElement("div");
   root.className = "bptt-scrub";
-  root.tabIndex = 0;
+  root.dataset.k = "root";
   parentElement.appendChild(root);
+  const css = document.createElement("style");
+  css.textContent = A11Y_CSS;
+  root.appendChild(css);
   let D;
   try {
     D = typeof data === "string" ? JSON.parse(data) : data;
@@ -125,6 +160,7 @@ export default function (component) {
   range.type = "range"; range.min = 0; range.max = n - 1; range.step = 1; range.value = S.index;
   range.setAttribute("aria-label", D.label);
   range.className = "scale";
+  range.dataset.k = "range";
   label.append(name, range);
   bar.appendChild(label);
   const live = document.createElement("span");
@@ -138,7 +174,37 @@ export default function (component) {
 
   const views = {};
   const state = (window.__bpttScrub = window.__bpttScrub || {});
-  const exposed = (state[D.name || key] = { redraws: 0 });
+  const exposed = (state[D.name || key] = { redraws: 0, summaries: {} });
+  const knobName = { scale: D.label.endsWith("σ₁") ? "σ₁" : "ρ", k2: "k2", keep: "π" }[D.knob] || D.label;
+  const at = () => `${knobName} = ${D.values[S.index].toFixed(D.digits)}`;
+
+  // ---- the summaries: one sentence per view, written into its <p class="summary"> and its SVG's aria-label
+  // together, at most every 250 ms (a drag or the playback must not flood a screen reader), at once on release
+  const said = {};
+  let lastFlush = -Infinity, flushTimer = null;
+  function summary(view, box, svg) {
+    const p = document.createElement("p");
+    p.className = "summary";
+    p.setAttribute("aria-live", "polite");
+    box.appendChild(p);
+    said[view] = { p, svg, text: "" };
+  }
+  function flush() {
+    clearTimeout(flushTimer);
+    flushTimer = null;
+    lastFlush = performance.now();
+    const out = {};
+    for (const [v, s] of Object.entries(said)) {
+      if (s.p.textContent !== s.text) s.p.textContent = s.text;
+      s.svg.setAttribute("aria-label", s.text);
+      out[v] = s.text;
+    }
+    exposed.summaries = out;
+  }
+  function tell(view, text) {
+    said[view].text = text;
+    if (!flushTimer) flushTimer = setTimeout(flush, Math.max(0, 250 - (performance.now() - lastFlush)));
+  }
 
   function current() {
     const i = S.index, st = D.steps;
@@ -158,17 +224,22 @@ export default function (component) {
     const box = div("view graph", root);
     const steps = document.createElement("div");
     steps.className = "bar";
-    const btn = (text, title, fn) => {
+    const btn = (k, text, name, title, fn) => {       // name: what a screen reader says (the text is symbols)
       const b = document.createElement("button");
-      b.textContent = text; b.title = title; b.onclick = fn;
+      b.type = "button"; b.textContent = text; b.title = title; b.onclick = fn;
+      b.setAttribute("aria-label", name);
+      b.dataset.k = k;
       steps.appendChild(b);
       return b;
     };
-    btn("⇤", "start: nothing computed (Home)", () => { stop(); S.phase = 0; draw(); });
-    btn("◀", "one step back (←)", () => { stop(); S.phase = Math.max(0, S.phase - 1); draw(); });
-    const play = btn("▶ play", "play both passes (space)", () => toggle());
-    btn("▶|", "one step on (→)", () => { stop(); S.phase = Math.min(2 * W, S.phase + 1); draw(); });
-    btn("⇥", "end: both passes done (End)", () => { stop(); S.phase = 2 * W; draw(); });
+    btn("first", "⇤", "to the start: nothing computed", "start: nothing computed (Home)",
+        () => { stop(); S.phase = 0; draw(); });
+    btn("back", "◀", "one step back", "one step back (←)", () => { stop(); S.phase = Math.max(0, S.phase - 1); draw(); });
+    const play = btn("play", "▶ play", "play both passes", "play both passes (space)", () => toggle());
+    play.setAttribute("aria-pressed", "false");
+    btn("on", "▶|", "one step on", "one step on (→)", () => { stop(); S.phase = Math.min(2 * W, S.phase + 1); draw(); });
+    btn("last", "⇥", "to the end: both passes done", "end: both passes done (End)",
+        () => { stop(); S.phase = 2 * W; draw(); });
     const phaseText = document.createElement("span");
     phaseText.className = "phase";
     steps.appendChild(phaseText);
@@ -178,6 +249,7 @@ export default function (component) {
       lab.textContent = "colour by ";
       const sel = document.createElement("select");
       sel.setAttribute("aria-label", "hidden unit to follow");
+      sel.dataset.k = "unit";
       const Hn = D.units[0][0].length;
       sel.append(new Option("‖δ_t‖ (all units)", "-1"));
       for (let u = 0; u < Hn; u++) sel.append(new Option(`unit ${u}: |δ_t,${u}|`, String(u)));
@@ -193,6 +265,8 @@ export default function (component) {
     const Hpx = top + rowH * rows.length + 30;
     const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
     const ov = T > W ? overview(box) : null;
+    summary("graph", box, svg);
+    const scheme = D.cuts.some((cs) => cs && cs.length);   // a truncation scheme: say where it cuts (or that it does not)
     const eq = document.createElement("div");
     eq.className = "equation";
     box.appendChild(eq);
@@ -204,6 +278,8 @@ export default function (component) {
     function toggle() {
       if (S.playing) return stop();
       S.playing = true; play.textContent = "❚❚ pause";
+      play.setAttribute("aria-pressed", "true");            // its name stays "play": pressed means playing
+      said.graph.p.setAttribute("aria-live", "off");        // a step every 320 ms would drown a screen reader
       if (S.phase >= 2 * W) S.phase = 0;
       S.timer = setInterval(() => {
         if (S.phase >= 2 * W) return stop();
@@ -211,9 +287,12 @@ export default function (component) {
       }, 320);
     }
     function stop() {
+      const was = S.playing;
       S.playing = false; play.textContent = "▶ play";
+      play.setAttribute("aria-pressed", "false");
       if (S.timer) clearInterval(S.timer);
       S.timer = null;
+      if (was) { said.graph.p.setAttribute("aria-live", "polite"); flush(); }   // where it stopped, said once
     }
     views.stop = stop;
 
@@ -355,15 +434,59 @@ export default function (component) {
       phaseText.textContent = S.phase < W ? `${fw} (h_t, y_t, ℓ_t filled left to right)` :
         (S.phase < 2 * W ? `${bw} (δ carried right to left along the edges)` : "both passes done");
       if (ov) ov.draw(c);
+      tell("graph", graphSummary(c, fwdDone, bwdDone));
       exposed.graph = { start: S.view, window: W, phase: S.phase, step: S.step,
                         delta: ts.map((t) => c.delta[t]), through: ts.slice(0, -1).map((t) => c.through[t]) };
+    }
+
+    // the playback in words: which steps each pass has computed, the gradient at the newest backward step, cuts
+    function graphSummary(c, fwdDone, bwdDone) {
+      const a = S.view, b = S.view + W - 1;
+      let text;
+      if (S.phase === 0) text = `At ${at()}, steps ${a}–${b} before either pass: nothing computed yet.`;
+      else if (S.phase < W) {
+        text = `Forward pass at ${at()}: h_t, y_t and ℓ_t computed for ${span(a, a + fwdDone - 1)} (${fwdDone} of ${W}).`;
+      } else if (bwdDone === 0) {
+        text = `At ${at()}, forward pass done for steps ${a}–${b}; the backward pass has not started.`;
+      } else {
+        const t = b - bwdDone + 1;
+        text = (bwdDone < W ? `Backward pass at ${at()}: δ_t known for steps ${b} down to ${t} (${bwdDone} of ${W})`
+          : `Both passes done at ${at()}: δ_t known for steps ${b} down to ${t}`) +
+          `; ‖δ_${t}‖ = ${say(c.delta[t])} at the newest step` +
+          (t < b ? `, ‖δ_${b}‖ = ${say(c.delta[b])} at the last.` : ".");
+      }
+      if (c.overflow >= 0) {
+        text += ` The forward pass overflowed at step ${c.overflow} at this value` +
+          (S.view !== S.start || b >= c.overflow ? `; the view shows the steps before it.` : ".");
+      }
+      if (scheme) {
+        const cs = c.cuts.filter((x) => x > a && x < b).map((x) => `${x - 0.5} and ${x + 0.5}`);
+        text += cs.length === 0 ? ` No truncation cut among steps ${a}–${b}.` :
+          ` Truncation cuts the path back between steps ${cs.slice(0, 5).join(", ")}` +
+          (cs.length > 5 ? ` and ${cs.length - 5} more places.` : ".");
+      }
+      if (S.unit !== null) text += ` Nodes coloured by unit ${S.unit}'s |δ_t,${S.unit}|.`;
+      return text;
     }
 
     // overview strip for long sequences: ‖δ_t‖ over all T, with the window drawn on it and draggable
     function overview(parent) {
       const H0 = 56, w0 = Wpx - left - right;
-      const s2 = el("svg", { viewBox: `0 0 ${Wpx} ${H0}`, width: "100%", class: "overview" }, parent);
-      let dragging = false;
+      const s2 = el("svg", { viewBox: `0 0 ${Wpx} ${H0}`, width: "100%", class: "overview", role: "slider",
+                             tabindex: 0, "aria-label": "window of steps shown", "aria-valuemin": 0,
+                             "aria-valuemax": T - W, "data-k": "window" }, parent);
+      let dragging = false, sendTimer = null;
+      s2.addEventListener("keydown", (ev) => {        // ← → one step, PageUp/PageDown one window, Home/End
+        const to = { ArrowLeft: S.start - 1, ArrowDown: S.start - 1, ArrowRight: S.start + 1, ArrowUp: S.start + 1,
+                     PageDown: S.start - W, PageUp: S.start + W, Home: 0, End: T - W }[ev.key];
+        if (to === undefined) return;
+        ev.preventDefault(); ev.stopPropagation();
+        S.start = Math.max(0, Math.min(T - W, to));
+        if (S.step < S.start || S.step >= S.start + W) S.step = S.start + W - 1;
+        draw();
+        clearTimeout(sendTimer);                       // the page follows once the keys rest
+        sendTimer = setTimeout(() => setStateValue("end", { value: S.start + W, at: Date.now() }), 500);
+      });
       const toT = (ev) => {
         const rect = s2.getBoundingClientRect();
         const x = ((ev.clientX - rect.left) / rect.width) * Wpx;
@@ -382,6 +505,8 @@ export default function (component) {
       });
       return {
         draw(c) {
+          s2.setAttribute("aria-valuenow", S.view);
+          s2.setAttribute("aria-valuetext", `steps ${S.view} to ${S.view + W - 1} of ${T}`);
           s2.innerHTML = "";
           const l = c.delta.map(log10);
           const [lo, hi] = extent(l);
@@ -400,8 +525,16 @@ export default function (component) {
         },
       };
     }
+    root.tabIndex = 0;                                 // with focus on the view: ← → step, space plays, Home/End
+    root.setAttribute("aria-label", "live view: with focus here, ← and → step through the passes, space plays " +
+                      "or pauses, Home and End jump to either end");
+    root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Home End");
+    root.setAttribute("role", "group");
     root.addEventListener("keydown", (ev) => {
-      if (ev.target === range) return;
+      const tag = ev.target.tagName;                   // the knob, the select, a button's space/enter: their own
+      if (ev.target === range || tag === "SELECT" || (tag === "BUTTON" && (ev.key === " " || ev.key === "Enter"))) {
+        return;
+      }
       if (ev.key === "ArrowRight") { stop(); S.phase = Math.min(2 * W, S.phase + 1); draw(); ev.preventDefault(); }
       else if (ev.key === "ArrowLeft") { stop(); S.phase = Math.max(0, S.phase - 1); draw(); ev.preventDefault(); }
       else if (ev.key === " ") { toggle(); ev.preventDefault(); }
