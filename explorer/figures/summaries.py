@@ -125,19 +125,20 @@ def contribution_grid(df: pd.DataFrame, kept: np.ndarray | None = None) -> str:
     med = np.array([np.median(G[ok & (lag == ell)]) for ell in lags])
     text = (f"{rows} losses contribute; the median G on the diagonal is {num(med[0])}, and it "
             f"{rate(decades_per_step(lags, med), 'steps', back=False)} away from the diagonal")
-    if kept is not None:
-        tri = lag >= 0
-        text += f"; the truncation keeps {np.mean(kept[tri] > 0):.0%} of the lower triangle's cells"
+    if kept is not None:                     # the (T, T) mask, sampled at the drawn rows and columns
+        text += f"; the truncation keeps {np.mean(kept[np.ix_(t, k)][lag >= 0] > 0):.0%} of the lower triangle's cells"
     return text + "."
 
 
-def lower_triangle_filled(df: pd.DataFrame) -> float:
-    """The share of G[t, k]'s lower triangle (k ≤ t) that is finite and non-zero."""
+def lower_triangle_filled(df: pd.DataFrame, kept: np.ndarray | None = None) -> float:
+    """The share of G[t, k]'s lower triangle (k ≤ t) that is finite, non-zero and (with the (T, T) mask `kept`)
+    not cut."""
     G = df.to_numpy(dtype=float)
     t = np.asarray(df.index, dtype=int)
     k = np.array([int(str(c).lstrip("k")) for c in df.columns])
     tri = t[:, None] >= k[None, :]
-    return float(np.mean((np.isfinite(G) & (G > 0))[tri]))
+    shown = np.isfinite(G) & (G > 0) & (True if kept is None else kept[np.ix_(t, k)] > 0)
+    return float(np.mean(shown[tri]))
 
 
 def step_terms(df: pd.DataFrame, col: str = "norm_term_W_hh") -> str:
