@@ -4,6 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from test_app import assert_clean, charts, open_app
+from test_figures import assert_told_apart_without_colour
 
 import explorer as ex
 from explorer import architectures as arch
@@ -112,6 +113,7 @@ def test_charts_validate_and_label_their_axes(cmp, projector):
              af.two_ways(arch.two_ways(X, 5, hidden_size=4), projector=projector)]
     for spec, df in built:
         fig = go.Figure(spec)
+        assert_told_apart_without_colour(spec)
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
         assert len(df) > 0
     _, race = built[3]

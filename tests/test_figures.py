@@ -56,6 +56,26 @@ def test_the_phase_maps_low_end_is_its_vanishing_colour():
     assert f["data"][0]["zmid"] == 0
 
 
+def assert_told_apart_without_colour(d: dict, name: str = ""):
+    """Series a legend names are distinguishable without colour: no two visible line traces share both their
+    dash and their marker symbol (Okabe–Ito colours alone do not survive greyscale printing or every deficiency)."""
+    looks = []
+    for t in d.get("data", []):
+        if t.get("type", "scatter") != "scatter" or t.get("showlegend") is False or not t.get("name"):
+            continue
+        mode = t.get("mode", "lines")
+        line = t.get("line", {})
+        if "lines" in mode and line.get("width", 2) > 0:
+            marker = t.get("marker", {}).get("symbol", "circle") if "markers" in mode else None
+            looks.append((t["name"], line.get("dash", "solid"), marker))
+        elif "markers" in mode:
+            looks.append((t["name"], "markers", t.get("marker", {}).get("symbol", "circle")))
+    seen = {}
+    for n, dash, marker in looks:
+        assert (dash, marker) not in seen, f"{name}: {n!r} and {seen[(dash, marker)]!r} differ by colour only"
+        seen[(dash, marker)] = n
+
+
 @pytest.mark.parametrize("projector", [False, True])
 def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     al = ex.all_losses_backward(rec.trace)
@@ -73,6 +93,7 @@ def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     for f, df in built:
         assert isinstance(f, dict)                          # plain dicts: the app sends them unvalidated ...
         assert_explicit_colour_scales(f)
+        assert_told_apart_without_colour(f)
         fig = fig_of(f)                                     # ... so every property is validated here
         x, y = axis_titles(fig)
         assert x, "x axis needs a title"
@@ -112,6 +133,7 @@ def test_every_training_chart_is_a_valid_figure_with_its_data(training_history, 
     for name, (f, data) in built.items():
         assert isinstance(f, dict), name                    # plain dicts: the app sends them unvalidated ...
         assert_explicit_colour_scales(f)
+        assert_told_apart_without_colour(f, name)
         fig = go.Figure(f)                                  # ... so every property is validated here
         x, y = axis_titles(fig)
         assert x == "update" and y, name

@@ -9,6 +9,7 @@ import pandas as pd
 from .style import COLORS, axis, figure, gaps, log_axis, log_ticks, ref_line, style, trace
 
 CONTENDER_COLORS = [COLORS["red"], COLORS["orange"], COLORS["blue"], COLORS["green"], COLORS["purple"]]
+CONTENDER_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]     # told apart without colour, too
 FLOOR = -60.0            # lags whose norm fell below 1e-60 are drawn at the floor (a gradient that is gone)
 
 
@@ -23,10 +24,10 @@ def _log10_axis(fig: dict, values) -> None:
 def lag_profiles(profiles, *, projector=False):
     """log10 ‖∂h_t/∂h_(t−ℓ)‖₂ (t the last step) against lag ℓ, one line per architecture."""
     fig, cols = figure(), {}
-    for p, color in zip(profiles, CONTENDER_COLORS):
+    for p, color, dash in zip(profiles, CONTENDER_COLORS, CONTENDER_DASHES):
         y = np.maximum(gaps(p.log10_norm), FLOOR)
         fig["data"].append(trace("scatter", x=p.lags, y=y, mode="lines", name=p.name,
-                                 line=dict(width=4, color=color)))
+                                 line=dict(width=4, color=color, dash=dash)))
         cols[p.name] = y
         zero = np.flatnonzero(np.isneginf(p.log10_norm))
         if zero.size and zero[0] > 0:           # the gradient became exactly 0: say so where the line ends
@@ -42,13 +43,13 @@ def lag_profiles(profiles, *, projector=False):
 
 def cell_state_path(h_profile, c_profile, carousel, *, projector=False):
     """The LSTM's three views of memory: ‖∂h_t/∂h_(t−ℓ)‖, ‖∂c_t/∂c_(t−ℓ)‖ and the carousel alone (max_n Π f_{t,n})."""
-    lines = [(h_profile, COLORS["blue"], "solid", "‖∂h_t/∂h_(t−ℓ)‖₂"), (c_profile, COLORS["green"], "solid",
+    lines = [(h_profile, COLORS["blue"], "solid", "‖∂h_t/∂h_(t−ℓ)‖₂"), (c_profile, COLORS["green"], "dash",
              "‖∂c_t/∂c_(t−ℓ)‖₂ (cell state)"), (carousel, COLORS["black"], "dot", "carousel alone: max_n Π f_t,n")]
     fig, cols = figure(), {}
     for p, color, dash, name in lines:
         y = np.maximum(gaps(p.log10_norm), FLOOR)
         fig["data"].append(trace("scatter", x=p.lags, y=y, mode="lines", name=name,
-                                 line=dict(width=4 if dash == "solid" else 3, color=color, dash=dash)))
+                                 line=dict(width=4 if dash != "dot" else 3, color=color, dash=dash)))
         cols[name] = y
     _log10_axis(fig, np.concatenate(list(cols.values())))
     df = pd.DataFrame({"lag": c_profile.lags, **{f"log10 {k}": v for k, v in cols.items()}})
@@ -102,13 +103,13 @@ def race_curves(histories: dict[str, np.ndarray], baseline: float, *, smooth: in
     """Loss against update for every contender (running mean over `smooth` updates), with the task's baseline."""
     fig, cols = figure(), {}
     n = max((len(v) for v in histories.values()), default=0)
-    for (name, loss), color in zip(histories.items(), CONTENDER_COLORS):
+    for (name, loss), color, dash in zip(histories.items(), CONTENDER_COLORS, CONTENDER_DASHES):
         loss = np.asarray(loss, dtype=float)
         k = max(1, min(smooth, loss.size))
         run = np.convolve(loss, np.ones(k) / k, mode="valid") if loss.size else loss
         x = np.arange(k, loss.size + 1)
         fig["data"].append(trace("scatter", x=x, y=gaps(run), mode="lines", name=name,
-                                 line=dict(width=4, color=color)))
+                                 line=dict(width=4, color=color, dash=dash)))
         col = np.full(n, np.nan)
         col[k - 1:loss.size] = run
         cols[name] = col
@@ -127,7 +128,7 @@ def two_ways(tw, *, projector=False):
     fig = figure(trace("scatter", x=t, y=gaps(f), mode="lines+markers", name="forward RNN: ‖δ→_t‖ (from later)",
                        line=dict(width=4, color=COLORS["blue"]), marker=dict(size=5)),
                  trace("scatter", x=t, y=gaps(b), mode="lines+markers", name="backward RNN: ‖δ←_t‖ (from earlier)",
-                       line=dict(width=4, color=COLORS["orange"]), marker=dict(size=5)))
+                       line=dict(width=4, color=COLORS["orange"], dash="dash"), marker=dict(size=6, symbol="square")))
     ref_line(fig, x=tw.at, color=COLORS["red"], width=3, dash="dash", text=f"loss at t = {tw.at}")
     log_axis(fig, np.concatenate([f[np.isfinite(f)], b[np.isfinite(b)], [1.0]]))
     df = pd.DataFrame({"t": t, "forward_delta_norm": tw.forward_norms, "backward_delta_norm": tw.backward_norms})

@@ -43,7 +43,7 @@ def grad_norms(df: pd.DataFrame, *, clip: str = "off", threshold: float | None =
                        line=dict(width=2, color=COLORS["red"])))
     if clip != "off":
         fig["data"].append(trace("scatter", x=d["step"], y=gaps(d["grad_norm_clipped"]), mode="lines",
-                                 name="‖g‖ after clipping", line=dict(width=3, color=COLORS["green"])))
+                                 name="‖g‖ after clipping", line=dict(width=3, color=COLORS["green"], dash="dash")))
         hit = d[d["clipped"]]
         fig["data"].append(trace("scatter", x=hit["step"], y=gaps(hit["grad_norm"]), mode="markers",
                                  name="clipped", marker=dict(size=7, symbol="x", color=COLORS["black"])))
