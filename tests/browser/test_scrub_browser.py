@@ -5,12 +5,15 @@ drawn where nodes do not cover them."""
 import re
 
 import numpy as np
+import pytest
 from conftest import ROOT
 from test_browser import assert_no_problem, shot, slider_value, wait_idle
 
+import explorer as ex
+from explorer.bptt import step_norms
 from explorer.scenario import Scenario
 from explorer.sweeps import scale_sweep, truncation_sweep
-from ui.scrub import scale_grid
+from ui.scrub import LAG_POINTS, max_lag, scale_grid
 
 # Counts the script runs the server starts (stApp's state attribute turning to "running") from install on.
 COUNT_RUNS = """() => { window.__runs = 0; const app = document.querySelector("[data-testid='stApp']");
@@ -103,7 +106,7 @@ def test_edges_are_visible_and_both_passes_step_through(server, page):
     p1 = page.evaluate(PHASE)[0]
     page.wait_for_timeout(800)
     assert page.evaluate(PHASE)[0] == p1                         # paused: nothing moves
-    page.get_by_role("button", name="⇥").click()
+    page.get_by_role("button", name="to the end").click()
     assert page.evaluate(PHASE)[0] == 2 * W
     # the backward pass, one step at a time: the equation is the active step's, with its ∂L/∂W_hh term
     page.keyboard.press("Home")
@@ -207,3 +210,176 @@ def test_teacher_mode_hiding_the_scale_also_locks_the_live_knob(server, page):
     assert knob.is_disabled() and not knob.is_visible()
     assert "set by your teacher" in page.locator(".bptt-scrub .live").inner_text()
     assert page.locator(".bptt-scrub circle.h").count() == 30          # the view itself is still drawn
+
+
+# ---- readable without sight, without colour, without a mouse -------------------------------------------------------
+SUMMARIES = "(k) => window.__bpttScrub[k].summaries"
+DELTA_SENTENCE = re.compile(r"At ρ = ([\d.]+), ‖δ_t‖ falls by a factor of 10 every ([\d.]+) steps back; "
+                            r"at t = 0 it is ([-\d.e+]+) \(largest ([-\d.e+]+) at t = (\d+)\)\.")
+
+
+def delta_expected(sc: Scenario):
+    """What the ‖δ_t‖ sentence says, from the engine: the steps per factor of 10 of the least-squares line of
+    log10 ‖δ_t‖ on t (over the steps where it is positive), ‖δ_0‖, the largest and where."""
+    model, X, y, mask, loss = sc.build()
+    d = step_norms(ex.bptt(model, X, y, loss=loss, mask=mask))["norm_delta"]
+    t = np.flatnonzero(np.isfinite(d) & (d > 0))
+    slope = np.polyfit(t, np.log10(d[t]), 1)[0]
+    return 1 / slope, d[0], d.max(), int(np.argmax(d))
+
+
+def check_delta_sentence(text: str, sc: Scenario):
+    m = DELTA_SENTENCE.fullmatch(text)
+    assert m, text
+    n, d0, top, at = delta_expected(sc)
+    assert float(m[1]) == sc.scale
+    assert float(m[2]) == pytest.approx(round(n) if n >= 10 else n, rel=0.05, abs=0.5)
+    assert float(m[3]) == pytest.approx(d0, rel=0.05) and float(m[4]) == pytest.approx(top, rel=0.05)
+    assert int(m[5]) == at
+
+
+def test_the_delta_summary_says_the_engines_numbers_and_follows_the_keyboard(server, page):
+    page.goto(f"{server}/Gradient_flow")
+    wait_idle(page)
+    said = page.evaluate(SUMMARIES, "live_flow")
+    assert list(said) == ["delta"]
+    check_delta_sentence(said["delta"], Scenario())
+    p = page.locator(".bptt-scrub .view.delta p.summary")
+    assert p.inner_text() == said["delta"] and p.get_attribute("aria-live") == "polite"
+    knob = page.locator(".bptt-scrub input.scale")
+    assert knob.get_attribute("aria-valuetext") == "ρ = 0.90"      # the input's own value is the grid index
+    knob.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.__bpttScrub.live_flow.summaries.delta.startsWith('At ρ = 1.05,')",
+                           timeout=5_000)
+    page.wait_for_function("() => /[?&]scale=1\\.05\\b/.test(location.search)", timeout=20_000)   # one release
+    wait_idle(page)
+    check_delta_sentence(page.evaluate(SUMMARIES, "live_flow")["delta"], Scenario(scale=1.05))
+    # the release reran the page and remounted the view: the knob kept the keyboard
+    assert page.evaluate("() => document.activeElement.classList.contains('scale')")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => window.__bpttScrub.live_flow.summaries.delta.startsWith('At ρ = 1.00,')",
+                           timeout=5_000)
+    assert_no_problem(page)
+
+
+ACTIVE = """() => { const a = document.activeElement, s = getComputedStyle(a);
+  return [a.dataset.k || a.tagName, a.getAttribute('aria-pressed'), s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+
+
+def test_tab_reaches_the_knob_and_play_and_the_keyboard_plays_and_pauses(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=30")
+    wait_idle(page)
+    page.get_by_role("heading", name="The unrolled graph").first.click()    # Tab starts from the page's top
+    seen = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(ACTIVE))
+        if seen[-1][0] == "play":
+            break
+    keys = [k for k, *_ in seen]
+    assert "range" in keys and keys[-1] == "play", keys
+    assert keys[keys.index("range"):] == ["range", "first", "back", "play"], keys   # the view's controls, in order
+    for k, _, style, width in seen[keys.index("range") + 1:]:
+        assert style != "none" and width >= 2, (k, style, width)      # a focus ring the eye can find
+    phase, W = page.evaluate(PHASE)
+    assert phase == 2 * W and seen[-1][1] == "false"
+    for key in ("Enter", " "):
+        page.keyboard.press(key)                                          # play (from the start: it was done)
+        page.wait_for_function("() => window.__bpttScrub.live_unrolled.graph.phase >= 3", timeout=10_000)
+        assert page.evaluate(ACTIVE)[:2] == ["play", "true"]
+        assert page.locator(".bptt-scrub .view.graph p.summary").get_attribute("aria-live") == "off"   # no flood
+        page.keyboard.press(key)                                          # pause
+        p1 = page.evaluate(PHASE)[0]
+        page.wait_for_timeout(800)
+        assert page.evaluate(PHASE)[0] == p1 and page.evaluate(ACTIVE)[:2] == ["play", "false"]
+        text = page.evaluate(SUMMARIES, "live_unrolled")["graph"]
+        want = (f"Forward pass at ρ = 0.90: h_t, y_t and ℓ_t computed for steps 0–{p1 - 1} ({p1} of {W})."
+                if p1 < W else "forward pass done for steps 0–29; the backward pass has not started" if p1 == W
+                else f"δ_t known for steps {W - 1} down to {2 * W - p1}")
+        assert want in text, (p1, text)                                  # where it paused, in words
+        assert page.locator(".bptt-scrub .view.graph p.summary").get_attribute("aria-live") == "polite"
+        page.keyboard.press("End")                                        # shortcuts still work from a button
+        assert page.evaluate(PHASE)[0] == 2 * W
+    assert not page.js_errors, page.js_errors
+
+
+def test_every_symbol_button_has_a_name_and_every_control_a_label(server, page):
+    page.goto(f"{server}/Unrolled_graph?T=120")                # T > window: the overview strip is a slider too
+    wait_idle(page)
+    buttons = page.locator(".bptt-scrub button").evaluate_all(
+        "bs => bs.map(b => [b.textContent, b.getAttribute('aria-label'), b.title])")
+    assert len(buttons) == 5
+    for text, name, title in buttons:
+        assert name and title, (text, name)                     # a name for a screen reader, a tooltip for a mouse
+        if not re.search(r"[A-Za-z]", text):
+            assert re.search(r"[a-z]{3}", name), (text, name)   # symbols only: the name says it in words
+    for name in ("to the start", "one step back", "play both passes", "one step on", "to the end"):
+        assert page.get_by_role("button", name=name).count() == 1
+    assert page.locator(".bptt-scrub select").get_attribute("aria-label")
+    strip = page.get_by_role("slider", name="window of steps shown")
+    assert strip.get_attribute("aria-valuetext") == "steps 90 to 119 of 120"
+    strip.focus()
+    page.keyboard.press("Home")
+    assert strip.get_attribute("aria-valuetext") == "steps 0 to 29 of 120"
+    assert "steps 29 down to 0" in page.evaluate(SUMMARIES, "live_unrolled")["graph"]
+    page.wait_for_function("() => /[?&]end=30\\b/.test(location.search)", timeout=20_000)   # the page follows
+    wait_idle(page)
+    assert page.evaluate("() => document.activeElement.dataset.k") == "window"
+    assert_no_problem(page)
+
+
+LABELS = """() => [...document.querySelectorAll('.bptt-scrub .view')].map(v => [v.className.split(' ')[1],
+  v.querySelector('svg[role=img]').getAttribute('aria-label'), v.querySelector('p.summary').textContent])"""
+
+
+def labels_match(page, key):
+    said = page.evaluate(SUMMARIES, key)
+    got = page.evaluate(LABELS)
+    assert [v for v, _, _ in got] == list(said), (got, said)
+    for view, label, text in got:
+        assert label == text == said[view] and len(text) > 40, (view, label, text)
+    return said
+
+
+def test_the_svg_labels_are_the_summaries_and_say_what_is_drawn(server, page):
+    page.goto(f"{server}/Vanishing_and_exploding")
+    wait_idle(page)
+    said = labels_match(page, "live_vanishing")
+    sc = Scenario()
+    lags = ex.even_lags(max_lag(sc, scale_grid().size), LAG_POINTS)
+    sw = scale_sweep(sc, [0.9], lags)
+    i = int(np.argmax(sw.log10_lag_norm[0] < -3))               # the first drawn lag below 1e-3
+    word = "at" if i == 0 or sw.lags[i] - sw.lags[i - 1] == 1 else "by"   # "at" when the lag before it is drawn too
+    assert f"first falls below 1e-3 {word} lag {sw.lags[i]};" in said["lags"], said["lags"]
+    assert "stays under the dashed bound (σ₁γ)^ℓ = 0.900^ℓ" in said["lags"]
+    assert said["eigen"].startswith("ρ = 0.900 and σ₁ = 0.900: none of the 32 eigenvalues of W_hh lie outside")
+    page.evaluate(SET, [28, "input"])                          # scale 1.5: every eigenvalue outside, a drag's redraw
+    page.wait_for_function("() => window.__bpttScrub.live_vanishing.summaries.eigen.includes('all 32')",
+                           timeout=5_000)                      # (at most 250 ms later)
+    said = labels_match(page, "live_vanishing")
+    assert "never falls below 1e-3" in said["lags"]
+    # a grid point that overflowed says where, in every view
+    page.goto(f"{server}/Unrolled_graph?act=linear&scale=3&T=400&target=every_squared")
+    wait_idle(page)
+    sc = Scenario(activation="linear", scale=3.0, T=400, target="every_squared")
+    model, X, y, mask, loss = sc.build()
+    k = ex.bptt(model, X, y, loss=loss, mask=mask).trace.overflow_step
+    assert k is not None
+    said = labels_match(page, "live_unrolled")
+    assert f"The forward pass overflowed at step {k} at this value" in said["graph"], said["graph"]
+    assert said["delta"].startswith(f"At ρ = 3.00, the forward pass overflowed at step {k}, so ‖δ_t‖ exists for "
+                                    f"steps 0–{k - 1} only;"), said["delta"]
+    # truncation: where the cuts are, in words
+    page.goto(f"{server}/Truncation?scheme=tbptt&k1=5&k2=10&T=60")
+    wait_idle(page)
+    said = labels_match(page, "live_truncation")
+    cuts = truncation_sweep(Scenario(T=60, scheme="tbptt", k1=5, k2=10), "k2", [10]).cuts[0]
+    shown = [c for c in cuts if 30 < c < 59]
+    assert ("Truncation cuts the path back between steps " + ", ".join(f"{c - 0.5:.0f} and {c + 0.5:.0f}"
+                                                                        for c in shown) + ".") in said["graph"]
+    assert said["delta"].startswith("At k2 = 10, ") and "full BPTT gives" in said["delta"]
+    assert_no_problem(page)
+    page.get_by_role("heading", name="Truncation").first.scroll_into_view_if_needed()
+    shot(page, "53-live-views-summaries")

@@ -77,10 +77,9 @@ function slope(xs, ys) {
   for (const [x, y] of pts) { sxy += (x - mx) * (y - my); sxx += (x - mx) * (x - mx); }
   return sxx > 0 ? sxy / sxx : NaN;
 }
-// Focus rings (the page's own CSS sets the view's outline to none) and the summaries' look, kept with the code
-// that makes them
+// The controls' focus rings (the view's own is in scrub.css) and the summaries' look, kept with the code that
+// makes them
 const A11Y_CSS = `
-.bptt-scrub:focus-visible { outline: 3px solid #1c6fd1; outline-offset: 4px; border-radius: 4px; }
 .bptt-scrub button:focus-visible, .bptt-scrub select:focus-visible, .bptt-scrub input:focus-visible,
 .bptt-scrub svg.overview:focus-visible { outline: 3px solid #1c6fd1; outline-offset: 2px; }
 .bptt-scrub button[aria-pressed="true"] { border-color: #1c6fd1; background: #eef4fc; }
@@ -545,11 +544,12 @@ export default function (component) {
   }
 
   // ---- a log-scale line chart (shared by the ‖δ_t‖ and lag views) ------------------------------------------
-  function lineView(cls, title, xlabel, ylabel, series) {
+  function lineView(cls, title, xlabel, ylabel, series, sentence) {
     const box = div("view " + cls, root);
     div("title", box, title);
     const Wpx = 1100, Hpx = big ? 420 : 360, l = 90, r = 230, t0 = 16, b0 = 56;
     const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
+    summary(cls, box, svg);
     return function draw() {
       const c = current();
       const lines = series(c);                      // [{name, x: [...], y: [...] (log10), color, dash}]
@@ -591,7 +591,62 @@ export default function (component) {
         el("text", { x: Wpx - r + 52, y: t0 + 17 + 24 * k, class: "legend" }, svg).textContent = s.name;
       });
       exposed[cls] = { y: lines[0].y.slice(), lo, hi };
+      tell(cls, sentence(c));
     };
+  }
+
+  // ‖δ_t‖ in one sentence: its fitted rate going back (least squares of log10 ‖δ_t‖ on t over the steps where it
+  // is positive), its value at t = 0 and its largest, where it is 0 or overflowed
+  function deltaSentence(c) {
+    const d = c.delta, o = c.overflow, end = o >= 0 ? o : T;            // steps with a value: 0 … end − 1
+    let text = `At ${at()}`;
+    if (o >= 0) {
+      text += `, the forward pass overflowed at step ${o}`;
+      if (end === 0) return text + ", so no step has a gradient.";
+      text += `, so ‖δ_t‖ exists for ${span(0, end - 1)} only;`;
+    } else text += ",";
+    const ts = [...Array(end).keys()], pos = ts.filter((t) => fin(d[t]) && d[t] > 0), it = o >= 0 ? "it" : "‖δ_t‖";
+    if (!pos.length) return text + ` ${it} is 0 at every step` + (o >= 0 ? " (no target before the overflow)." : ".");
+    const m = slope(pos, pos.map((t) => Math.log10(d[t]))), width = pos[pos.length - 1] - pos[0];
+    if (!fin(m)) text += ` ${it} is non-zero at step ${pos[0]} only`;
+    else if (Math.abs(m) * width < 0.5) {
+      text += ` ${it} stays roughly level going back (its fitted trend changes by under 3× over ` +
+        `${span(pos[0], pos[pos.length - 1])})`;
+    } else {
+      const N = 1 / Math.abs(m);
+      text += ` ${it} ${m > 0 ? "falls" : "grows"} by a factor of 10 every ` +
+        `${N >= 10 ? Math.round(N) : Number(N.toPrecision(2))} steps back`;
+    }
+    const top = ts.filter((t) => fin(d[t])).reduce((a, t) => (d[t] > d[a] ? t : a), pos[0]);
+    const zeros = ts.filter((t) => d[t] === 0).length;
+    let bo = -1;                                                      // the backward pass's overflow (going back)
+    for (let t = end - 1; t >= 0; t--) if (!fin(d[t])) { bo = t; break; }
+    text += `; at t = 0 it is ${say(d[0])} (largest ${say(d[top])} at t = ${top}` +
+      (zeros ? `; exactly 0 at ${zeros} of ${end} steps` : "") + ")";
+    if (bo >= 0) text += `; going back, it passed float64's range at step ${bo} (the steps after it are valid)`;
+    if (c.reference) text += `; full BPTT gives ${say(c.reference[0])} at t = 0`;
+    return text + ".";
+  }
+
+  const sayLog = (y) => (fin(y) && Math.abs(y) >= 300 ? `about 1e${y > 0 ? "+" : ""}${Math.round(y)}`
+    : (y === -Infinity ? "0" : say(Math.pow(10, y))));
+  // the lag profile in one sentence: the first drawn lag below 10⁻³ (or none), its last value, the bound
+  function lagSentence(c) {
+    const L = D.lags, pts = L.map((l, k) => [l, c.lag[k], k]).filter(([, y]) => !Number.isNaN(y));   // −inf: 0
+    const flow = c.overflow >= 0 ? ` The forward pass overflowed at step ${c.overflow} at this value.` : "";
+    let text = `At ${at()}, ‖∂h_t/∂h_(t−ℓ)‖`;
+    if (!pts.length) return text + " is undefined at every drawn lag." + flow;
+    const below = pts.find(([, y]) => y < -3), [ll, ly] = pts[pts.length - 1];
+    if (below) {
+      const dense = below[2] === 0 || L[below[2]] - L[below[2] - 1] === 1;   // every lag drawn up to it
+      text += ` first falls below 1e-3 ${dense ? "at" : "by"} lag ${below[0]}`;
+    } else text += ` never falls below 1e-3 up to lag ${ll}`;
+    text += `; at lag ${ll} it is ${sayLog(ly)}`;
+    const b = c.sigma1 * D.gamma, lb = (l) => l * Math.log10(b);
+    const over = pts.find(([l, y]) => fin(y) && y > lb(l) + 1e-5 * Math.max(1, Math.abs(lb(l))));
+    text += over ? `, and it rises above the dashed bound (σ₁γ)^ℓ = ${fmt(b)}^ℓ first at lag ${over[0]}.`
+      : `, and it stays under the dashed bound (σ₁γ)^ℓ = ${fmt(b)}^ℓ at every drawn lag.`;
+    return text + flow;
   }
 
   function eigenView() {
@@ -599,6 +654,7 @@ export default function (component) {
     div("title", box, "Eigenvalues of W_hh (complex plane) and the unit circle");
     const P = big ? 460 : 400;
     const svg = el("svg", { viewBox: `0 0 ${P} ${P}`, width: Math.round(P * 0.9), role: "img" }, box);
+    summary("eigen", box, svg);
     return function draw() {
       const c = current();
       const m = Math.max(1.2, c.rho * 1.15), s = (P / 2 - 24) / m, o = P / 2;
@@ -611,6 +667,13 @@ export default function (component) {
       el("text", { x: 12, y: 22, class: "legend" }, svg).textContent =
         `ρ = ${fmt(c.rho)}, σ₁ = ${fmt(c.sigma1)}  (dashed: |λ| = ρ; solid: |λ| = 1)`;
       exposed.eigen = { rho: c.rho, n: c.eig_re.length };
+      // |λ| within 1e-6 of 1 is on the circle (the JSON keeps 7 digits: an orthogonal W_hh at ρ = 1 is all there)
+      const mods = c.eig_re.map((re, k) => Math.hypot(re, c.eig_im[k])).filter(fin);
+      const out = mods.filter((v) => v > 1 + 1e-6).length, on = mods.filter((v) => Math.abs(v - 1) <= 1e-6).length;
+      const many = out === 0 ? "none of the" : (out === mods.length ? "all" : `${out} of the`);
+      tell("eigen", `ρ = ${fmt(c.rho)} and σ₁ = ${fmt(c.sigma1)}: ${many} ${mods.length} ` +
+        `eigenvalues of W_hh ${out === 1 ? "lies" : "lie"} outside the unit circle` + (on ? `, ${on} on it` : "") +
+        "." + (c.overflow >= 0 ? ` The forward pass overflows at step ${c.overflow} at this value.` : ""));
     };
   }
 
@@ -623,14 +686,14 @@ export default function (component) {
         .concat(c.reference ? [{ name: "full BPTT", x: [...Array(T).keys()], y: c.reference.map(log10),
                                  color: "#555555", dash: "6 4" }] : [])
         .concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)", x: [...Array(T).keys()], y: c.c.map(log10),
-                         color: "#009e73", dash: "6 4" }] : [])));
+                         color: "#009e73", dash: "6 4" }] : []), deltaSentence));
     if (v === "lags") draws.push(lineView("lags", "How much of the gradient survives a lag of ℓ steps (live)",
       "lag ℓ (steps back from the last step t)", "‖∂h_t / ∂h_(t−ℓ)‖₂ (log scale)", (c) => [
         { name: "‖∂h_t / ∂h_(t−ℓ)‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
         { name: `bound (σ₁γ)^ℓ = ${fmt(c.sigma1 * D.gamma)}^ℓ`, x: D.lags,
           y: D.lags.map((l) => l * Math.log10(c.sigma1 * D.gamma)), color: "#d62728", dash: "8 5" },
         { name: `ρ^ℓ, ρ = ${fmt(c.rho)}`, x: D.lags, y: D.lags.map((l) => l * Math.log10(c.rho)), color: "#555555",
-          dash: "2 4" }]));
+          dash: "2 4" }], lagSentence));
     if (v === "eigen") draws.push(eigenView());
   }
   const note = document.createElement("div");
@@ -640,6 +703,7 @@ export default function (component) {
   function redraw() {
     const c = current();
     name.textContent = `${D.label}: ${D.values[S.index].toFixed(D.digits)}`;
+    range.setAttribute("aria-valuetext", at());          // the input's own value is the grid index
     note.textContent = c.overflow >= 0 ? `Overflow at step ${c.overflow} at this value: the forward pass passed ` +
       `float64's range there; the views show the steps before it.` : "";
     for (const d of draws) d();
@@ -648,7 +712,20 @@ export default function (component) {
   }
   range.addEventListener("input", () => { S.index = Number(range.value); redraw(); });
   // a nonce, so releasing on a value the state already holds still syncs (the sidebar may have moved since)
-  range.addEventListener("change", () => setStateValue("value", { value: D.values[S.index], at: Date.now() }));
+  const send = () => setStateValue("value", { value: D.values[S.index], at: Date.now() });
+  let keyed = false, sendTimer = null;                   // arrow keys "release" on every press: send once they rest
+  range.addEventListener("keydown", () => { keyed = true; });
+  range.addEventListener("pointerdown", () => { keyed = false; });
+  range.addEventListener("change", () => {
+    flush();                                             // the summaries of the released value, at once
+    clearTimeout(sendTimer);
+    if (keyed) sendTimer = setTimeout(send, 400); else send();
+  });
   redraw();
-  return () => { if (views.stop) views.stop(); };
+  flush();
+  if (focused) {                                         // the keyboard's place before the remount
+    const back = root.querySelector(`[data-k="${focused}"]`);
+    if (back) back.focus({ preventScroll: true });
+  }
+  return () => { if (views.stop) views.stop(); clearTimeout(flushTimer); };
 }
