@@ -107,5 +107,6 @@ def randomized_error_curve(trace: Trace, keep_prob: float, n: int, seed: int = 0
     names = list(exact)
     g = flat_gradient(exact, names)
     V = _rows(randomized_draws(trace, keep_prob, n, seed=seed), names)                  # (n, |θ|)
-    running = np.cumsum(V, axis=0) / np.arange(1, n + 1)[:, None]
-    return relative_errors(V, g), relative_errors(running, g)
+    with np.errstate(over="ignore", invalid="ignore"):      # an exploding draw's sum is inf: drawn as a gap
+        running = np.cumsum(V, axis=0) / np.arange(1, n + 1)[:, None]
+        return relative_errors(V, g), relative_errors(running, g)

@@ -6,10 +6,22 @@ slope of log10 of the values against the step: "falls by 10× every n steps" mea
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 
+def _quiet(f):
+    """Overflowed data (inf, 1e308) is described, not warned about: its sentence says what is finite."""
+    @functools.wraps(f)
+    def run(*args, **kw):
+        with np.errstate(all="ignore"):
+            return f(*args, **kw)
+    return run
+
+
+@_quiet
 def num(v: float) -> str:
     """A number as the sentences write it: 3 significant digits, e-notation outside 10⁻³ … 10⁴."""
     v = float(v)
@@ -20,6 +32,7 @@ def num(v: float) -> str:
     return f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e") if not 1e-3 <= abs(v) < 1e4 else f"{v:.3g}"
 
 
+@_quiet
 def decades_per_step(x, values) -> float:
     """The least-squares slope of log10(values) against x, over the positive finite values (NaN if < 2)."""
     x, v = np.asarray(x, dtype=float), np.asarray(values, dtype=float)
@@ -29,6 +42,7 @@ def decades_per_step(x, values) -> float:
     return float(np.polyfit(x[ok], np.log10(v[ok]), 1)[0])
 
 
+@_quiet
 def rate(slope: float, unit: str = "steps", back: bool = True) -> str:
     """A log10 slope per step (x increasing) in words, read going back (x decreasing) when `back`."""
     if not np.isfinite(slope) or abs(slope) < 1e-3:
@@ -46,6 +60,7 @@ def _at(df: pd.DataFrame, x: str, col: str, how: str):
     return d.loc[i, x], d.loc[i, col]
 
 
+@_quiet
 def series(df: pd.DataFrame, x: str, col: str, name: str, x_name: str | None = None) -> str:
     """"name goes from a at x = … to b at x = … (largest …)" for one drawn column."""
     d = df[np.isfinite(df[col].astype(float))]
@@ -58,6 +73,7 @@ def series(df: pd.DataFrame, x: str, col: str, name: str, x_name: str | None = N
             f"{num(last[x])} (largest {num(hi[1])} at {xn} = {num(hi[0])})")
 
 
+@_quiet
 def lines(df: pd.DataFrame, x: str, cols: dict, x_name: str | None = None) -> str:
     """One clause per drawn line (cols: column → its name), joined into one sentence."""
     parts = [series(df, x, c, n, x_name) for c, n in cols.items() if c in df]
@@ -66,6 +82,7 @@ def lines(df: pd.DataFrame, x: str, cols: dict, x_name: str | None = None) -> st
 
 # ---- the lessons' charts ---------------------------------------------------------------------------------------
 
+@_quiet
 def delta_curve(df: pd.DataFrame, col: str = "norm_dL_dh", name: str = "‖δ_t‖") -> str:
     """‖δ_t‖ against t: its rate going back, its value at the last and the first drawn step."""
     d = df[np.isfinite(df[col].astype(float)) & (df[col].astype(float) > 0)]
@@ -77,6 +94,7 @@ def delta_curve(df: pd.DataFrame, col: str = "norm_dL_dh", name: str = "‖δ_t�
             f"{num(first[col])} at t = {int(first['t'])} (largest {num(hi[1])} at t = {int(hi[0])}).")
 
 
+@_quiet
 def unit_spread(df: pd.DataFrame) -> tuple[int, float, int]:
     """|δ_t,i| per unit (index t, one column per unit): at the earliest step where any unit is non-zero, the unit
     with the largest value, how many times the median unit's value it is, and that step."""
@@ -90,6 +108,7 @@ def unit_spread(df: pd.DataFrame) -> tuple[int, float, int]:
     return int(np.nanargmax(v)), float(np.nanmax(v) / med) if med > 0 else float("inf"), int(df.index[r])
 
 
+@_quiet
 def unit_heatmap(df: pd.DataFrame) -> str:
     """δ_t per hidden unit."""
     unit, ratio, t = unit_spread(df)
@@ -99,6 +118,7 @@ def unit_heatmap(df: pd.DataFrame) -> str:
             f"the most gradient, {num(ratio)}× the median unit's.")
 
 
+@_quiet
 def unit_notice(df: pd.DataFrame) -> str:
     """What to notice in δ_t per unit, from the data: whether some units carry the gradient further back."""
     unit, ratio, t = unit_spread(df)
@@ -111,6 +131,7 @@ def unit_notice(df: pd.DataFrame) -> str:
             "the decay is shared by every direction, not carried by a few units.")
 
 
+@_quiet
 def contribution_grid(df: pd.DataFrame, kept: np.ndarray | None = None) -> str:
     """G[t, k] (index t, columns k): how fast it falls with the lag t − k, and what the mask keeps."""
     G = df.to_numpy(dtype=float)
@@ -130,6 +151,7 @@ def contribution_grid(df: pd.DataFrame, kept: np.ndarray | None = None) -> str:
     return text + "."
 
 
+@_quiet
 def lower_triangle_filled(df: pd.DataFrame, kept: np.ndarray | None = None) -> float:
     """The share of G[t, k]'s lower triangle (k ≤ t) that is finite, non-zero and (with the (T, T) mask `kept`)
     not cut."""
@@ -141,9 +163,11 @@ def lower_triangle_filled(df: pd.DataFrame, kept: np.ndarray | None = None) -> f
     return float(np.mean(shown[tri]))
 
 
-def step_terms(df: pd.DataFrame, col: str = "norm_term_W_hh") -> str:
-    """What each step adds to ∂L/∂W_hh: how many of the last steps carry 90 % of the summed term norms."""
-    v = np.nan_to_num(df[col].to_numpy(dtype=float))
+@_quiet
+def step_terms(df: pd.DataFrame) -> str:
+    """What each step adds to the recurrent weights' gradient (the column after t: norm_term_W_hh, or the IndRNN's
+    norm_term_u): how many of the last steps carry 90 % of the summed term norms."""
+    v = np.nan_to_num(df[df.columns[1]].to_numpy(dtype=float))
     total = v.sum()
     if total <= 0:
         return "Every step's term is zero."
@@ -154,6 +178,7 @@ def step_terms(df: pd.DataFrame, col: str = "norm_term_W_hh") -> str:
             f"t = {int(df['t'].iloc[i])}.")
 
 
+@_quiet
 def first_below(x, values, level: float):
     """The first x whose value is below `level` (None if none is)."""
     v = np.asarray(values, dtype=float)
@@ -161,6 +186,7 @@ def first_below(x, values, level: float):
     return None if not len(hit) else np.asarray(x)[hit[0]]
 
 
+@_quiet
 def connectivity(df: pd.DataFrame) -> str:
     """‖∂ℓ_t/∂x_(t−ℓ)‖ against the lag."""
     d = df.sort_values("lag")
@@ -172,12 +198,14 @@ def connectivity(df: pd.DataFrame) -> str:
             f"{rate(slope, 'lags', back=False)}, {where}.")
 
 
+@_quiet
 def eigenvalues(df: pd.DataFrame) -> str:
     out = int((df["abs"] > 1 + 1e-12).sum())
     return (f"{len(df)} eigenvalues; the largest modulus ρ = {num(df['abs'].max())}; {out} lie outside the unit "
             "circle.")
 
 
+@_quiet
 def singular(df: pd.DataFrame, gamma: float) -> str:
     s = df["sigma"].astype(float)
     spread = (f"all {len(s)} singular values are {num(s.max())}" if np.ptp(s) <= 1e-9 * s.max() else
@@ -187,6 +215,7 @@ def singular(df: pd.DataFrame, gamma: float) -> str:
             f"{'<' if s.max() * gamma < 1 else '≥'} 1).")
 
 
+@_quiet
 def jacobian_curve(df: pd.DataFrame) -> str:
     """‖∂h_t/∂h_(t−ℓ)‖ against the lag, and whether it stays under the bound (σ₁γ)^ℓ."""
     d = df[np.isfinite(df["log10_norm"])]
@@ -205,6 +234,7 @@ def jacobian_curve(df: pd.DataFrame) -> str:
     return text + "."
 
 
+@_quiet
 def phase(df: pd.DataFrame, current: float, kind: str = "ρ") -> str:
     """The phase map (index: scale, columns lag…): the border where the longest lag's norm crosses 1."""
     z = df.to_numpy(dtype=float)
@@ -219,6 +249,7 @@ def phase(df: pd.DataFrame, current: float, kind: str = "ρ") -> str:
             f"nearest the current {kind} = {num(current)} ({kind} = {num(scales[i])}) it is {num(10 ** end[i])}.")
 
 
+@_quiet
 def cliff(df: pd.DataFrame, bounds: tuple[float, float, float, float]) -> str:
     """The two descents on the cliff: where each ends, its largest jump, and whether it left the map
     (bounds: w_lo, w_hi, b_lo, b_hi)."""
@@ -232,12 +263,14 @@ def cliff(df: pd.DataFrame, bounds: tuple[float, float, float, float]) -> str:
     return "; ".join(parts) + "."
 
 
+@_quiet
 def cliff_descents_differ(df: pd.DataFrame) -> float:
     """The distance between the two descents' end points."""
     ends = [d[["w", "b"]].to_numpy(float)[-1] for _, d in df.groupby("path", sort=False)]
     return float(np.hypot(*(ends[0] - ends[1]))) if len(ends) == 2 else 0.0
 
 
+@_quiet
 def bias(df: pd.DataFrame) -> str:
     """cos(ĝ, g) and the relative error of TBPTT against k2."""
     d = df[np.isfinite(df["relative_error"])]
@@ -250,13 +283,18 @@ def bias(df: pd.DataFrame) -> str:
             + f"; at k2 = {int(d['k2'].iloc[-1])} it is {d['relative_error'].iloc[-1]:.2%}.")
 
 
+@_quiet
 def randomized(df: pd.DataFrame) -> str:
     one = df["rel_error_one_draw"].astype(float)
     last = df.iloc[-1]
+    if not np.isfinite(one).all() or not np.isfinite(last["rel_error_mean_of_n"]):
+        return (f"{int((~np.isfinite(one)).sum())} of {len(one)} draws overflowed or have no finite error (the full "
+                "gradient itself may be zero or infinite): their points are left out.")
     return (f"One draw is off by {one.mean():.1%} of ‖g‖ on average; the mean of {int(last['n'])} draws by "
             f"{last['rel_error_mean_of_n']:.1%} (1/√n of one draw would be {one.mean() / np.sqrt(last['n']):.1%}).")
 
 
+@_quiet
 def heatmap_over_updates(df: pd.DataFrame) -> str:
     """The lab's ‖δ_t‖ over training (index update, columns t…)."""
     if df.empty:
@@ -268,6 +306,7 @@ def heatmap_over_updates(df: pd.DataFrame) -> str:
             f"{num(last[0])} at t = 0.")
 
 
+@_quiet
 def log_profiles(df: pd.DataFrame, x: str = "lag") -> str:
     """Lines stored as log10 columns ("log10 <name>", e.g. per architecture): each one's value at the longest x
     and the first x where it is below 1e-3."""
@@ -280,6 +319,7 @@ def log_profiles(df: pd.DataFrame, x: str = "lag") -> str:
     return "; ".join(parts) + "." if parts else "Nothing is drawn."
 
 
+@_quiet
 def gates(df: pd.DataFrame) -> str:
     """Each gate's mean activation over t and units, and its 10–90 % band at the last step."""
     names = [c[:-5] for c in df.columns if str(c).endswith("_mean")]
@@ -288,6 +328,7 @@ def gates(df: pd.DataFrame) -> str:
         f"{df[n + '_p90'].iloc[-1]:.2f})" for n in names) + "."
 
 
+@_quiet
 def by_group(df: pd.DataFrame, group: str, x: str, y: str, y_name: str, labels: dict | None = None) -> str:
     """One clause per group (e.g. per algorithm): y at its smallest and largest x."""
     parts = []
@@ -298,6 +339,7 @@ def by_group(df: pd.DataFrame, group: str, x: str, y: str, y_name: str, labels: 
     return (f"{y_name} — " + "; ".join(parts) + ".") if parts else "Nothing was measured."
 
 
+@_quiet
 def tradeoff(df: pd.DataFrame) -> str:
     """Checkpointing's time against memory (one row per budget)."""
     d = df.sort_values("memory_ratio")

@@ -8,7 +8,7 @@ def test_cost_page_and_its_budget_slider(server, page):
     wait_idle(page, timeout=120_000)
     assert_no_problem(page)
     assert page.get_by_test_id("stPlotlyChart").count() == 4
-    assert page.get_by_test_id("stDataFrame").count() == 1            # the agreement table
+    assert page.get_by_test_id("stDataFrame").count() == 5            # the agreement table and each chart's table
     saved = page.get_by_test_id("stMetric").first.inner_text()
     before = chart_signature(page)
     budget = int(slider_value(page, "Memory budget"))
