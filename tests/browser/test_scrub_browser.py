@@ -383,3 +383,22 @@ def test_the_svg_labels_are_the_summaries_and_say_what_is_drawn(server, page):
     assert_no_problem(page)
     page.get_by_role("heading", name="Truncation").first.scroll_into_view_if_needed()
     shot(page, "53-live-views-summaries")
+
+
+def test_brackets_choose_the_written_out_step_as_a_click_does(server, page):
+    """[ and ] move the step whose equation is written out (a click on an h_t does the same); the page follows
+    once the keys rest, and the URL holds the step."""
+    page.goto(f"{server}/Unrolled_graph?T=30")
+    wait_idle(page)
+    page.locator(".bptt-scrub").first.focus()
+    before = page.evaluate("() => window.__bpttScrub.live_unrolled.graph.step")
+    for _ in range(3):
+        page.keyboard.press("[")
+    assert page.evaluate("() => window.__bpttScrub.live_unrolled.graph.step") == before - 3
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('step') === '{before - 3}'",
+                           timeout=20_000)
+    wait_idle(page)
+    assert f"step {before - 3}:" in page.locator(".bptt-scrub .view.graph").first.inner_text()
+    page.keyboard.press("]")
+    assert page.evaluate("() => window.__bpttScrub.live_unrolled.graph.step") == before - 2
+    assert not page.js_errors, page.js_errors

@@ -392,12 +392,13 @@ export default function (component) {
       for (const [d, txt] of logTicks(lo, hi, 4)) {
         el("text", { x: 18, y: 25 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
       }
-      el("text", { x: 0, y: Lh + 28, class: "legend" }, lg).textContent = "edge: gradient";
-      el("text", { x: 0, y: Lh + 44, class: "legend" }, lg).textContent = "carried back (log)";
-      el("line", { x1: 0, y1: Lh + 58, x2: 50, y2: Lh + 58, stroke: BLUES[5], "stroke-width": 9 }, lg);
-      el("text", { x: 56, y: Lh + 62, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
-      el("line", { x1: 0, y1: Lh + 74, x2: 50, y2: Lh + 74, stroke: BLUES[0], "stroke-width": 2 }, lg);
-      el("text", { x: 56, y: Lh + 78, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
+      // (below the colour bar's lowest tick, which sits at Lh + 25)
+      el("text", { x: 0, y: Lh + 42, class: "legend" }, lg).textContent = "edge: gradient";
+      el("text", { x: 0, y: Lh + 57, class: "legend" }, lg).textContent = "carried back (log)";
+      el("line", { x1: 0, y1: Lh + 68, x2: 50, y2: Lh + 68, stroke: BLUES[5], "stroke-width": 9 }, lg);
+      el("text", { x: 56, y: Lh + 72, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
+      el("line", { x1: 0, y1: Lh + 82, x2: 50, y2: Lh + 82, stroke: BLUES[0], "stroke-width": 2 }, lg);
+      el("text", { x: 56, y: Lh + 86, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
       // the equation of the step being computed (stepping through), else of the clicked step, with its numbers
       eq.innerHTML = "";
       const line = document.createElement("div");
@@ -422,8 +423,8 @@ export default function (component) {
         note.textContent = `${Math.round(100 * share)}% of the gradient at step ${t} arrives from the future ` +
           `through J${sub(nx)}ᵀ; the rest is its own loss ℓ${sub(t)} = ${fmt(c.loss[t])}` +
           (D.target[t] ? "" : " (no target at this step, so 0)") + ". Its term (∂L/∂a" + sub(t) + ") h" +
-          sub(t - 1) + "ᵀ is what step " + t + " adds to ∂L/∂W_hh." + (active === null ? "  Click an h_t to read " +
-          "another step." : "");
+          sub(t - 1) + "ᵀ is what step " + t + " adds to ∂L/∂W_hh." + (active === null ? "  Click an h_t (or press [ and ]) " +
+          "to read another step." : "");
         if (active !== null && t + 1 < S.view + W) {   // the edge the gradient just travelled
           el("line", { x1: X(t) + R + 1, y1: Y.h, x2: X(t + 1) - R - 3, y2: Y.h, class: "active-edge" }, g);
         }
@@ -526,9 +527,10 @@ export default function (component) {
     }
     root.tabIndex = 0;                                 // with focus on the view: ← → step, space plays, Home/End
     root.setAttribute("aria-label", "live view: with focus here, ← and → step through the passes, space plays " +
-                      "or pauses, Home and End jump to either end");
-    root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Home End");
+                      "or pauses, Home and End jump to either end, [ and ] choose the step written out");
+    root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Home End [ ]");
     root.setAttribute("role", "group");
+    let stepTimer = null;
     root.addEventListener("keydown", (ev) => {
       const tag = ev.target.tagName;                   // the knob, the select, a button's space/enter: their own
       if (ev.target === range || tag === "SELECT" || (tag === "BUTTON" && (ev.key === " " || ev.key === "Enter"))) {
@@ -539,6 +541,12 @@ export default function (component) {
       else if (ev.key === " ") { toggle(); ev.preventDefault(); }
       else if (ev.key === "Home") { stop(); S.phase = 0; draw(); ev.preventDefault(); }
       else if (ev.key === "End") { stop(); S.phase = 2 * W; draw(); ev.preventDefault(); }
+      else if (ev.key === "[" || ev.key === "]") {     // the step whose equation is written out (as a click on h_t)
+        S.step = Math.max(S.view, Math.min(S.view + W - 1, S.step + (ev.key === "]" ? 1 : -1)));
+        draw(); ev.preventDefault();
+        clearTimeout(stepTimer);                       // the page follows once the keys rest
+        stepTimer = setTimeout(() => setStateValue("step", { value: S.step, at: Date.now() }), 400);
+      }
     });
     return draw;
   }
@@ -724,7 +732,7 @@ export default function (component) {
   redraw();
   flush();
   if (focused) {                                         // the keyboard's place before the remount
-    const back = root.querySelector(`[data-k="${focused}"]`);
+    const back = focused === "root" ? root : root.querySelector(`[data-k="${focused}"]`);
     if (back) back.focus({ preventScroll: true });
   }
   return () => { if (views.stop) views.stop(); clearTimeout(flushTimer); };
