@@ -309,13 +309,23 @@ def heatmap_over_updates(df: pd.DataFrame) -> str:
 @_quiet
 def log_profiles(df: pd.DataFrame, x: str = "lag") -> str:
     """Lines stored as log10 columns ("log10 <name>", e.g. per architecture): each one's value at the longest x
-    and the first x where it is below 1e-3."""
+    it is drawn to, the first x where it is below 1e-3, and where it stops being drawn (exactly 0 or overflowed)."""
     parts = []
+    xs = df[x].to_numpy()
     for c in [c for c in df.columns if str(c).startswith("log10 ")]:
-        v = 10.0 ** df[c].to_numpy(dtype=float)
-        below = first_below(df[x], v, 1e-3)
-        parts.append(f"{c[6:]} {num(v[-1])} at {x} {int(df[x].iloc[-1])}"
-                     + (f" (below 1e-3 from {x} {int(below)})" if below is not None else " (never below 1e-3)"))
+        lv = df[c].to_numpy(dtype=float)
+        ok = np.flatnonzero(np.isfinite(lv))
+        if not len(ok):
+            parts.append(f"{c[6:]}: nothing finite to draw")
+            continue
+        last = ok[-1]
+        v = 10.0 ** lv
+        below = first_below(xs, v, 1e-3)
+        text = f"{c[6:]} {num(v[last])} at {x} {int(xs[last])}"
+        text += f" (below 1e-3 from {x} {int(below)})" if below is not None else " (never below 1e-3)"
+        if last < len(lv) - 1:
+            text += ", not drawn after it (exactly 0 or not finite)"
+        parts.append(text)
     return "; ".join(parts) + "." if parts else "Nothing is drawn."
 
 
