@@ -222,4 +222,4 @@ def test_a_profile_that_becomes_exactly_zero_is_said_to_stop_not_to_stay_high():
     df = pd.DataFrame({"lag": np.arange(4), "log10 A": [0.0, -1.0, np.nan, np.nan], "log10 B": [0.0, -2.0, -4.0, -6.0]})
     text = summaries.log_profiles(df)
     assert "A 0.1 at lag 1 (never below 1e-3), not drawn after it" in text
-    assert "B 1.00e-6 at lag 3 (below 1e-3 from lag 3)" in text
+    assert "B 1.00e-6 at lag 3 (below 1e-3 from lag 2)" in text
