@@ -16,6 +16,9 @@ def bias_vs_k2(k2s, cosine, rel_error, *, current: int | None = None, projector=
                  xaxis=dict(domain=[0.0, 0.9]))
     if current is not None:
         ref_line(fig, x=current, text=f"k2 = {current}")
+        # the label inside the plot, beside its line: above it, it sat on the legend
+        fig["layout"]["annotations"][-1].update(y=0.5, yanchor="middle", xanchor="left", xshift=6,
+                                                 bgcolor="rgba(255,255,255,0.85)")
     style(fig, x="k2 (steps each update backpropagates)", y="cosine similarity", projector=projector)
     axis(fig, "yaxis", range=[min(-0.05, float(np.nanmin(cosine)) - 0.05), 1.05])
     axis(fig, "yaxis2", title={"text": "relative error (log)"}, overlaying="y", side="right", anchor="x",
