@@ -96,7 +96,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     d2.download_button("⬇ trained model (.npz)", lambda lab=lab: tl.trained_model_npz(lab, spec.name),
                        file_name="bptt_explorer_model.npz", mime="application/octet-stream", on_click="ignore",
                        disabled=not lab.records, key="lab_model_npz")
-    with st.expander("⬆ Start from saved weights (.npz or .safetensors)"):
+    with st.expander("Start from saved weights (.npz or .safetensors)", icon=":material/upload:"):
         tl.start_from_file(lab, task, cfg)
 
     if spec.name == "text" and lab.records:

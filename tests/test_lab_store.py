@@ -59,7 +59,7 @@ def test_stepping_keeps_the_run_under_the_id_in_the_address_and_reopen_continues
     from ui.training_lab import reopen
     at = open_lab()
     for _ in range(3):
-        button(at, "⏭ step").click().run()
+        button(at, "▶| step").click().run()
     run_id = at.session_state["cfg_run"]
     assert lab_store.valid_id(run_id) and at.query_params["run"] == run_id
     old = lab(at)

@@ -138,22 +138,22 @@ def button(at, label):
 def test_the_buttons_play_pause_step_and_reset():
     at = open_live()
     assert not at.exception and not at.error
-    assert [b.label for b in at.button] == ["▶ go", "❚❚ pause", "⏭ step", "↺ reset"]
+    assert [b.label for b in at.button] == ["▶ go", "❚❚ pause", "▶| step", "↺ reset"]
     assert not button(at, "▶ go").disabled and button(at, "❚❚ pause").disabled
     assert at.markdown[0].value == "**demo** · update 0" and at.caption[0].value == "after 0"
     button(at, "▶ go").click().run()
     run = at.session_state["demo"]
     assert run.playing and button(at, "▶ go").disabled and not button(at, "❚❚ pause").disabled
     assert run.n == 0, "a full rerun only draws: the fragment's timer trains"
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert not run.playing and run.n == 1                       # a step pauses, then makes one update
     assert at.markdown[0].value == "**demo** · update 1"
     button(at, "▶ go").click().run()
     button(at, "❚❚ pause").click().run()
     assert not run.playing
     for _ in range(4):
-        button(at, "⏭ step").click().run()
-    assert run.over and button(at, "▶ go").disabled and button(at, "⏭ step").disabled
+        button(at, "▶| step").click().run()
+    assert run.over and button(at, "▶ go").disabled and button(at, "▶| step").disabled
     button(at, "↺ reset").click().run()
     assert at.session_state["demo"] is not run and at.session_state["demo"].n == 0
 
@@ -163,7 +163,7 @@ def test_an_error_in_a_step_or_in_the_fragment_becomes_a_message():
     assert not at.exception
     assert [e.value for e in at.error] == ["The demo stopped on an error (ValueError: no chart). Press ↺ reset."]
     assert at.markdown[0].value == "**demo** · update 0"        # the status line is drawn before it
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert not at.exception
     assert at.error[0].value == "That update failed (RuntimeError: boom). Press ↺ reset."
     button(at, "↺ reset").click().run()                          # said once

@@ -107,7 +107,7 @@ def test_the_lab_starts_from_an_uploaded_model():
     lab = at.session_state["lab"]
     np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], model.params["W_hh"])
     assert any("“mine.npz”: Started from the model saved by this lab" in unescaped(c.value) for c in at.caption)
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
 
 
@@ -136,7 +136,7 @@ def test_the_lab_starts_from_a_pytorch_layer_without_a_readout():
     said = " ".join(unescaped(c.value) for c in at.caption)
     assert "“encoder.npz”: Started from" in said and "no readout found: a fresh one is made" in said, said
     assert "φ is used" in said
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
 
 
@@ -153,7 +153,7 @@ def test_a_pytorch_layer_of_the_wrong_size_is_refused_and_a_new_file_replaces_th
 @pytest.mark.parametrize("case", ["empty", "binary", "wrong keys", "pickled objects", "wrong network"])
 def test_the_lab_refuses_bad_uploads_and_keeps_its_run(case):
     at = lab_page()
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()
     before = at.session_state["lab"]
     W = before.trainer.model.params["W_hh"].copy()
     data = trained_model_bytes(cell="gru", H=4)[0] if case == "wrong network" else BAD[case][0]
@@ -164,7 +164,7 @@ def test_the_lab_refuses_bad_uploads_and_keeps_its_run(case):
     lab = at.session_state["lab"]
     assert lab is before and len(lab.records) == 1
     np.testing.assert_array_equal(lab.trainer.model.params["W_hh"], W)
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()      # the session is intact
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()      # the session is intact
     assert len(at.session_state["lab"].records) == 2
 
 
@@ -187,7 +187,7 @@ def test_the_lab_starts_from_a_real_torch_lstm_saved_as_safetensors():
     np.testing.assert_allclose(W["b_h"], sd["bias_ih_l0"] + sd["bias_hh_l0"], rtol=0, atol=1e-15)
     said = " ".join(unescaped(c.value) for c in at.caption)
     assert "“lstm.safetensors”: Started from an LSTM layer (H = 32, D = 10)" in said, said
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()
     assert len(at.session_state["lab"].records) == 1 and not at.exception
 
 
@@ -212,7 +212,7 @@ def test_the_lab_refuses_files_that_would_take_gigabytes_before_reading_them(kin
 
     from test_upload_safety import header_bomb, inflating_npz
     at = lab_page()
-    next(b for b in at.button if b.label.startswith("⏭ step")).click().run()
+    next(b for b in at.button if b.label.startswith("▶| step")).click().run()
     data = header_bomb() if kind == "header bomb" else inflating_npz(250)
     tracemalloc.start()
     try:

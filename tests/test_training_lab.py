@@ -39,7 +39,7 @@ def test_defaults_play_pause_step_reset():
     assert_clean(at)
     assert "Ready" in at.markdown[-1].value or any("Ready" in m.value for m in at.markdown)
     assert len(charts(at)) == 0                                 # nothing trained yet
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert_clean(at)
     assert len(lab(at).records) == 1 and len(charts(at)) == 4
     n0 = len(lab(at).records)
@@ -90,7 +90,7 @@ def test_every_task_steps_and_draws(task, extra):
     at = open_lab(task=task, **extra)
     assert_clean(at)
     for _ in range(3):
-        button(at, "⏭ step").click().run()
+        button(at, "▶| step").click().run()
     assert_clean(at)
     assert len(lab(at).records) == 3
     figs = charts(at)
@@ -109,7 +109,7 @@ def test_every_task_steps_and_draws(task, extra):
 def test_extreme_settings(params):
     at = open_lab(**params)
     assert_clean(at)
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert_clean(at)
     assert len(lab(at).records) == 1
 
@@ -118,14 +118,14 @@ def test_an_exploding_run_stops_and_says_where():
     at = open_lab(cell="rnn", act="relu", scale="3", init="identity", H="64", task="series", size="200",
                   clip="off", opt="sgd", lr="0.3")
     for _ in range(6):
-        button(at, "⏭ step").click().run()
+        button(at, "▶| step").click().run()
         if lab(at).trainer.state.stopped:
             break
     assert_clean(at) if not lab(at).trainer.state.stopped else None
     assert lab(at).trainer.state.stopped, "ρ = 3 with ReLU and no clipping must overflow"
     assert not at.exception
     assert any("non-finite" in e.value for e in at.error)
-    assert button(at, "▶ play").disabled and button(at, "⏭ step").disabled
+    assert button(at, "▶ play").disabled and button(at, "▶| step").disabled
 
 
 def test_downloads_are_the_history_and_a_loadable_model():
@@ -133,7 +133,7 @@ def test_downloads_are_the_history_and_a_loadable_model():
     from ui.training_lab import history_csv, trained_model_npz
     at = open_lab()
     for _ in range(2):
-        button(at, "⏭ step").click().run()
+        button(at, "▶| step").click().run()
     lb = lab(at)
     csv = history_csv(lb)
     assert csv.splitlines()[0].startswith("step,loss,baseline") and len(csv.splitlines()) == 3
@@ -175,7 +175,7 @@ def test_upload_option_shows_the_uploader_and_trains_on_python_docs_until_a_file
     at = open_upload_lab()
     assert_clean(at)
     assert any("until then the lab uses python-docs" in i.value for i in at.info)
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert_clean(at)
     assert len(lab(at).records) == 1
     assert lab(at).trainer.task.corpus.name == "python-docs"
@@ -187,7 +187,7 @@ def test_a_good_upload_is_the_corpus_the_lab_trains_on():
     at = upload(open_upload_lab(), text.encode("utf-8"), name="fox.txt")
     assert_clean(at)
     assert not at.info, "no fallback notice once a usable file is uploaded"
-    button(at, "⏭ step").click().run()
+    button(at, "▶| step").click().run()
     assert_clean(at)
     corpus = lab(at).trainer.task.corpus
     assert corpus.name == "fox.txt" and corpus.text == text
@@ -209,7 +209,7 @@ def test_a_bad_upload_says_why_and_the_lab_falls_back_to_python_docs(kind):
     assert "Traceback" not in msg and "CorpusError" not in msg
     assert lab(at).key[2] == "python-docs"
     for _ in range(2):                                                # and it still trains, on python-docs
-        button(at, "⏭ step").click().run()
+        button(at, "▶| step").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [unescaped(e.value) for e in at.error] == [msg], "the only message is the upload's, kept while the file is there"
     assert lab(at).trainer.task.corpus.name == "python-docs"

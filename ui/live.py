@@ -2,7 +2,7 @@
 (ui.training_lab.Lab) and the architectures race's (ui.race.Race). Both are a `LiveRun` kept in the session
 state under a key ("lab", "race"); this module draws their controls and runs their timer.
 
-- `controls`: ▶ play, ❚❚ pause, ⏭ step (when the page has one) and ↺ reset. Their callbacks run before the next
+- `controls`: ▶ play, ❚❚ pause, ▶| step (when the page has one) and ↺ reset. Their callbacks run before the next
   script run, outside the page's error guard, so a failed step is kept as a message for that run.
 - `fragment`: the training fragment. It writes the status line and, while playing, trains for a time box
   (`advance_for`) on its timer only: a full rerun only draws. When the run stops by itself it asks for a full
@@ -25,7 +25,7 @@ log = logging.getLogger("bptt_explorer")
 UPDATE_BUDGET_S = 0.15        # training time per timer run; a pause lands between two updates
 TICK_S = 0.3                  # the training fragment's timer while playing
 SLOT_WAIT_S = 0.05            # a timer run waits this long for an update slot (then the next tick tries again)
-STEP_WAIT_S = 30.0            # a ⏭ step click waits this long, then makes its update anyway
+STEP_WAIT_S = 30.0            # a ▶| step click waits this long, then makes its update anyway
 UPDATES_AT_ONCE = 2           # training updates running at once in this server process, over all sessions
 BUSY = " · waiting for a free core (other sessions are training)"
 
@@ -52,7 +52,7 @@ class LiveRun:
 
     @property
     def over(self) -> bool:
-        """Nothing more to train (stopped, or finished): ▶ play and ⏭ step are disabled."""
+        """Nothing more to train (stopped, or finished): ▶ play and ▶| step are disabled."""
         raise NotImplementedError
 
     def step(self) -> bool:
@@ -94,7 +94,7 @@ def error_text(e: Exception) -> str:
 
 def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: Callable[[], None] | None = None,
              on_pause: Callable[[], None] | None = None, on_step: Callable[[], None] | None = None) -> None:
-    """The run's buttons in one row: ▶ play, ❚❚ pause, ⏭ step (only with `on_step`, the click's one update) and
+    """The run's buttons in one row: ▶ play, ❚❚ pause, ▶| step (only with `on_step`, the click's one update) and
     ↺ reset (drops st.session_state[key]: the page makes a new run). on_play and on_pause follow the play state's
     change. A step that failed on the last click is said above them."""
     ss = st.session_state
@@ -128,7 +128,7 @@ def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: C
     buttons = [(play_label, play, dict(disabled=run.playing or bool(run.over), type="primary")),
                ("❚❚ pause", pause, dict(disabled=not run.playing))]
     if on_step is not None:
-        buttons.append(("⏭ step", step, dict(disabled=bool(run.over))))
+        buttons.append(("▶| step", step, dict(disabled=bool(run.over))))
     buttons.append(("↺ reset", reset, {}))
     for col, (label, callback, kw) in zip(st.columns([1] * len(buttons) + [7 - len(buttons)]), buttons):
         col.button(label, on_click=callback, width="stretch", **kw)

@@ -124,7 +124,7 @@ class Lab(live.LiveRun):
     def status(self) -> str:
         n = len(self.records)
         if not n:
-            return "**Ready.** Press ▶ play, or ⏭ step for one update."
+            return "**Ready.** Press ▶ play, or ▶| step for one update."
         r = self.records[-1]
         rate = (n - self.base_n) / (time.perf_counter() - self.started) if self.playing and n > self.base_n else None
         state = "▶ training" if self.playing else "❚❚ paused"

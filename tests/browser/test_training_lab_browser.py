@@ -51,7 +51,7 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
     page.goto(f"{server}/Training_lab?lr=0.1&B=8")
     wait_idle(page)
     for _ in range(6):
-        page.get_by_role("button", name="⏭ step").click()
+        page.get_by_role("button", name="▶| step").click()
         wait_idle(page)
     assert updates_done(page) == 6
 
@@ -70,7 +70,7 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
     saved, extra = load_model(io.BytesIO(blob))
     assert extra == {"task": "copy", "updates": 6}
 
-    page.get_by_text("⬆ Start from saved weights (.npz or .safetensors)").click()
+    page.get_by_text("Start from saved weights (.npz or .safetensors)").click()
     path = tmp_path / "saved.npz"
     path.write_bytes(blob)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
@@ -78,7 +78,7 @@ def test_downloads_hold_the_run_and_the_model_uploads_back(server, page, tmp_pat
            ).to_be_visible(timeout=20_000)
     wait_idle(page)
     expect(page.get_by_text("Ready.")).to_be_visible()               # a new run: zero updates, from those weights
-    page.get_by_role("button", name="⏭ step").click()
+    page.get_by_role("button", name="▶| step").click()
     wait_idle(page)
     assert updates_done(page) == 1
     after, extra = load_model(io.BytesIO(download("⬇ trained model (.npz)")))
@@ -95,7 +95,7 @@ def test_a_reload_continues_the_run(server, page):
     page.goto(f"{server}/Training_lab?B=4")
     wait_idle(page)
     for _ in range(3):
-        page.get_by_role("button", name="⏭ step").click()
+        page.get_by_role("button", name="▶| step").click()
         wait_idle(page)
     assert re.search(r"[?&]run=r[0-9a-f]{16}", page.url), page.url
     before = page.get_by_text(re.compile(r"update \d+")).first.inner_text()
@@ -104,7 +104,7 @@ def test_a_reload_continues_the_run(server, page):
     expect(page.get_by_text(re.compile("Continued the training run kept on this server: 3 updates"))).to_be_visible()
     assert updates_done(page) == 3 and loss_points(page) == 3
     assert page.get_by_text(re.compile(r"update \d+")).first.inner_text().split("·")[2:] == before.split("·")[2:]
-    page.get_by_role("button", name="⏭ step").click()
+    page.get_by_role("button", name="▶| step").click()
     wait_idle(page)
     assert updates_done(page) == 4
     assert_no_problem(page)
