@@ -23,13 +23,16 @@ def _quiet(f):
 
 @_quiet
 def num(v: float) -> str:
-    """A number as the sentences write it: 3 significant digits, e-notation outside 10⁻³ … 10⁴."""
+    """A number as the sentences write it: whole numbers below 10⁶ as integers, else 3 significant digits, in
+    e-notation outside 10⁻³ … 10⁴."""
     v = float(v)
     if not np.isfinite(v):
         return "∞" if v > 0 else ("−∞" if v < 0 else "not a number")
-    if v == 0:
-        return "0"
-    return f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e") if not 1e-3 <= abs(v) < 1e4 else f"{v:.3g}"
+    if v.is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:.4g}" if abs(v) >= 1e3 else f"{v:.3g}"
+    return f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
 
 
 @_quiet
