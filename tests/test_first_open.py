@@ -71,6 +71,9 @@ def test_lesson_2_delta_spans_two_decades_and_the_g_map_is_filled():
     assert summaries.lower_triangle_filled(df, kept) >= 0.25
     # the sidebar's own loss (at the last step) would have given one row: that is why the map defaults to every step
     assert summaries.lower_triangle_filled(g_map(sc, every=False)[0]) < 0.05
+    # "the sum is dominated by the largest bars: with vanishing gradients, by the last steps"
+    text = summaries.step_terms(gf.step_terms(compute.record(sc))[1])
+    assert int(text.split("The last ")[1].split(" of")[0]) <= sc.T // 5, text
 
 
 def test_lesson_3_products_vanish_and_the_phase_map_has_both_regimes():

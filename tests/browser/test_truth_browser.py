@@ -124,3 +124,27 @@ def test_sequential_heatmaps_draw_high_values_yellow_and_low_values_dark(server,
             r, g, b = pixel(page, page.evaluate(AT, [k, cut[0], cut[1]]))
             assert max(r, g, b) - min(r, g, b) < 40 and 60 < r < 200, f"a cut cell is drawn {(r, g, b)}, not grey"
             assert page.get_by_text("grey cells are terms the truncated gradient never sees").count() == 1
+
+
+def test_the_labs_delta_heatmap_draws_its_values_on_the_declared_scale(server, page):
+    """After a few updates, the training lab's ‖δ_t‖ over (timestep × update) map: its largest cell is the
+    sequential scale's yellow end and its colour bar runs dark → yellow, with tick numbers."""
+    page.goto(f"{server}/Training_lab?B=4")
+    wait_idle(page)
+    for _ in range(3):
+        page.get_by_role("button", name="▶| step").click()
+        wait_idle(page)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data && "
+                           "gd.data[0].type === 'heatmap')", timeout=30_000)
+    found = heatmaps(page)
+    assert len(found) == 1
+    k, plot = found[0]
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    cells = extreme_cells(plot)
+    assert near(pixel(page, page.evaluate(AT, [k, cells["hi"][1], cells["hi"][2]])), SEQ_HIGH)
+    top, bottom = colorbar_ends(page, plot)
+    assert near(top, SEQ_HIGH) and near(bottom, SEQ_LOW), (top, bottom)
+    ticks = plot.evaluate("gd => [...gd.querySelectorAll('.colorbar .cbaxis text')].map(t => t.textContent)")
+    assert len([t for t in ticks if any(c.isdigit() for c in t)]) >= 2, ticks   # a log colour bar with numbers
+    assert_no_problem(page)
