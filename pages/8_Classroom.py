@@ -1,9 +1,12 @@
 """For the classroom: preset scenarios (one click each, with a link), the guided tour, teacher mode, exports."""
 import streamlit as st
 
-from ui import classroom
+from ui import classroom, predict
 from ui.blocks import lesson
+from ui.class_questions import QUESTIONS
+from ui.page_registry import BY_PATH
 from ui.presets import PRESETS, TOUR
+from ui.question_store import StoreUnavailable
 
 with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scenario opens a lesson with exact "
             "settings and says what to notice. Share one with its link, walk through them in order with the "
@@ -26,6 +29,23 @@ with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scen
             if a.button("Open ▶", key=f"preset_{p.slug}", width="stretch"):
                 classroom.open_preset(p)
             b.code(classroom.site_root() + p.path(), language=None, wrap_lines=True)
+
+    st.markdown("### :material/quiz: Class questions: predict, then reveal")
+    st.markdown("Students learn most when they commit to a prediction before they see the result. Open a question: "
+                "you get the lesson with your panel (live count and histogram, **Reveal**, **Close**, CSV export) "
+                "and a link for students, which shows them the question with the lesson's charts hidden until you "
+                "reveal. The true answer is computed by the engine from the question's settings.")
+    qcols = st.columns(2, gap="large")
+    for i, q in enumerate(QUESTIONS):
+        with qcols[i % 2].container(border=True):
+            st.markdown(f"**{BY_PATH[q.on.page].label}** · {q.prompt}")
+            st.caption(("Choices: " + ", ".join(q.options)) if q.kind == "choice" else
+                       f"A number from {q.lo:g} to {q.hi:g}" + (" (log scale)" if q.log else "") + ".")
+            if st.button("Open for my class", key=f"question_{q.slug}", icon=":material/campaign:"):
+                try:
+                    predict.open_question(q)
+                except StoreUnavailable as e:
+                    st.error(f"The class's database cannot be used right now: {e}", icon=":material/database:")
 
     st.markdown("### :material/school: Teacher mode")
     st.markdown("Open any lesson, set it up, then open **Teacher mode** at the bottom of the sidebar: choose the "

@@ -106,7 +106,7 @@ def test_fuzzed_links_never_show_a_traceback(page, params):
 ])
 def test_links_use_the_address_students_can_reach(monkeypatch, url, bound, lan, want):
     from ui import classroom
-    monkeypatch.setattr(classroom, "_current_url", lambda: url)
+    monkeypatch.setattr(classroom, "current_url", lambda: url)
     monkeypatch.setattr(classroom, "lan_address", lambda: lan)
     monkeypatch.setattr(classroom.st, "get_option", lambda k: bound if k == "server.address" else None)
     assert classroom.site_root() == want

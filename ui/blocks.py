@@ -16,7 +16,7 @@ from explorer.figures import PLOTLY_CONFIG
 from explorer.persistence import model_bytes
 from explorer.scenario import Scenario
 
-from . import classroom, link_notice, page_style, url_state
+from . import classroom, link_notice, page_style, predict, url_state
 from .page_registry import page_of
 from .sidebar import sidebar
 
@@ -47,6 +47,12 @@ def lesson(file: str, idea: str):
         page_style.page_css()
         classroom.projector_css()
         classroom.tour_box()
+        if predict.question_box():         # a student's view of a class question, before the reveal
+            st.info("The lesson's charts appear here when your teacher reveals the answer.",
+                    icon=":material/visibility_off:")
+            link_notice.notices(notes, complete=True)
+            # the URL is left as the link wrote it: the page's own settings (not read while hidden) stay in it
+            st.stop()
         yield sc
     except Exception as e:  # the user sees a message, the log keeps the traceback
         complete = False             # the settings after the failure were never drawn: none is "unknown"

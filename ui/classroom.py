@@ -8,21 +8,23 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 from . import url_state
-from .params import TOUR_STOP
+from .params import TEACHER_KEY, TOUR_STOP
 from .presets import TOUR, Preset
 
 KEEP = ("cfg_proj", "cfg_hide")          # survive opening a preset: how the room sees the app, not the lesson
 
 
-def open_preset(p: Preset, tour: int = 0):
+def open_preset(p: Preset, tour: int = 0, extra: dict | None = None):
     """Reset every lesson setting, then open p's page with p's settings in the URL (read and validated there,
-    exactly like a shared link). `tour` is the guided tour's stop number (0: not touring)."""
+    exactly like a shared link). `tour` is the guided tour's stop number (0: not touring); `extra`: more of the
+    URL (a class question's id and teacher key)."""
     for k in [k for k in st.session_state if str(k).startswith("cfg_") and k not in KEEP]:
         del st.session_state[k]
     st.session_state.pop("_chosen", None)          # the preset's page defaults apply to what it does not set
     q = p.url_params()
     if tour:
         q["tour"] = str(tour)
+    q.update(extra or {})
     st.switch_page(p.page, query_params=q)
 
 
@@ -58,7 +60,7 @@ def _sync_hide():
     st.session_state["cfg_hide"] = ",".join(sorted(st.session_state["w_hide"]))
 
 
-def _current_url() -> str:
+def current_url() -> str:
     try:
         return st.context.url or ""
     except Exception:  # no browser context (AppTest): links stay relative
@@ -83,7 +85,7 @@ def lan_address() -> str | None:
 def _netloc() -> tuple[str, str, bool]:
     """(scheme, host:port, replaced): a teacher who opened the app as localhost gets links with the LAN address
     instead, since that is what students must type."""
-    parts = urlsplit(_current_url())
+    parts = urlsplit(current_url())
     if not parts.netloc:
         return "", "", False
     bound = st.get_option("server.address") or ""
@@ -99,10 +101,11 @@ def site_root() -> str:
 
 
 def share_link() -> str:
-    """This page's address with every non-default setting (what write_url puts in the address bar)."""
-    q = urlencode(url_state.url_values())
+    """This page's address with every non-default setting (what write_url puts in the address bar), for others:
+    never with a class question's teacher key."""
+    q = urlencode({k: v for k, v in url_state.url_values().items() if k != TEACHER_KEY.key})
     scheme, netloc, _ = _netloc()
-    base = f"{scheme}://{netloc}{urlsplit(_current_url()).path}" if netloc else ""
+    base = f"{scheme}://{netloc}{urlsplit(current_url()).path}" if netloc else ""
     return base + (f"?{q}" if q else "")
 
 

@@ -21,7 +21,8 @@ from explorer.scenario import Scenario, url_name
 class Param:
     key: str                       # the URL name, and the session-state key (cfg_<key>)
     label: str
-    kind: str                      # "int" | "float" | "choice" | "bool" | "keys" (comma-separated setting names)
+    kind: str                      # "int" | "float" | "choice" | "bool" | "keys" (comma-separated setting names) |
+                                   # "token" (an id or a key: 6–64 of A-Z a-z 0-9 _ -)
     default: object
     lo: float | None = None
     hi: float | None = None
@@ -41,6 +42,8 @@ class Param:
                 return v if math.isfinite(v) and self.lo <= v <= self.hi else None
             if self.kind == "bool":
                 return {"1": True, "true": True, "0": False, "false": False}.get(raw.lower())
+            if self.kind == "token":
+                return raw if re.fullmatch(r"[A-Za-z0-9_-]{6,64}", raw) else None
             if self.kind == "keys":
                 keys = [k for k in raw.split(",") if k]
                 ok = len(raw) <= 400 and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,30}", k) for k in keys)
@@ -106,6 +109,8 @@ BY_KEY = {p.key: p for p in SHARED}
 TOUR_STOP = Param("tour", "Guided tour stop", "int", 0, 0, 99, 1)
 HIDE = Param("hide", "Controls hidden from students", "keys", "")
 RUN = Param("run", "Training run kept on the server", "keys", "")
+QUESTION = Param("q", "Class question", "token", "")              # predict, then reveal (ui.predict)
+TEACHER_KEY = Param("qt", "Teacher key of the class question", "token", "")
 META = (TOUR_STOP, HIDE)
 
 

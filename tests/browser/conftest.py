@@ -31,7 +31,10 @@ def server():
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            # class questions go to a database of this test session only
+                            env={**{k: v for k, v in os.environ.items() if k != "BPTT_DB_URL"},
+                                 "BPTT_DB_PATH": str(ROOT / "artifacts" / f"questions-{port}.sqlite3")})
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

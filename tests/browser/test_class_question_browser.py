@@ -1,0 +1,86 @@
+"""Predict, then reveal, in a real browser: a teacher and three students in separate browser contexts. The
+teacher opens a question from the classroom page; students open its link (without the teacher key), see the
+question and not the charts, predict, and one changes their mind; the teacher's count follows live; the reveal
+shows every student the charts, the class histogram and the true value; the CSV export holds every prediction."""
+import csv
+import io
+import re
+
+from test_browser import assert_no_problem, shot, wait_idle
+
+from ui.class_questions import BY_SLUG_Q
+
+Q = BY_SLUG_Q["lag-1e-3"]                     # a number question on lesson 3: the true answer is a lag
+
+
+def student(browser, link):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.js_errors = errors
+    pg.goto(link)
+    wait_idle(pg)
+    pg.get_by_text("Submit my prediction").wait_for(timeout=30_000)      # its browser id has arrived
+    return ctx, pg
+
+
+def predict(pg, value, reason=""):
+    box = pg.get_by_label(re.compile("Your prediction"))
+    box.fill(str(value))
+    if reason:
+        pg.get_by_label("Why? (optional, one line)").fill(reason)
+    pg.get_by_role("button", name=re.compile("(Submit|Change) my prediction")).click()
+    pg.get_by_text(re.compile(r"Saved: ")).wait_for(timeout=30_000)
+
+
+def teacher_count(pg) -> int:
+    text = pg.locator(".st-key-class_question").inner_text()
+    return int(re.search(r"(\d+) predictions?\b", text).group(1))
+
+
+def test_a_teacher_and_three_students_predict_then_reveal(server, page, browser):
+    true = Q.true_answer()
+    page.goto(f"{server}/Classroom")
+    wait_idle(page)
+    page.locator(f".st-key-question_{Q.slug} button").click()
+    page.wait_for_url(re.compile(r"Vanishing_and_exploding\?.*q=.*qt="), timeout=60_000)
+    wait_idle(page)
+    assert_no_problem(page)
+    link = page.locator("[data-testid=stCode]").filter(has_text="q=").last.inner_text().strip()
+    assert "qt=" not in link and "q=" in link
+    if not link.startswith("http"):
+        link = server + "/" + link.lstrip("/")
+    assert teacher_count(page) == 0
+    students = [student(browser, link) for _ in range(3)]
+    for _, pg in students:                                               # the question, not the charts
+        assert pg.get_by_text(Q.prompt).count() == 1
+        assert pg.get_by_test_id("stPlotlyChart").count() == 0 and pg.locator(".bptt-scrub").count() == 0
+        assert pg.get_by_role("button", name="Reveal").count() == 0
+    for (_, pg), v in zip(students, (10, 30, 60)):
+        predict(pg, v, reason="<b>html?</b>" if v == 10 else "")
+    predict(students[2][1], 40)                                          # a change of mind: still one row
+    page.wait_for_function("() => /\\b3 predictions\\b/.test(document.querySelector('.st-key-class_question')"
+                           ".innerText)", timeout=20_000)               # the teacher's count, live
+    shot(page, "40-class-question-teacher")
+    with page.expect_download() as d:
+        page.get_by_role("button", name="Answers (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(d.value.path().read_text())))
+    assert sorted(float(r["value"]) for r in rows) == [10, 30, 40] and len(rows) == 3
+    assert any(r["reason"] == "<b>html?</b>" for r in rows)
+    page.get_by_role("button", name="Reveal").click()
+    for _, pg in students:                                               # each student's page follows by itself
+        pg.get_by_text(re.compile(r"^Revealed:")).wait_for(timeout=30_000)
+        wait_idle(pg)
+        assert pg.get_by_test_id("stPlotlyChart").count() >= 5           # the lesson's charts and the histogram
+        summary = pg.locator(".st-key-class_question .chart-summary").inner_text()
+        assert summary.startswith("3 predictions") and f"The true answer is {int(true)} steps" in summary
+        notes = pg.locator(".st-key-class_question .js-plotly-plot").evaluate(
+            "gd => gd.layout.annotations.map(a => a.text)")
+        assert notes == [f"true: {true:.3g}"], notes                     # the true value drawn on the histogram
+        assert pg.locator("b", has_text="html?").count() == 0
+        assert_no_problem(pg)
+        assert not pg.js_errors, pg.js_errors
+    shot(students[0][1], "41-class-question-revealed")
+    for ctx, _ in students:
+        ctx.close()

@@ -1,0 +1,224 @@
+"""Predict, then reveal: a class question on its lesson page.
+
+The teacher opens a question from the classroom page (`open_question`): the store (ui.question_store) keeps it with
+its true answer, computed by the engine (ui.class_questions), and a teacher key shown only in the teacher's link
+(`?q=<id>&qt=<key>`). Students open the link without the key (`?q=<id>`): the lesson's charts stay hidden behind
+the question until the reveal; each student (a per-browser id, ui/assets/student_id.js) submits one prediction and
+may change it while the question is open. The teacher's panel shows the count and the histogram live, and reveals,
+closes, reopens and exports. A store that cannot be reached says so and leaves the lesson usable; a prediction is
+said to be saved only after the store has committed it.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import math
+from pathlib import Path
+
+import streamlit as st
+
+from explorer.figures import PLOTLY_CONFIG
+from explorer.figures.prediction_figs import prediction_histogram
+
+from . import url_state
+from .class_questions import BY_SLUG_Q, ClassQuestion, answer_text
+from .classroom import open_preset, share_link
+from .params import QUESTION, TEACHER_KEY
+from .question_store import QuestionNotOpen, QuestionUnavailable, RateLimited, StoreUnavailable, WrongSecret, open_store
+
+log = logging.getLogger("bptt_explorer")
+TEACHER_EVERY_S = 2.0          # the teacher's count and histogram refresh
+STUDENT_EVERY_S = 3.0          # a student's page looks for the reveal
+_student_id = st.components.v2.component(
+    "bptt_student_id", js=(Path(__file__).parent / "assets" / "student_id.js").read_text())
+
+
+@st.cache_resource(show_spinner=False)
+def store():
+    """One store per server process (its backend from BPTT_DB_URL / BPTT_DB_PATH: ui.question_store)."""
+    return open_store()
+
+
+def _unavailable(e: StoreUnavailable, teacher: bool):
+    if teacher:
+        st.error(f"**The class's database cannot be used right now:** {e}", icon=":material/database:")
+    else:
+        st.warning("The class question cannot be reached right now; the lesson below works as usual. Try again "
+                   "in a moment.", icon=":material/cloud_off:")
+
+
+def student_id() -> str | None:
+    """This browser's id (None on the very first run of a page, until the browser has sent it)."""
+    known = (st.session_state.get("student_id_box") or {}).get("id")
+    _student_id(key="student_id_box", data=known or "", default={"id": None}, on_id_change=lambda: None)
+    return known
+
+
+def question_box() -> bool:
+    """On a page opened with ?q=…: the question (students) or its panel (the teacher, with ?qt=…). True when the
+    lesson's charts must stay hidden: a student's view before the reveal."""
+    qid, key = url_state.meta(QUESTION), url_state.meta(TEACHER_KEY)
+    if not qid:
+        return False
+    try:
+        q = store().get(qid)
+        teacher = bool(key) and q is not None and store().verify_secret(qid, key)
+    except StoreUnavailable as e:
+        _unavailable(e, bool(key))
+        return False
+    spec = BY_SLUG_Q.get(q.preset) if q is not None else None
+    if q is None or spec is None:
+        st.info("This class question has ended (questions expire after two days) or its link is incomplete. The "
+                "lesson works as usual.", icon=":material/quiz:")
+        return False
+    if key and not teacher:
+        st.warning("This link's teacher key does not belong to this question: you see a student's view.",
+                   icon=":material/key_off:")
+    with st.container(border=True, key="class_question"):
+        st.markdown(f"#### :material/quiz: Class question\n{q.prompt}")
+        if teacher:
+            st.fragment(run_every=TEACHER_EVERY_S)(_teacher_panel)(qid, key, spec)
+        else:
+            st.fragment(run_every=STUDENT_EVERY_S)(_student_panel)(qid, spec, q.state)
+    return not teacher and q.state != "revealed"
+
+
+def _histogram(q, spec: ClassQuestion, answers, reveal: bool, key: str):
+    if not answers:
+        st.caption("No predictions yet.")
+        return
+    fig, df = prediction_histogram([a.value for a in answers], kind=q.kind, options=q.options, lo=q.lo, hi=q.hi,
+                                   log=q.log, truth=q.true_answer if reveal else None, unit=spec.unit,
+                                   projector=url_state.projector())
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None)
+    n = len(answers)
+    if q.kind == "choice":
+        parts = ", ".join(f"{o}: {c}" for o, c in zip(df["option"], df["predictions"]))
+        text = f"{_count(n)} — {parts}."
+    else:
+        vals = sorted(float(a.value) for a in answers)
+        med = vals[len(vals) // 2] if vals else math.nan
+        text = _count(n) + (f"; the median is {answer_text(spec, med)}." if vals else ".")
+    if reveal:
+        text += f" The true answer is {answer_text(spec, q.true_answer)}."
+    st.markdown(f'<p class="chart-summary">{html.escape(text)}</p>', unsafe_allow_html=True)
+
+
+def _count(n: int) -> str:
+    return f"{n} prediction" + ("" if n == 1 else "s")
+
+
+def _mine(qid: str, sid: str):
+    return next((a for a in store().answers(qid) if a.student_id == sid), None)
+
+
+def _student_panel(qid: str, spec: ClassQuestion, state_at_load: str):
+    try:
+        q = store().get(qid)
+    except StoreUnavailable as e:
+        _unavailable(e, False)
+        return
+    if q is None:
+        st.info("This question has ended.")
+        return
+    if (q.state == "revealed") != (state_at_load == "revealed"):
+        st.rerun(scope="app")                  # revealed (or hidden again): the lesson's charts follow
+    sid = student_id()
+    if sid is None:
+        st.caption("Connecting…")
+        return
+    try:
+        mine = _mine(qid, sid)
+    except StoreUnavailable as e:
+        _unavailable(e, False)
+        return
+    if q.state == "revealed":
+        _histogram(q, spec, store().answers(qid), True, "class_hist_student")
+        said = f" Your prediction was {answer_text(spec, mine.value)}." if mine else ""
+        st.success(f"**Revealed:** {answer_text(spec, q.true_answer)}.{said} {spec.explain}",
+                   icon=":material/visibility:")
+        return
+    if mine:
+        st.markdown(f"**Your prediction:** {answer_text(spec, mine.value)}"
+                    + (" — you can change it until your teacher reveals the answer." if q.state == "open" else "."))
+    if q.state == "closed":
+        st.info("Your teacher has closed this question; the answer comes with the reveal.", icon=":material/lock:")
+        return
+    with st.form("prediction", border=False, enter_to_submit=False):
+        if q.kind == "choice":
+            value = st.radio("Your prediction", q.options, index=q.options.index(mine.value) if mine else None)
+        else:
+            value = st.number_input(f"Your prediction ({spec.unit or 'a number'}, {q.lo:g} to {q.hi:g})",
+                                    min_value=float(q.lo), max_value=float(q.hi),
+                                    value=float(mine.value) if mine else None, placeholder="type a number",
+                                    format="%g")
+        c1, c2 = st.columns([3, 1])
+        reason = c1.text_input("Why? (optional, one line)", max_chars=200, value=mine.reason if mine else "")
+        nickname = c2.text_input("Nickname (optional)", max_chars=30, value=mine.nickname if mine else "")
+        sent = st.form_submit_button("Change my prediction" if mine else "Submit my prediction", type="primary")
+    if sent:
+        if value is None:
+            st.warning("Choose or type a prediction first.")
+            return
+        try:
+            a = store().submit(qid, sid, value, reason, nickname)
+        except RateLimited as e:
+            st.warning(f"Too many changes in a minute: try again in {math.ceil(e.retry_after_s)} s.")
+        except QuestionNotOpen:
+            st.info("Your teacher closed the question just now: that prediction was not taken.")
+        except (QuestionUnavailable, ValueError) as e:
+            st.warning(f"That prediction was not taken: {e}")
+        except StoreUnavailable as e:
+            log.warning("prediction not saved: %s", e)
+            st.error("**Not saved** — the class's database cannot be reached right now. Your answer is still in the "
+                     "form: press the button again in a moment.", icon=":material/cloud_off:")
+        else:
+            st.success(f"Saved: {answer_text(spec, a.value)}.", icon=":material/check_circle:")
+
+
+def _teacher_panel(qid: str, key: str, spec: ClassQuestion):
+    try:
+        q = store().get(qid)
+        answers = store().answers(qid) if q else []
+    except StoreUnavailable as e:
+        _unavailable(e, True)
+        return
+    if q is None:
+        st.info("This question has expired.")
+        return
+    state = {"open": "open: students can predict", "closed": "closed: no new predictions",
+             "revealed": "revealed: students see the answer and the charts"}[q.state]
+    st.markdown(f"**{_count(len(answers))}** · {state} · true answer "
+                f"**{answer_text(spec, q.true_answer)}** (students see it only after the reveal)")
+    _histogram(q, spec, answers, q.state == "revealed", "class_hist_teacher")
+    row = st.container(horizontal=True, gap="small")
+    actions = [("Reveal", "revealed", ":material/visibility:")] if q.state != "revealed" else [
+        ("Hide again", "open", ":material/visibility_off:")]
+    actions += [("Close", "closed", ":material/lock:")] if q.state == "open" else [
+        ("Reopen", "open", ":material/lock_open:")]
+    for label, to, icon in actions:
+        if row.button(label, key=f"q_{label}", icon=icon, type="primary" if to == "revealed" else "secondary"):
+            try:
+                store().set_state(qid, key, to)
+            except (StoreUnavailable, WrongSecret) as e:
+                st.error(f"Not done: {e}")
+            st.rerun(scope="fragment")
+    try:
+        row.download_button("Answers (CSV)", store().export_csv(qid, key), file_name=f"class_question_{qid}.csv",
+                            mime="text/csv", icon=":material/download:", key="q_csv", on_click="ignore")
+    except (StoreUnavailable, WrongSecret) as e:
+        st.caption(f"Export unavailable: {e}")
+    st.markdown("**Students' link** (no teacher key: it cannot reveal or close):")
+    st.code(share_link(), language=None, wrap_lines=True)
+    if answers:
+        with st.expander(f"Reasons ({sum(1 for a in answers if a.reason)})", icon=":material/forum:"):
+            st.dataframe([{"nickname": a.nickname, "prediction": answer_text(spec, a.value), "reason": a.reason}
+                          for a in answers], hide_index=True, key="q_reasons")
+
+
+def open_question(spec: ClassQuestion):
+    """Create the question in the store (its true answer computed now) and open its lesson as the teacher."""
+    store().purge_expired()
+    q, key = store().create_question(spec.slug, spec.kind, spec.prompt, spec.options or None, spec.true_answer(),
+                                     lo=spec.lo, hi=spec.hi, log=spec.log)
+    open_preset(spec.on, extra={QUESTION.key: q.id, TEACHER_KEY.key: key})
