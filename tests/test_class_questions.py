@@ -5,6 +5,7 @@ The store itself is tested in tests/test_question_store.py, the whole flow in a 
 tests/browser/test_class_question_browser.py."""
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import APP, assert_clean, charts
@@ -62,10 +63,13 @@ def test_copy_answer_follows_k2():
 
 def test_the_histogram_marks_the_true_answer_without_colour_alone():
     fig, df = prediction_histogram(["yes", "no", "no"], kind="choice", options=("yes", "no"), truth="no")
+    go.Figure(fig)                                                       # every property valid for plotly
     bar = fig["data"][0]
     assert list(df["predictions"]) == [1, 2] and bar["text"][1] == "2 · true answer"
     assert bar["marker"]["pattern"]["shape"] == ["", "/"]
-    fig, df = prediction_histogram([3.0, 300.0, 5e4], kind="number", lo=1, hi=1e6, log=True, truth=280)
+    fig, df = prediction_histogram([3.0, 300.0, 5e4], kind="number", lo=1, hi=1e6, log=True, truth=280, unit="×")
+    go.Figure(fig)
+    assert fig["layout"]["xaxis"]["title"]["text"] == "prediction (×, log scale)"
     assert df["predictions"].sum() == 3 and fig["layout"]["annotations"][0]["text"] == "true: 280"
     assert fig["layout"]["shapes"][0]["x0"] == pytest.approx(np.log10(280))
 
