@@ -79,7 +79,10 @@ def question_box() -> bool:
         if teacher:
             st.fragment(run_every=TEACHER_EVERY_S)(_teacher_panel)(qid, key, spec)
         else:
-            st.fragment(run_every=STUDENT_EVERY_S)(_student_panel)(qid, spec, q.state)
+            # the form is drawn in the page's run, so no timer redraws it while a student types; a small fragment
+            # only watches for the teacher's reveal, close or reopen and then reruns the page
+            _student_panel(q, spec)
+            st.fragment(run_every=STUDENT_EVERY_S)(_watch)(qid, q.state)
     return not teacher and q.state != "revealed"
 
 
@@ -104,6 +107,14 @@ def _histogram(q, spec: ClassQuestion, answers, reveal: bool, key: str):
     st.markdown(f'<p class="chart-summary">{html.escape(text)}</p>', unsafe_allow_html=True)
 
 
+def _export(qid: str, key: str) -> str:
+    """The answers as CSV, read when the button is clicked (not when the panel was last drawn)."""
+    try:
+        return store().export_csv(qid, key)
+    except (StoreUnavailable, WrongSecret) as e:
+        return f"export failed: {e}\n"
+
+
 def _count(n: int) -> str:
     return f"{n} prediction" + ("" if n == 1 else "s")
 
@@ -112,17 +123,18 @@ def _mine(qid: str, sid: str):
     return next((a for a in store().answers(qid) if a.student_id == sid), None)
 
 
-def _student_panel(qid: str, spec: ClassQuestion, state_at_load: str):
+def _watch(qid: str, state_at_load: str):
+    """Rerun the page when the question's state changes (revealed: the lesson's charts follow)."""
     try:
         q = store().get(qid)
-    except StoreUnavailable as e:
-        _unavailable(e, False)
-        return
-    if q is None:
-        st.info("This question has ended.")
-        return
-    if (q.state == "revealed") != (state_at_load == "revealed"):
-        st.rerun(scope="app")                  # revealed (or hidden again): the lesson's charts follow
+    except StoreUnavailable:
+        return                                  # said by the panel; keep watching
+    if q is None or q.state != state_at_load:
+        st.rerun()
+
+
+def _student_panel(q, spec: ClassQuestion):
+    qid = q.id
     sid = student_id()
     if sid is None:
         st.caption("Connecting…")
@@ -144,18 +156,20 @@ def _student_panel(qid: str, spec: ClassQuestion, state_at_load: str):
     if q.state == "closed":
         st.info("Your teacher has closed this question; the answer comes with the reveal.", icon=":material/lock:")
         return
+    # Every parameter of these widgets is fixed for the question: a widget whose parameters change between runs
+    # (a default that becomes the saved value, a label that becomes "Change …") is a new widget in the run that
+    # submits it, and the submission is lost. The saved prediction is said above the form instead.
     with st.form("prediction", border=False, enter_to_submit=False):
         if q.kind == "choice":
-            value = st.radio("Your prediction", q.options, index=q.options.index(mine.value) if mine else None)
+            value = st.radio("Your prediction", q.options, index=None, key="pred_value")
         else:
             value = st.number_input(f"Your prediction ({spec.unit or 'a number'}, {q.lo:g} to {q.hi:g})",
-                                    min_value=float(q.lo), max_value=float(q.hi),
-                                    value=float(mine.value) if mine else None, placeholder="type a number",
-                                    format="%g")
+                                    min_value=float(q.lo), max_value=float(q.hi), value=None,
+                                    placeholder="type a number", format="%g", key="pred_value")
         c1, c2 = st.columns([3, 1])
-        reason = c1.text_input("Why? (optional, one line)", max_chars=200, value=mine.reason if mine else "")
-        nickname = c2.text_input("Nickname (optional)", max_chars=30, value=mine.nickname if mine else "")
-        sent = st.form_submit_button("Change my prediction" if mine else "Submit my prediction", type="primary")
+        reason = c1.text_input("Why? (optional, one line)", max_chars=200, key="pred_reason")
+        nickname = c2.text_input("Nickname (optional)", max_chars=30, key="pred_nick")
+        sent = st.form_submit_button("Save my prediction", type="primary")
     if sent:
         if value is None:
             st.warning("Choose or type a prediction first.")
@@ -203,11 +217,8 @@ def _teacher_panel(qid: str, key: str, spec: ClassQuestion):
             except (StoreUnavailable, WrongSecret) as e:
                 st.error(f"Not done: {e}")
             st.rerun(scope="fragment")
-    try:
-        row.download_button("Answers (CSV)", store().export_csv(qid, key), file_name=f"class_question_{qid}.csv",
-                            mime="text/csv", icon=":material/download:", key="q_csv", on_click="ignore")
-    except (StoreUnavailable, WrongSecret) as e:
-        st.caption(f"Export unavailable: {e}")
+    row.download_button("Answers (CSV)", lambda: _export(qid, key), file_name=f"class_question_{qid}.csv",
+                        mime="text/csv", icon=":material/download:", key="q_csv", on_click="ignore")
     st.markdown("**Students' link** (no teacher key: it cannot reveal or close):")
     st.code(share_link(), language=None, wrap_lines=True)
     if answers:

@@ -21,7 +21,7 @@ def student(browser, link):
     pg.js_errors = errors
     pg.goto(link)
     wait_idle(pg)
-    pg.get_by_text("Submit my prediction").wait_for(timeout=30_000)      # its browser id has arrived
+    pg.get_by_text("Save my prediction").wait_for(timeout=30_000)        # its browser id has arrived
     return ctx, pg
 
 
@@ -30,8 +30,12 @@ def predict(pg, value, reason=""):
     box.fill(str(value))
     if reason:
         pg.get_by_label("Why? (optional, one line)").fill(reason)
-    pg.get_by_role("button", name=re.compile("(Submit|Change) my prediction")).click()
-    pg.get_by_text(re.compile(r"Saved: ")).wait_for(timeout=30_000)
+    pg.get_by_role("button", name="Save my prediction").click()
+    try:
+        pg.get_by_text(re.compile(rf"Saved: {value} steps")).wait_for(timeout=30_000)
+    except Exception:
+        shot(pg, "42-class-question-not-saved")
+        raise
 
 
 def teacher_count(pg) -> int:
@@ -61,7 +65,7 @@ def test_a_teacher_and_three_students_predict_then_reveal(server, page, browser)
         predict(pg, v, reason="<b>html?</b>" if v == 10 else "")
     predict(students[2][1], 40)                                          # a change of mind: still one row
     page.wait_for_function("() => /\\b3 predictions\\b/.test(document.querySelector('.st-key-class_question')"
-                           ".innerText)", timeout=20_000)               # the teacher's count, live
+                           ".innerText)", timeout=30_000)               # the teacher's count, live
     shot(page, "40-class-question-teacher")
     with page.expect_download() as d:
         page.get_by_role("button", name="Answers (CSV)").click()
