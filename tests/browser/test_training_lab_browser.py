@@ -117,7 +117,8 @@ def test_at_the_maxima_the_lab_trains_a_bounded_batch_and_the_status_stays_up(se
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"Training with batch size \d+, not 128"))).to_be_visible()
     page.get_by_role("button", name="▶ play").click()
-    page.wait_for_timeout(1500)
+    # the first update's line (seconds on a loaded machine); from then on it must be there at every look
+    page.get_by_text(re.compile(r"update \d+ · loss")).first.wait_for(timeout=30_000)
     seen = []
     for _ in range(5):
         page.wait_for_timeout(700)
