@@ -6,6 +6,7 @@
 #      cannot work;
 #   2. .venv: made with `python3 -m venv .venv` when missing or broken, reused otherwise;
 #   3. Debian's chromium for the browser tests (apt-get, as root or with sudo); never a browser download of its own;
+#      and Debian's haproxy for the replica test (scripts/serve_class.sh puts it in front of the replicas);
 #   4. requirements-dev.txt into .venv with its pip, plus $TEST_EXTRA_PACKAGES (space-separated pip requirements:
 #      .ci/run puts torch==2.13.0 there, so the torch parity tests run in the same environment);
 #   5. PostgreSQL for the question store's tests, in CI (CI=true) or when BPTT_TEST_PG=1, unless BPTT_TEST_PG_URL
@@ -47,6 +48,10 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || echo "note: /usr/bin/chromium is missing and apt-get is not available" \
                                "(as root or with sudo): browser tests will be skipped" >&2
+fi
+if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  apt_install haproxy || echo "note: haproxy is missing and apt-get is not available" \
+                              "(as root or with sudo): the replica test will be skipped" >&2
 fi
 
 # 4: the test requirements (and CI's extras) into .venv.
