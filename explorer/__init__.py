@@ -48,6 +48,7 @@ from .jacobians import (
                    weight_spectrum,
 )
 from .model import Model, build_model, model_from_params
+from .online import OnlineRun, online_compare, online_gradients  # noqa: F401 (ex.online_gradients)
 from .rtrl import RTRLResult, rtrl
 from .safetensors_files import read_safetensors
 from .torch_names import (

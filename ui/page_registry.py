@@ -45,6 +45,11 @@ LESSONS = (
     Page("pages/7_Cost_of_a_gradient.py", "Cost_of_a_gradient", "7 · Cost of a gradient", ":material/timer:",
          "BPTT, TBPTT, RTRL and checkpointing: measured time and memory, and proof they agree.",
          "The cost of a gradient"),
+    Page("pages/9_Online_learning.py", "Online_learning", "8 · Online learning", ":material/bolt:",
+         "RTRL, UORO, KF-RTRL, RFLO, SnAp-1 and TBPTT: how close each online estimate is, what it costs, and a race.",
+         "Online learning without the past",
+         # a per-step comparison needs a loss at every step
+         (("target", "every_squared"),)),
 )
 CLASSROOM = Page("pages/8_Classroom.py", "Classroom", "For the classroom", ":material/school:",
                  "{n} one-click scenarios with links, a guided tour through the lessons, and teacher mode (hidden "

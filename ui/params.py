@@ -165,9 +165,17 @@ def memory_budget(T: int, least: int) -> Param:
                  help=f"≥ {least} = min over L of ⌈T/L⌉ + L ≈ 2√T; {T + 1} = store everything (plain BPTT)")
 
 
+ONLINE = (Param("leak", "Leak α (1 = the app's RNN)", "float", 1.0, 0.05, 1.0, 0.05,
+                help="h_t = (1 − α) h_{t−1} + α φ(W_hh h_{t−1} + W_xh x_t + b); every chart of the page uses it"),
+          Param("seeds", "Seeds (networks and sequences)", "int", 8, 1, 32, 1),
+          Param("window", "TBPTT window k (steps)", "int", 4, 1, 50, 1),
+          Param("copy_lag", "Copy task: lag", "int", 8, 2, 20, 1),
+          Param("online_n", "Updates per rule", "int", 600, 100, 3000, 100))
+
+
 # Each page's own settings with a fixed range, by the page's URL slug (the ones that depend on T are the functions
 # above: unroll_end, unroll_step on Unrolled_graph, loss_step on Architectures, memory_budget on Cost_of_a_gradient).
-BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST}
+BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST, "Online_learning": ONLINE}
 
 
 def by_key(table) -> dict[str, Param]:
