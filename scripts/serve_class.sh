@@ -61,8 +61,7 @@ elif [ -x .venv/bin/python ] && .venv/bin/python -c "import streamlit" 2>/dev/nu
 else PY=python3; fi
 "$PY" -c "import streamlit" 2>/dev/null || { echo "serve_class: $PY has no streamlit (pip install -r requirements.txt)" >&2; exit 1; }
 
-mkdir -p "$CLASS_DIR"
-chmod 700 "$CLASS_DIR"
+(umask 077; mkdir -p "$CLASS_DIR")                 # made private if it is new (never chmod an existing one)
 
 # One cookie secret for every replica.
 if [ -z "${BPTT_COOKIE_SECRET:-}" ]; then
