@@ -123,6 +123,13 @@ PRESETS = (
            f"about {GRUSLYS_2016.extra_time:.0%} more compute — Gruslys et al.'s headline.",
            "move the memory-budget slider and follow the point along the trade-off curve.",
            {}),
+    Preset("online-race", "Unbiased is not the same as close", "pages/9_Online_learning.py",
+           "RTRL's exact gradient costs n⁴ per step; UORO and KF-RTRL estimate it without bias for n² to n³, RFLO "
+           "and SnAp-1 drop parts of it for n². On the copy task, who still learns across the lag?",
+           "read each rule's per-step cosine with the exact gradient, then the race's verdict: a noisy unbiased "
+           "estimate can learn what a closer but biased one cannot.",
+           "set the leak α to 0.5, or raise the TBPTT window past the copy lag.",
+           {}),
 )
 BY_SLUG = {p.slug: p for p in PRESETS}
 TOUR = tuple(p for p in PRESETS if p.tour)
