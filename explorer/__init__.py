@@ -49,6 +49,7 @@ from .jacobians import (
 )
 from .model import Model, build_model, model_from_params
 from .online import OnlineRun, online_compare, online_gradients  # noqa: F401 (ex.online_gradients)
+from .optimal_checkpointing import OptimalCheckpointResult, optimal_checkpointed_bptt  # noqa: F401
 from .rtrl import RTRLResult, rtrl
 from .safetensors_files import read_safetensors
 from .torch_names import (

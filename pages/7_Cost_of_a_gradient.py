@@ -9,6 +9,7 @@ import streamlit as st
 from explorer import cost, min_budget
 from explorer.figures import cost_figs as cf
 from explorer.figures import summaries
+from explorer.optimal_checkpointing import counted_time_ratio, optimal_forward_steps
 from ui import cost_compute as cc
 from ui import params, url_state
 from ui.blocks import chart, lesson
@@ -144,3 +145,110 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                f"{least.counted_time_ratio - 1:+.0%} time by operation count (dashed), against their "
                f"{g.memory_saved:.0%} for {g.extra_time:+.0%}; what this NumPy engine measures on top is the "
                "overhead of many short segments.")
+
+    # ---- optimal checkpointing (Gruslys et al. 2016, BPTT-HSM): explorer.optimal_checkpointing ----------------
+    st.markdown("### Optimal checkpointing: the fewest recomputations for any memory")
+    st.markdown("Gruslys et al. (2016) choose *which* states to store by dynamic programming. There are **m slots**, "
+                "each holding one stored state s_t (h_t; [h_t; c_t] for the LSTM), the slot of s_0 included. To "
+                "backpropagate t steps: run y steps forward and store the state reached, backpropagate the right part "
+                "with one slot fewer, free that slot, then the left part with all m. No internal state is ever "
+                "stored (their *hidden-state* variant, BPTT-HSM), so every step runs forward once more just before "
+                "its backward, and even unlimited slots cost 2T − 1 forward steps. The engine runs the schedule with "
+                "the cells' own step functions and counts its forward steps and stored states as they happen.")
+    st.latex(r"C(t,1)=\tfrac{t(t+1)}{2},\qquad C(1,m)=1,\qquad "
+             r"C(t,m)=\min_{1\le y<t}\big[\,y + C(t-y,\,m-1) + C(y,\,m)\,\big]")
+    Tn = cc.TRADEOFF_T
+    with st.spinner(f"Timing plain, uniform and optimal checkpointed BPTT at T = {Tn}…"):
+        cmp = cc.budget_comparison(H, budget)
+    ms, steps = cc.optimal_curve(Tn)
+    c_b, c_1, c_10 = (optimal_forward_steps(Tn, m) for m in (budget, 1, 10))
+    u_b = Tn + cur.extra_forward_steps
+    fig, df = cf.optimal_memory_curve(Tn, ms, steps, curve, cur, c_b, projector=proj)
+    chart(fig, df, key="optimal_curve", title=f"Forward steps per time step against memory (T = {Tn})",
+          latex=r"\frac{C(T,m)}{T} \;\ge\; 2 - \frac{1}{T}\quad\text{(equal from } m = T-1\text{)}",
+          notice=f"with one slot every step's backward reruns the sequence from s_0: {c_1 / Tn:.1f} forward steps per "
+                 f"step. At your budget, m = {budget}, the optimal policy needs {c_b / Tn:.2f} per step "
+                 f"({counted_time_ratio(c_b, Tn) - 1:+.0%} time by count) and the uniform scheme, with the same "
+                 f"{cur.peak_stored_steps} stored steps, {u_b / Tn:.2f} ({counted_time_ratio(u_b, Tn) - 1:+.0%}): "
+                 f"{cur.segment} of its stored steps are one segment's whole internal states, so no step runs forward "
+                 "more than twice — the optimal policy keeps only states, so it cannot go below 2 − 1/T, but it holds "
+                 f"{cmp.optimal.peak_bytes:,} bytes here against the uniform scheme's {cmp.uniform.peak_bytes:,}, and "
+                 f"it runs below the uniform scheme's least budget ({lo} stored steps): at m = 10, {c_10 / Tn:.2f} "
+                 "forward steps per step.",
+          summary=cf.optimal_curve_summary(df))
+
+    Ts = params.SCHEDULE_T
+    slots = url_state.widget(params.SCHEDULE_SLOTS)
+    ops = cc.schedule(Ts, slots)
+    fig, df = cf.schedule_chart(ops, Ts, slots, projector=proj)
+    n_fwd = int(df["forward_steps_so_far"].iloc[-1])
+    first = ops[1] if ops[2].kind == "store" else None           # the root split: forward, then store
+    chart(fig, df, key="optimal_schedule", title=f"The optimal schedule, drawn (T = {Ts}, m = {slots})",
+          notice=(f"read it top to bottom. The first sweep runs from s_0 to s_{first.stop} and stores it; the right "
+                  f"part is solved first with {slots - 1} slot{'s' if slots != 2 else ''}, then the left part with all "
+                  f"{slots}. " if first else "with one slot there is nothing to split: before each step's backward, "
+                  "a sweep from s_0 reaches it — a staircase. ")
+                 + f"Each backward step (red) follows a forward sweep from the nearest stored state; the pale bars show "
+                 f"how long each state holds a slot, never more than {int(df['stored_after'].max())} at once. "
+                 f"In all {n_fwd} forward steps for {Ts} backward ones ({n_fwd / Ts:.2f} per step), against "
+                 f"{optimal_forward_steps(Ts, 1)} with one slot and {optimal_forward_steps(Ts, Ts - 1)} (= 2T − 1) "
+                 f"with {Ts - 1}.",
+          summary=cf.schedule_summary(df))
+
+    st.markdown(f"#### Both schemes at your budget ({budget} stored states, T = {Tn}, H = {H})")
+    u, o = cmp.uniform, cmp.optimal
+    st.dataframe(pd.DataFrame({
+        "scheme": ["plain BPTT", u.label, o.label],
+        "states stored at the peak": [Tn + 1, u.stored_states, o.stored_states],
+        "forward steps": [Tn, u.forward_steps, o.forward_steps],
+        "peak memory (bytes)": [cmp.plain_bytes, u.peak_bytes, o.peak_bytes],
+        "memory vs plain": [f"{1:.1%}", f"{u.memory_ratio:.1%}", f"{o.memory_ratio:.1%}"],
+        "time by count (×)": [f"{1:.2f}", f"{u.counted_time_ratio:.2f}", f"{o.counted_time_ratio:.2f}"],
+        "time measured (×)": [f"{1:.2f}", f"{u.time_ratio:.2f}", f"{o.time_ratio:.2f}"],
+        "CPU seconds": [f"{cmp.plain_seconds:.3g}", f"{u.seconds:.3g}", f"{o.seconds:.3g}"]}),
+        hide_index=True, width="stretch")
+    st.caption(f"**What to notice:** counted, the optimal policy holds {o.memory_ratio:.1%} of plain BPTT's bytes "
+               f"(its {o.stored_states} slots plus one step's internal state) against the uniform scheme's "
+               f"{u.memory_ratio:.1%}, for {o.counted_time_ratio:.2f}× against {u.counted_time_ratio:.2f}× the time. "
+               f"Measured here it takes {o.time_ratio:.1f}× plain BPTT's time (the uniform scheme {u.time_ratio:.1f}×)"
+               + (f": it calls the cell once per forward step, {o.forward_steps:,} calls, where the others run whole "
+                  f"segments in one call, and at H = {H} NumPy's fixed cost per call outweighs the arithmetic."
+                  if o.time_ratio > 1.5 * o.counted_time_ratio else ", close to its count: at H = "
+                  f"{H} the arithmetic outweighs NumPy's fixed cost per call."))
+
+    mem = cc.state_memory(H)
+    fig, df = cf.state_bytes_chart(mem, H, projector=proj)
+    ratio = {r.cell: r.internal_floats / r.state_floats for r in mem}
+    chart(fig, df, key="state_bytes", title=f"What a slot holds against what plain BPTT keeps per step (H = {H})",
+          notice=f"a slot holds the state alone: h_t, or [h_t; c_t] for the LSTM. Plain BPTT keeps every step's "
+                 f"internal state as well — {ratio['rnn']:.3g}× a stored state for the RNN (h_t, a_t, φ′(a_t)), "
+                 f"{ratio['lstm']:.3g}× for the LSTM (h_t, c_t, the gates' pre-activations, values and derivatives, "
+                 "tanh c_t, ∂h_t/∂c_t). So a saving "
+                 "counted in stored states and one counted in bytes are different numbers, and which one a paper "
+                 "quotes matters.",
+          summary=cf.state_bytes_summary(df))
+
+    hc = cc.headline_check(H)
+    fl = hc.counted_time(hc.floor_steps) - 1
+    st.markdown(f"#### The headline, checked: −{g.memory_saved:.0%} memory for {g.extra_time:+.0%} time?")
+    by_bytes = "; ".join(f"m = {m} slots for the {cf.CELL_LABEL[c]} ({hc.counted_time(s) - 1:+.0%})"
+                         for c, m, s in hc.by_bytes)
+    st.markdown(
+        f"**Counted in stored states**, {g.memory_saved:.0%} less memory at T = {hc.T} leaves m = {hc.slots} slots. "
+        f"The optimal hidden-state policy then needs C = {hc.forward_steps:,} forward steps "
+        f"({hc.forward_steps / hc.T:.2f} per step): {hc.counted_time(hc.forward_steps) - 1:+.0%} time by operation "
+        f"count (a backward step costing two forward ones), not {g.extra_time:+.0%}. Its floor, 2T − 1 = "
+        f"{hc.floor_steps:,} forward steps ({fl:+.0%}), needs m = {hc.floor_slots} slots: no memory saved. "
+        f"**Counted in bytes** (m slots plus one step's internal state, against plain BPTT's whole cache), "
+        f"{g.memory_saved:.0%} less allows {by_bytes}. "
+        f"**What does reach the pair** is a scheme that also keeps internal states: the uniform scheme above, at its "
+        f"smallest budget ({least.budget} stored steps, {least.segment} of them one segment's internal states), saves "
+        f"{1 - least.memory_ratio:.0%} of the floats for {least.counted_time_ratio - 1:+.0%} time by count — every "
+        f"step runs forward at most twice, which the hidden-state policy does only with {hc.floor_slots} slots. By "
+        f"these counts, then, −{g.memory_saved:.0%} for {g.extra_time:+.0%} describes a policy allowed to store "
+        "internal states (the paper's internal-state and mixed variants, BPTT-ISM and BPTT-MSM, which this engine "
+        "does not implement), not hidden states alone.")
+    st.caption("Conventions, checked: with C(t, 1) = t(t+1)/2 and C(1, m) = 1 this recursion is Griewank & "
+               "Walther's binomial checkpointing (Algorithm 799, revolve, ACM TOMS 2000, eq. 2) plus one forward "
+               "step per backward step; its closed form gives the same C(T, m) as the table (tests), with the initial "
+               "state's slot among the m. Not re-run here: the paper's own experiments.")

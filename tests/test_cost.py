@@ -240,8 +240,8 @@ def test_page_runs_at_defaults_with_four_charts_and_an_agreeing_table():
     at = open_page()
     assert_clean(at)
     figs = charts(at)
-    assert len(figs) == 4 and at.latex and at.get("download_button")
-    assert {f["layout"]["xaxis"]["type"] for f in figs} == {"log"}
+    assert len(figs) == 7 and at.latex and at.get("download_button")     # 4 + optimal checkpointing's 3
+    assert {f["layout"]["xaxis"]["type"] for f in figs[:5]} == {"log"}
     table = next(d.value for d in at.dataframe if "verdict" in d.value)     # (the others: each chart's table)
     assert len(table) == 4 and list(table["verdict"]).count("✓ agrees") == 3
     assert "truncated" in table["should equal full BPTT?"].iloc[3]
@@ -269,7 +269,7 @@ def test_page_at_the_extreme_budgets(budget):
     at = open_page()
     at.slider(key="w_budget").set_value(budget).run()
     assert_clean(at)
-    assert len(charts(at)) == 4
+    assert len(charts(at)) == 7
     if budget == 1001:                                      # room for everything: no checkpointing, no extra work
         assert at.metric[2].value.endswith("· 0") and at.metric[0].value.startswith("-0.0")
 

@@ -49,6 +49,12 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
     time_H          cc.h_sweep(T)         explorer.cost.sweep_H                  cost_figs.time_vs_H
     tradeoff        cc.tradeoff_curve,    explorer.cost.checkpoint_tradeoff      cost_figs.tradeoff
                     cc.tradeoff_point
+    optimal_curve   cc.optimal_curve(T)   explorer.optimal_checkpointing         cost_figs.optimal_memory_curve
+                                          .forward_steps_curve
+    optimal_schedule  cc.schedule(T, m)   explorer.optimal_checkpointing         cost_figs.schedule_chart
+                                          .schedule
+    state_bytes     cc.state_memory(H)    explorer.optimal_checkpointing         cost_figs.state_bytes_chart
+                                          .state_memory
 """
 from __future__ import annotations
 

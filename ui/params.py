@@ -165,6 +165,12 @@ def memory_budget(T: int, least: int) -> Param:
                  help=f"≥ {least} = min over L of ⌈T/L⌉ + L ≈ 2√T; {T + 1} = store everything (plain BPTT)")
 
 
+SCHEDULE_T = 30                     # lesson 7: the length of the optimal checkpointing schedule it draws
+SCHEDULE_SLOTS = Param("slots", f"Slots m of the drawn schedule (T = {SCHEDULE_T})", "int", 4, 1, SCHEDULE_T - 1, 1,
+                       help="stored states, s_0's included; from T − 1 slots on every state the backward pass needs "
+                            "stays stored (each step runs forward twice)")
+
+
 ONLINE = (Param("leak", "Leak α (1 = the app's RNN)", "float", 1.0, 0.05, 1.0, 0.05,
                 help="h_t = (1 − α) h_{t−1} + α φ(W_hh h_{t−1} + W_xh x_t + b); every chart of the page uses it"),
           Param("seeds", "Seeds (networks and sequences)", "int", 8, 1, 32, 1),
@@ -175,7 +181,7 @@ ONLINE = (Param("leak", "Leak α (1 = the app's RNN)", "float", 1.0, 0.05, 1.0, 
 
 # Each page's own settings with a fixed range, by the page's URL slug (the ones that depend on T are the functions
 # above: unroll_end, unroll_step on Unrolled_graph, loss_step on Architectures, memory_budget on Cost_of_a_gradient).
-BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST, "Online_learning": ONLINE}
+BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST + (SCHEDULE_SLOTS,), "Online_learning": ONLINE}
 
 
 def by_key(table) -> dict[str, Param]:

@@ -121,3 +121,173 @@ def tradeoff(tr, current, headline, *, projector=False):
                        "time_ratio": [p.time_ratio for p in tr.points],
                        "counted_time_ratio": [p.counted_time_ratio for p in tr.points]})
     return fig, df
+
+
+# ---- optimal checkpointing (explorer.optimal_checkpointing): builders and their one-sentence summaries ----------
+
+CELL_LABEL = {"rnn": "RNN", "gru": "GRU", "indrnn": "IndRNN", "lstm": "LSTM"}
+
+
+def optimal_memory_curve(T: int, ms, steps, tr, current, current_steps: int, *, projector=False):
+    """Forward steps per time step, C(T, m)/T, against the memory m (stored states) on log–log axes: BPTT-HSM's
+    optimal policy (its floor 2 − 1/T from m = T − 1) and the uniform scheme's points of the trade-off curve `tr`
+    (explorer.cost.Tradeoff: its stored steps — checkpoints plus one segment's cached steps — and its count).
+    Ringed: both at the page's budget (`current`: the uniform scheme's TradeoffPoint there; `current_steps`:
+    C(T, budget))."""
+    ms, steps = np.asarray(ms, dtype=float), np.asarray(steps, dtype=float)
+    pts = sorted(tr.points, key=lambda p: p.peak_stored_steps)
+    ux = np.array([p.peak_stored_steps for p in pts], dtype=float)
+    uy = np.array([(T + p.extra_forward_steps) / T for p in pts])
+    hov = "%{x} stored states<br>%{y:.3f} forward steps per step<extra>optimal</extra>"
+    cx = [current.budget, current.peak_stored_steps]
+    cy = [current_steps / T, (T + current.extra_forward_steps) / T]
+    fig = figure(
+        trace("scatter", x=ms, y=steps / T, mode="lines+markers", name="optimal BPTT-HSM (m hidden states)",
+              line=dict(width=4, color=COLORS["blue"]), marker=dict(size=8), hovertemplate=hov),
+        trace("scatter", x=ux, y=uy, mode="markers", name="uniform: every L-th state + one segment's caches",
+              marker=dict(size=13, symbol="diamond", color=COLORS["green"], line=dict(width=1, color="white")),
+              text=[p.segment for p in pts], hovertemplate="%{x} stored steps (L = %{text})<br>%{y:.3f} forward "
+                                                          "steps per step<extra>uniform</extra>"),
+        trace("scatter", x=cx, y=cy, mode="markers", name=f"your budget: {current.budget} stored states",
+              hoverinfo="skip", marker=dict(size=22, symbol="circle-open", color=COLORS["orange"],
+                                            line=dict(width=4))))
+    for y, color, note in ((2.0, COLORS["grey"], "2 per step: +⅓ time (counted)"),
+                           (1.0, COLORS["black"], "1 per step: plain BPTT")):
+        ref_line(fig, y=y, color=color)         # (its label below: on a log axis an annotation's y is log10 y)
+        fig["layout"].setdefault("annotations", []).append(dict(x=0.02, y=float(np.log10(y)), xref="paper",
+                                                                yref="y", xanchor="left", yanchor="bottom",
+                                                                showarrow=False, text=note))   # left: no data
+    log_axis(fig, np.concatenate([ms, ux, cx]), name="xaxis")
+    log_axis(fig, np.concatenate([steps / T, uy, cy, [1.0]]))
+    style(fig, x=f"memory: stored states m (log scale; T = {T})", y="forward steps per time step, C(T, m)/T",
+          height=500, projector=projector)
+    fig["layout"]["legend"] = dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left")
+    df = pd.DataFrame({"scheme": ["optimal"] * len(ms) + ["uniform"] * len(ux),
+                       "stored_states": np.concatenate([ms, ux]).astype(int),
+                       "forward_steps": np.concatenate([steps, [T + p.extra_forward_steps for p in pts]]).astype(int),
+                       "segment_L": [None] * len(ms) + [p.segment for p in pts]})
+    df["forward_steps_per_step"] = df["forward_steps"] / T
+    df["counted_time_ratio"] = (df["forward_steps"] + 2 * T) / (3 * T)
+    return fig, df
+
+
+def optimal_curve_summary(df: pd.DataFrame) -> str:
+    """C(T, m)/T of the optimal policy at its ends and middle, and the uniform scheme's range."""
+    o = df[df["scheme"] == "optimal"].sort_values("stored_states")
+    u = df[df["scheme"] == "uniform"].sort_values("stored_states")
+    mid = o.iloc[len(o) // 2]
+    first, last = o.iloc[0], o.iloc[-1]
+    text = (f"The optimal policy needs {first['forward_steps_per_step']:.4g} forward steps per step with "
+            f"{int(first['stored_states'])} stored state, {mid['forward_steps_per_step']:.3g} with "
+            f"{int(mid['stored_states'])} and {last['forward_steps_per_step']:.4g} with {int(last['stored_states'])}")
+    if len(u):
+        text += (f"; the uniform scheme's {len(u)} budgets, from {int(u['stored_states'].min())} to "
+                 f"{int(u['stored_states'].max())} stored steps, need {u['forward_steps_per_step'].max():.3g} "
+                 f"down to {u['forward_steps_per_step'].min():.3g}")
+    return text + "."
+
+
+OP_STYLE = {"forward": ("forward sweep (keeps only the state reached)", COLORS["blue"]),
+            "store": ("store s_t in a slot", COLORS["green"]), "free": ("free the slot", COLORS["grey"]),
+            "backward": ("backward through step t (after running it forward)", COLORS["red"])}
+
+
+def schedule_frame(ops) -> pd.DataFrame:
+    """One row per operation (explorer.optimal_checkpointing.Op) with the stored count after it and the forward
+    steps run so far."""
+    rows, stored, fwd = [], 0, 0
+    for i, op in enumerate(ops):
+        stored += (op.kind == "store") - (op.kind == "free")
+        fwd += op.forward_steps
+        rows.append(dict(op=i, kind=op.kind, t=op.t, stop=op.stop if op.kind == "forward" else None,
+                         stored_after=stored, forward_steps_so_far=fwd))
+    return pd.DataFrame(rows)
+
+
+def schedule_chart(ops, T: int, m: int, *, projector=False):
+    """The schedule as a recursion over t: one row per operation (top to bottom), x = the time step / state index.
+    A forward sweep is a line from the stored state it starts at to the state it reaches, a store a square, a
+    backward step a triangle at t + ½ (between s_t and s_{t+1}), and a pale bar at t shows how long s_t holds a
+    slot."""
+    df = schedule_frame(ops)
+    fig = figure()
+    held = {}
+    bx, by = [], []
+    for r in df.itertuples():
+        if r.kind == "store":
+            held[r.t] = r.op
+        elif r.kind == "free":
+            bx += [r.t, r.t, None]
+            by += [held.pop(r.t), r.op, None]
+    fig["data"].append(trace("scatter", x=bx, y=by, mode="lines", name="s_t held in a slot", hoverinfo="skip",
+                             line=dict(width=9, color=COLORS["green"]), opacity=0.25))
+    f = df[df["kind"] == "forward"]
+    fx = np.ravel([[a, b, None] for a, b in zip(f["t"], f["stop"])]).tolist()
+    fy = np.ravel([[i, i, None] for i in f["op"]]).tolist()
+    name, color = OP_STYLE["forward"]
+    fig["data"].append(trace("scatter", x=fx, y=fy, mode="lines", name=name, line=dict(width=4, color=color),
+                             hoverinfo="skip"))
+    fig["data"].append(trace("scatter", x=f["stop"], y=f["op"], mode="markers", showlegend=False,
+                             marker=dict(size=9, symbol="triangle-right", color=color),
+                             customdata=np.stack([f["t"], f["stop"]], axis=1),
+                             hovertemplate="op %{y}: forward s_%{customdata[0]} → s_%{customdata[1]}<extra></extra>"))
+    for kind, symbol, dx in (("store", "square", 0.0), ("free", "x-thin-open", 0.0), ("backward", "triangle-left", 0.5)):
+        d = df[df["kind"] == kind]
+        name, color = OP_STYLE[kind]
+        fig["data"].append(trace("scatter", x=d["t"] + dx, y=d["op"], mode="markers", name=name,
+                                 marker=dict(size=11 if kind != "free" else 9, symbol=symbol, color=color,
+                                             line=dict(width=2, color=color)),
+                                 text=d["t"], hovertemplate=f"op %{{y}}: {kind} " + ("step" if kind == "backward"
+                                                                                     else "s_") + "%{text}<extra></extra>"))
+    style(fig, x=f"time step t (states s_0 … s_{T}); T = {T}, m = {m} slots",
+          y="operation (in order, top to bottom)", height=int(min(1100, max(460, 7 * len(df) + 160))),
+          projector=projector)
+    axis(fig, "yaxis", autorange="reversed", zeroline=False)
+    axis(fig, "xaxis", range=[-0.7, T + 0.7], dtick=5, zeroline=False)
+    fig["layout"]["legend"] = dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left")
+    return fig, df
+
+
+def schedule_summary(df: pd.DataFrame) -> str:
+    """How many operations, forward steps and stored states the drawn schedule has, and what its first sweep does."""
+    T = int(df.loc[df["kind"] == "backward", "t"].max()) + 1
+    fwd = int(df["forward_steps_so_far"].iloc[-1])
+    first = df[(df["kind"] == "store") & (df["t"] > 0)]
+    back = df[df["kind"] == "backward"]
+    stores = ", ".join(f"s_{t}" for t in first["t"].head(6)) + ("…" if len(first) > 6 else "")
+    return (f"{len(df)} operations for T = {T} steps: {fwd} forward steps ({fwd / T:.3g} per step), at most "
+            f"{int(df['stored_after'].max())} states stored at once; besides s_0, {len(first)} states are stored "
+            f"({stores if len(first) else 'none'}), and the backward steps run from step "
+            f"{int(back['t'].iloc[0])} down to {int(back['t'].iloc[-1])}.")
+
+
+def state_bytes_chart(rows, H: int, *, projector=False):
+    """Bytes of one stored state (a slot: what BPTT-HSM keeps) and of one step's internal state (what plain BPTT
+    keeps per step) per cell, at H hidden units, one sequence, float64 (explorer.optimal_checkpointing.StateMemory)."""
+    labels = [CELL_LABEL.get(r.cell, r.cell) for r in rows]
+    sb = np.array([r.bytes()[0] for r in rows])
+    ib = np.array([r.bytes()[1] for r in rows])
+    fig = figure(
+        trace("bar", x=labels, y=sb, name="one stored state s_t (an HSM slot)", marker=dict(color=COLORS["blue"]),
+              text=[f"{v:,} B" for v in sb], textposition="outside", hovertemplate="%{x}: %{y:,} B<extra></extra>"),
+        trace("bar", x=labels, y=ib, name="one step's internal state (what plain BPTT keeps)",
+              marker=dict(color=COLORS["orange"]), text=[f"{v:,} B" for v in ib], textposition="outside",
+              hovertemplate="%{x}: %{y:,} B<extra></extra>"))
+    fig["layout"]["barmode"] = "group"
+    style(fig, x="cell", y=f"bytes per sequence (H = {H}, float64)", height=440, projector=projector)
+    axis(fig, "yaxis", range=[0, float(ib.max()) * 1.2])
+    fig["layout"]["legend"] = dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left")
+    df = pd.DataFrame({"cell": labels, "stored_state_floats": [r.state_floats for r in rows],
+                       "stored_state_bytes": sb, "internal_state_floats": [r.internal_floats for r in rows],
+                       "internal_state_bytes": ib})
+    df["internal_over_stored"] = df["internal_state_bytes"] / df["stored_state_bytes"]
+    return fig, df
+
+
+def state_bytes_summary(df: pd.DataFrame) -> str:
+    """Each cell's two sizes, and the largest ratio of internal to stored state."""
+    parts = [f"{r.cell} {r.stored_state_bytes:,} B stored, {r.internal_state_bytes:,} B internal"
+             for r in df.itertuples()]
+    top = df["internal_over_stored"].max()
+    cells = " and ".join(df.loc[np.isclose(df["internal_over_stored"], top), "cell"])
+    return f"Per sequence: {'; '.join(parts)} — largest for the {cells}: {top:.3g}× the stored state per step."

@@ -7,8 +7,8 @@ def test_cost_page_and_its_budget_slider(server, page):
     page.goto(f"{server}/Cost_of_a_gradient")
     wait_idle(page, timeout=120_000)
     assert_no_problem(page)
-    assert page.get_by_test_id("stPlotlyChart").count() == 4
-    assert page.get_by_test_id("stDataFrame").count() == 5            # the agreement table and each chart's table
+    assert page.get_by_test_id("stPlotlyChart").count() == 7         # 4 + optimal checkpointing's 3
+    assert page.get_by_test_id("stDataFrame").count() == 9            # agreement, each chart's, the budget table
     saved = page.get_by_test_id("stMetric").first.inner_text()
     before = chart_signature(page)
     budget = int(slider_value(page, "Memory budget"))
