@@ -123,6 +123,13 @@ PRESETS = (
            f"about {GRUSLYS_2016.extra_time:.0%} more compute — Gruslys et al.'s headline.",
            "move the memory-budget slider and follow the point along the trade-off curve.",
            {}),
+    Preset("optimal-checkpointing", "Fewest recomputations for your memory", "pages/7_Cost_of_a_gradient.py",
+           "Gruslys et al. (2016) find by dynamic programming where to store hidden states so that backpropagating "
+           "T steps with m slots recomputes as little as possible, and the gradient stays exactly BPTT's.",
+           "with one slot the schedule is a staircase of forward sweeps; more slots shorten the sweeps, but never "
+           "below two forward steps per step, since only hidden states are stored.",
+           "move the slots slider from 1 up, then compare the optimal curve with the uniform scheme's points.",
+           {"slots": 2}),
     Preset("online-race", "Unbiased is not the same as close", "pages/9_Online_learning.py",
            "RTRL's exact gradient costs n⁴ per step; UORO and KF-RTRL estimate it without bias for n² to n³, RFLO "
            "and SnAp-1 drop parts of it for n². On the copy task, who still learns across the lag?",
