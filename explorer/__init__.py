@@ -18,6 +18,7 @@ from .npz or .safetensors: `load_recurrent_weights` → `RecurrentWeights` (`rec
 Loss convention: L = (1/B) Σ_b Σ_t m_{t,b} ℓ_t (sum over time, mean over batch); see explorer.losses.
 """
 from . import tasks
+from .adaptive_truncation import AdaptiveTruncation, adaptive_truncation  # noqa: F401 (ex.adaptive_truncation)
 from .bidirectional import BidirectionalModel, BidirectionalRecord, bidirectional_bptt, build_bidirectional
 from .bptt import (
                    AllLosses,

@@ -1,11 +1,12 @@
 """Lesson 4: truncation — what TBPTT and randomized truncation cut, and what that does to the gradient."""
 import streamlit as st
 
+from explorer.figures import adaptive_figs as af
 from explorer.figures import gradient_flow as gf
 from explorer.figures import summaries
 from explorer.figures import truncation_figs as tf
 from explorer.figures.unrolled import unrolled_graph
-from ui import compute, url_state
+from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 from ui.scrub import live_view
 
@@ -83,3 +84,52 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
     st.caption("**What a truncated gradient cannot see:** a dependency longer than k2 contributes exactly zero to "
                "every update, so nothing pushes the network to *store* that information — even though the forward "
                "pass still carries the state across the cut. (The training lab shows the consequence.)")
+
+    # ---- How long should the truncation be? Adaptive K (Aicher, Foti & Fox 2019; explorer.adaptive_truncation) ----
+    st.markdown("### How long should the truncation be? (Aicher, Foti & Fox 2019)")
+    st.markdown("Instead of guessing K, pick it from the relative bias δ you can tolerate. Backpropagate the "
+                "sequence's **last loss** once and measure φ_k, how much of its gradient reaches the state k steps "
+                "back; fit the geometric decay β of φ_k on the last lags; that bounds what the lags TBPTT(K, K) "
+                "drops could add. The rule takes the smallest K whose bound, relative to a lower bound L on the "
+                "gradient's norm, is below δ — and the engine measures the bias it really leaves, beside it.")
+    delta = url_state.widget(params.ADAPTIVE_DELTA, st)
+    ad = compute.adaptive_truncation(sc, delta)
+    every = sc.target.startswith("every_")
+    own = "the sidebar's loss (a loss at every step)" if every else "the sidebar's loss"
+    st.latex(r"\mathrm{bound}(K) = \begin{cases} \dfrac{\varphi_\tau\,\beta^{K-\tau}}{1-\beta} & K \ge \tau \\[4pt] "
+             r"\displaystyle\sum_{k=K}^{\tau-1}\varphi_k + \dfrac{\varphi_\tau}{1-\beta} & K < \tau \end{cases}")
+    st.latex(r"L = \max_K \Big( \big\|\textstyle\sum_{k<K} \partial\ell_t/\partial h_{t-k}\big\| - \mathrm{bound}(K)"
+             r"\Big),\qquad K = \min\{K : \mathrm{bound}(K)/L < \delta\}")
+    left, right = st.columns(2, gap="large")
+    with left:
+        fig, phi_df = af.phi_chart(ad, projector=proj)
+        chart(fig, phi_df, key="adaptive_phi", title="φ_k: the last loss's gradient, k steps back",
+              latex=r"\varphi_k = \tfrac{1}{B}\sum_b \Big\|\frac{\partial \ell_t}{\partial h_{t-k}}\Big\|,\qquad "
+                    r"\ln\varphi_k \approx a + k\ln\beta\ \ (k \ge \tau)",
+              notice="on this log scale a geometric decay is a straight line whose slope is ln β; the fit uses "
+                     f"the last lags of the window (τ = {ad.tau} on), and TBPTT(K, K) keeps the lags left of the "
+                     "purple K line.",
+              summary=af.phi_summary(phi_df))
+    with right:
+        if ad.bias_last is None:
+            quadratic_notice(compute.quadratic_cost(sc), compute.WORK, what="The measured bias of TBPTT(K, K)")
+        fig, bound_df = af.bound_chart(ad, trace_label="a loss at every step" if every else "the sidebar's loss",
+                                       projector=proj)
+        chart(fig, bound_df, key="adaptive_bound", title="The bound on TBPTT(K, K)'s relative bias, and the bias",
+              latex=r"\frac{\|\hat g_K - g\|}{\|g\|} \;\le\; \frac{\mathrm{bound}(K)}{L}\ \ \text{(the estimate)}",
+              notice=(("the chosen K is where the blue bound first drops under the dashed δ line. " if ad.K < ad.S or
+                       ad.relative_bound[-1] < delta else "the blue bound never drops under the dashed δ line, so K "
+                       "is the largest. ")
+                      + ("The measured bias on the last loss (green) is what the bound estimates"
+                         if ad.bias_last is not None else "")
+                      + ("; the one on " + own + " (orange) is TBPTT(K, K) as you would run it, where a loss early "
+                         "in a chunk keeps fewer than K lags" if ad.bias_trace is not None else "")
+                      + (". " if ad.bias_last is not None else "")
+                      + "The y axis stops at 1e-16, float64's rounding level."),
+              summary=af.bound_summary(bound_df))
+    st.markdown(af.chosen_sentence(bound_df, phi_df, own))
+    st.caption(f"**Chosen: K = {ad.K}** of S = {ad.S} steps (δ = {delta:g}), the purple long-dashed line at lag "
+               f"{ad.K} on the φ_k chart (the cut graph and the G map above show the sidebar's scheme, "
+               f"{rec.scheme.label()}, not this K). "
+               "The bound is an estimate, not a guarantee: it bounds the *state's* gradient, the bias is measured on "
+               "the parameters' (readout included), and it assumes φ_k keeps decaying like β beyond the window.")

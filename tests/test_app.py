@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 PAGES = {"pages/1_Unrolled_graph.py": 1, "pages/2_Gradient_flow.py": 5, "pages/3_Vanishing_and_exploding.py": 5,
-         "pages/4_Truncation.py": 4}
+         "pages/4_Truncation.py": 6}
 
 
 def open_app(page=None, **params):
@@ -129,7 +129,7 @@ def test_truncation_page_with_tbptt_shows_the_cut():
     at = open_app("pages/4_Truncation.py", scheme="tbptt", k1="5", k2="10", T="60")
     assert_clean(at)
     figs = charts(at)
-    assert len(figs) == 4
+    assert len(figs) == 6                                 # and the adaptive-truncation section's two
     graph = figs[0]
     assert any(s.get("line", {}).get("dash") == "dash" for s in graph["layout"].get("shapes", []))
     g_map = figs[1]

@@ -28,6 +28,10 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
     g_mask          all_losses(sc)        ex.all_losses_backward → .G            gradient_flow.contribution_map
     bias            bias_sweep(sc)        ex.tbptt_bias_sweep                    truncation_figs.bias_vs_k2
     randomized      randomized_draws(sc)  ex.randomized_error_curve              truncation_figs.randomized_spread
+    adaptive_phi    adaptive_truncation(  ex.adaptive_truncation → .phi,         adaptive_figs.phi_chart
+                    sc, delta)            .fitted, .tau, .K
+    adaptive_bound  adaptive_truncation(  … → .relative_bound, .bias_last,       adaptive_figs.bound_chart
+                    sc, delta)            .bias_trace
   pages/5_Training_lab.py (a live run: not cached here)
     lab_loss        ui.training_lab.Lab   explorer.training.Trainer.step         training_figs.loss_curve
     lab_grad                              → StepRecord, tabled by                training_figs.grad_norms
@@ -223,3 +227,12 @@ def architectures(sc: Scenario):
 def two_ways(sc: Scenario, at: int):
     return architectures_two_ways(sc.data()[0], at, cell=sc.cell, activation=sc.activation, hidden_size=sc.hidden,
               rho=sc.scale, seed=sc.seed)
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def adaptive_truncation(sc: Scenario, delta: float):
+    """Lesson 4's adaptive truncation (charts adaptive_phi → adaptive_figs.phi_chart, adaptive_bound →
+    adaptive_figs.bound_chart): ex.adaptive_truncation on the scenario's network and sequence with tolerance δ.
+    φ_k, β and the bound cost one backward pass; the measured bias of TBPTT(K, K) (every K on the last loss, a grid
+    on the sidebar's loss) is O(T²) like the bias sweep, so it is measured only while quadratic_ok(sc)."""
+    model, X, y, mask, loss = sc.build()
+    return ex.adaptive_truncation(model, X, y, loss=loss, mask=mask, delta=delta, measure=quadratic_ok(sc))

@@ -130,6 +130,10 @@ GMAP = Param("gmap", "Losses in the G map", "choice", "every", options=("every",
              help="the sidebar's loss has a target at the last step only, so its G map is one row; 'every step' "
                   "puts a loss at every step of the same network and sequence")
 
+# Lesson 4's adaptive truncation (Aicher, Foti & Fox 2019): the relative bias the rule may leave in TBPTT(K, K).
+ADAPTIVE_DELTA = Param("delta", "Tolerable relative bias δ", "float", 0.1, 0.005, 0.5, 0.005,
+                       help="the rule picks the smallest K whose bound on TBPTT(K, K)'s relative bias is below δ")
+
 CLIFF = (Param("w0", "start w", "float", 4.5, 0.0, 10.0, 0.1), Param("b0", "start b", "float", -2.6, -6.0, 1.0, 0.1),
          Param("cliff_lr", "learning rate", "float", 0.5, 0.05, 5.0, 0.05),
          Param("cliff_n", "steps", "int", 40, 5, 200, 5),
@@ -181,7 +185,7 @@ ONLINE = (Param("leak", "Leak α (1 = the app's RNN)", "float", 1.0, 0.05, 1.0, 
 
 # Each page's own settings with a fixed range, by the page's URL slug (the ones that depend on T are the functions
 # above: unroll_end, unroll_step on Unrolled_graph, loss_step on Architectures, memory_budget on Cost_of_a_gradient).
-BY_PAGE = {"Gradient_flow": (GMAP,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST + (SCHEDULE_SLOTS,), "Online_learning": ONLINE}
+BY_PAGE = {"Gradient_flow": (GMAP,), "Truncation": (ADAPTIVE_DELTA,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST + (SCHEDULE_SLOTS,), "Online_learning": ONLINE}
 
 
 def by_key(table) -> dict[str, Param]:
