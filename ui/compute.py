@@ -228,6 +228,7 @@ def two_ways(sc: Scenario, at: int):
     return architectures_two_ways(sc.data()[0], at, cell=sc.cell, activation=sc.activation, hidden_size=sc.hidden,
               rho=sc.scale, seed=sc.seed)
 
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def adaptive_truncation(sc: Scenario, delta: float):
     """Lesson 4's adaptive truncation (charts adaptive_phi → adaptive_figs.phi_chart, adaptive_bound →
