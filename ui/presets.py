@@ -96,6 +96,13 @@ PRESETS = (
            "the running mean's error falls like 1/√n while single draws stay far off.",
            "lower π: cheaper draws, larger noise; raise it to 1 and the noise disappears.",
            dict(scheme="randomized", keep=0.5, target="every_squared")),
+    Preset("adaptive-k", "How long should K be?", "pages/4_Truncation.py",
+           "Instead of guessing K, choose it from the bias you can tolerate (Aicher, Foti & Fox 2019): the decay of "
+           "the last loss's gradient, fitted as geometric, bounds what truncating at K drops.",
+           "on the last loss the measured bias of TBPTT(K, K) stays under the bound; on a loss at every step it "
+           "can cross it, and the page says so.",
+           "lower δ to 0.01 and watch K grow; raise the scale to 1.5: no K can be certified.",
+           {"delta": 0.1}),
     Preset("tbptt-fails-copy", "TBPTT shorter than the lag fails the copy task", "pages/5_Training_lab.py",
            "An LSTM must repeat symbols it saw 15 steps ago, trained with TBPTT(10, 10): every backward pass "
            "stops after 10 steps, so no gradient ever links an output to the symbol it must copy.",
