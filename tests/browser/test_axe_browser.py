@@ -8,6 +8,7 @@ Should an iframe ever appear, axe is injected into every frame first: axe reache
 loaded too.
 """
 import contextlib
+import re
 
 import pytest
 from optional import needs
@@ -18,9 +19,12 @@ from ui.page_registry import LESSONS, PAGES
 
 BLOCKING = ("critical", "serious")
 OPTIONS = {"resultTypes": ["violations"]}
-# Nothing is suppressed: every serious finding so far was ours to fix. One inside a Streamlit widget that neither
-# CSS nor the theme can reach would be excluded for that rule and that element's selector only, with the upstream
-# issue's URL beside it.
+# Suppressed: one rule, for one kind of element only, inside a Streamlit widget that neither CSS nor the theme can
+# reach. st.dataframe draws its grid on a canvas with glide-data-grid (streamlit/streamlit#4797) and shadows it with
+# an accessibility <table> whose cells get ids "glide-cell-<col>-<row>" — the same ids in every dataframe, so a page
+# with two tables (the cost page's agreement table and its charts' tables) has duplicate ids (duplicate-id-active,
+# serious). No upstream issue was found for it; every other finding is ours to fix.
+SUPPRESSED = {"duplicate-id-active": re.compile(r'^td\[data-testid="glide-cell-\d+-\d+"\]')}
 CONTEXT = {"include": [["html"]]}
 
 PROJECTOR = [p for p in LESSONS if p.slug in ("Gradient_flow", "Architectures")]     # KaTeX, live view, columns
@@ -34,7 +38,15 @@ def axe():
 def run_axe(page, axe) -> list[dict]:
     for frame in page.frames:                       # the main frame and any iframe
         frame.evaluate(axe.axe_script)
-    return page.evaluate("([ctx, opts]) => axe.run(ctx, opts)", [CONTEXT, OPTIONS])["violations"]
+    found = page.evaluate("([ctx, opts]) => axe.run(ctx, opts)", [CONTEXT, OPTIONS])["violations"]
+    kept = []
+    for v in found:                                 # drop only the suppressed rule's nodes on the named elements
+        pattern = SUPPRESSED.get(v["id"])
+        if pattern:
+            v = {**v, "nodes": [n for n in v["nodes"] if not pattern.search(n["target"][-1].split(" > ")[-1])]}
+        if v["nodes"]:
+            kept.append(v)
+    return kept
 
 
 def describe(v: dict) -> str:
