@@ -104,7 +104,7 @@ def test_the_cliffs_two_descents_differ():
 
 def test_every_preset_of_lessons_1_to_4_has_a_check_here():
     checked = {"backward-pass", "exploding", "irnn", "vanishing", "pascanu-bound", "clipping-cliff", "tbptt-bias",
-               "randomized-truncation"}
+               "randomized-truncation", "adaptive-k"}
     assert {p.slug for p in PRESETS if p.page in (L1, L2, L3, L4)} == checked
 
 
@@ -226,3 +226,10 @@ def test_a_profile_that_becomes_exactly_zero_is_said_to_stop_not_to_stay_high():
     text = summaries.log_profiles(df)
     assert "A 0.1 at lag 1 (never below 1e-3), not drawn after it" in text
     assert "B 1.00e-6 at lag 3 (below 1e-3 from lag 2)" in text
+
+
+def test_adaptive_k_bias_on_the_last_loss_stays_under_the_bound_and_can_cross_it_on_every_step():
+    p = BY_SLUG["adaptive-k"]
+    at = compute.adaptive_truncation(preset("adaptive-k"), p.params["delta"])
+    assert at.bounded and np.all(at.bias_last <= at.relative_bound + 1e-12)     # "stays under the bound"
+    assert at.bias_trace is not None                                           # (lesson 4: a loss at every step)

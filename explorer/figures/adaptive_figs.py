@@ -4,25 +4,14 @@ chosen K. Pure builders: an AdaptiveTruncation in, (figure dict, DataFrame of wh
 below are generated from those DataFrames alone."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 
 from ..adaptive_truncation import ROUNDING
 from .style import COLORS, axis, figure, gaps, log_axis, ref_line, style, trace
-from .summaries import num, rate
+from .summaries import num, quiet, rate
 
 FLOOR = 1e-16      # the bias chart's y axis stops here: below it a relative bias is float64 rounding
-
-
-def _quiet(f):
-    """A sentence about data that holds ∞ or NaN (no finite bound) is written, not warned about."""
-    @functools.wraps(f)
-    def run(*args, **kw):
-        with np.errstate(all="ignore"):
-            return f(*args, **kw)
-    return run
 
 
 def _log_range(fig: dict, values, name: str = "yaxis", floor: float | None = None) -> dict:
@@ -122,7 +111,7 @@ def _fit(phi_df: pd.DataFrame) -> tuple[int | None, float]:
     return tau, beta
 
 
-@_quiet
+@quiet
 def phi_summary(df: pd.DataFrame) -> str:
     """The φ_k chart in one sentence: its range, the fitted decay and what the chosen K keeps."""
     phi = df["phi"].to_numpy(dtype=float)
@@ -150,7 +139,7 @@ def _violations(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return d[d[col] > d["relative_bound"] + ROUNDING]
 
 
-@_quiet
+@quiet
 def bound_summary(df: pd.DataFrame) -> str:
     """The bias chart in one sentence: where bound/L crosses δ, and the measured curves beside it."""
     rel = df["relative_bound"].to_numpy(dtype=float)
@@ -175,7 +164,7 @@ def bound_summary(df: pd.DataFrame) -> str:
     return text + "."
 
 
-@_quiet
+@quiet
 def chosen_sentence(bound_df: pd.DataFrame, phi_df: pd.DataFrame, own_name: str = "the window's own loss") -> str:
     """The page's sentence: which K the rule chose and why, and whether the measured bias stays under the bound
     (and where it does not)."""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 
-def _quiet(f):
+def quiet(f):
     """Overflowed data (inf, 1e308) is described, not warned about: its sentence says what is finite."""
     @functools.wraps(f)
     def run(*args, **kw):
@@ -21,7 +21,7 @@ def _quiet(f):
     return run
 
 
-@_quiet
+@quiet
 def num(v: float) -> str:
     """A number as the sentences write it: whole numbers below 10⁶ as integers, else 3 significant digits, in
     e-notation outside 10⁻³ … 10⁴."""
@@ -35,7 +35,7 @@ def num(v: float) -> str:
     return f"{v:.2e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
 
 
-@_quiet
+@quiet
 def decades_per_step(x, values) -> float:
     """The least-squares slope of log10(values) against x, over the positive finite values (NaN if < 2)."""
     x, v = np.asarray(x, dtype=float), np.asarray(values, dtype=float)
@@ -45,7 +45,7 @@ def decades_per_step(x, values) -> float:
     return float(np.polyfit(x[ok], np.log10(v[ok]), 1)[0])
 
 
-@_quiet
+@quiet
 def rate(slope: float, unit: str = "steps", back: bool = True) -> str:
     """A log10 slope per step (x increasing) in words, read going back (x decreasing) when `back`."""
     if not np.isfinite(slope) or abs(slope) < 1e-3:
@@ -63,7 +63,7 @@ def _at(df: pd.DataFrame, x: str, col: str, how: str):
     return d.loc[i, x], d.loc[i, col]
 
 
-@_quiet
+@quiet
 def series(df: pd.DataFrame, x: str, col: str, name: str, x_name: str | None = None) -> str:
     """"name goes from a at x = … to b at x = … (largest …)" for one drawn column."""
     d = df[np.isfinite(df[col].astype(float))]
@@ -76,7 +76,7 @@ def series(df: pd.DataFrame, x: str, col: str, name: str, x_name: str | None = N
             f"{num(last[x])} (largest {num(hi[1])} at {xn} = {num(hi[0])})")
 
 
-@_quiet
+@quiet
 def lines(df: pd.DataFrame, x: str, cols: dict, x_name: str | None = None) -> str:
     """One clause per drawn line (cols: column → its name), joined into one sentence."""
     parts = [series(df, x, c, n, x_name) for c, n in cols.items() if c in df]
@@ -85,7 +85,7 @@ def lines(df: pd.DataFrame, x: str, cols: dict, x_name: str | None = None) -> st
 
 # ---- the lessons' charts ---------------------------------------------------------------------------------------
 
-@_quiet
+@quiet
 def delta_curve(df: pd.DataFrame, col: str = "norm_dL_dh", name: str = "‖δ_t‖") -> str:
     """‖δ_t‖ against t: its rate going back, its value at the last and the first drawn step."""
     d = df[np.isfinite(df[col].astype(float)) & (df[col].astype(float) > 0)]
@@ -97,7 +97,7 @@ def delta_curve(df: pd.DataFrame, col: str = "norm_dL_dh", name: str = "‖δ_t�
             f"{num(first[col])} at t = {int(first['t'])} (largest {num(hi[1])} at t = {int(hi[0])}).")
 
 
-@_quiet
+@quiet
 def unit_spread(df: pd.DataFrame) -> tuple[int, float, int]:
     """|δ_t,i| per unit (index t, one column per unit): at the earliest step where any unit is non-zero, the unit
     with the largest value, how many times the median unit's value it is, and that step."""
@@ -111,7 +111,7 @@ def unit_spread(df: pd.DataFrame) -> tuple[int, float, int]:
     return int(np.nanargmax(v)), float(np.nanmax(v) / med) if med > 0 else float("inf"), int(df.index[r])
 
 
-@_quiet
+@quiet
 def unit_heatmap(df: pd.DataFrame) -> str:
     """δ_t per hidden unit."""
     unit, ratio, t = unit_spread(df)
@@ -121,7 +121,7 @@ def unit_heatmap(df: pd.DataFrame) -> str:
             f"the most gradient, {num(ratio)}× the median unit's.")
 
 
-@_quiet
+@quiet
 def unit_notice(df: pd.DataFrame) -> str:
     """What to notice in δ_t per unit, from the data: whether some units carry the gradient further back."""
     unit, ratio, t = unit_spread(df)
@@ -134,7 +134,7 @@ def unit_notice(df: pd.DataFrame) -> str:
             "the decay is shared by every direction, not carried by a few units.")
 
 
-@_quiet
+@quiet
 def contribution_grid(df: pd.DataFrame, kept: np.ndarray | None = None) -> str:
     """G[t, k] (index t, columns k): how fast it falls with the lag t − k, and what the mask keeps."""
     G = df.to_numpy(dtype=float)
@@ -154,7 +154,7 @@ def contribution_grid(df: pd.DataFrame, kept: np.ndarray | None = None) -> str:
     return text + "."
 
 
-@_quiet
+@quiet
 def lower_triangle_filled(df: pd.DataFrame, kept: np.ndarray | None = None) -> float:
     """The share of G[t, k]'s lower triangle (k ≤ t) that is finite, non-zero and (with the (T, T) mask `kept`)
     not cut."""
@@ -166,7 +166,7 @@ def lower_triangle_filled(df: pd.DataFrame, kept: np.ndarray | None = None) -> f
     return float(np.mean(shown[tri]))
 
 
-@_quiet
+@quiet
 def step_terms(df: pd.DataFrame) -> str:
     """What each step adds to the recurrent weights' gradient (the column after t: norm_term_W_hh, or the IndRNN's
     norm_term_u): how many of the last steps carry 90 % of the summed term norms."""
@@ -181,7 +181,7 @@ def step_terms(df: pd.DataFrame) -> str:
             f"t = {int(df['t'].iloc[i])}.")
 
 
-@_quiet
+@quiet
 def first_below(x, values, level: float):
     """The first x whose value is below `level` (None if none is)."""
     v = np.asarray(values, dtype=float)
@@ -189,7 +189,7 @@ def first_below(x, values, level: float):
     return None if not len(hit) else np.asarray(x)[hit[0]]
 
 
-@_quiet
+@quiet
 def connectivity(df: pd.DataFrame) -> str:
     """‖∂ℓ_t/∂x_(t−ℓ)‖ against the lag."""
     d = df.sort_values("lag")
@@ -201,14 +201,14 @@ def connectivity(df: pd.DataFrame) -> str:
             f"{rate(slope, 'lags', back=False)}, {where}.")
 
 
-@_quiet
+@quiet
 def eigenvalues(df: pd.DataFrame) -> str:
     out = int((df["abs"] > 1 + 1e-12).sum())
     return (f"{len(df)} eigenvalues; the largest modulus ρ = {num(df['abs'].max())}; {out} lie outside the unit "
             "circle.")
 
 
-@_quiet
+@quiet
 def singular(df: pd.DataFrame, gamma: float) -> str:
     s = df["sigma"].astype(float)
     spread = (f"all {len(s)} singular values are {num(s.max())}" if np.ptp(s) <= 1e-9 * s.max() else
@@ -218,7 +218,7 @@ def singular(df: pd.DataFrame, gamma: float) -> str:
             f"{'<' if s.max() * gamma < 1 else '≥'} 1).")
 
 
-@_quiet
+@quiet
 def jacobian_curve(df: pd.DataFrame) -> str:
     """‖∂h_t/∂h_(t−ℓ)‖ against the lag, and whether it stays under the bound (σ₁γ)^ℓ."""
     d = df[np.isfinite(df["log10_norm"])]
@@ -237,7 +237,7 @@ def jacobian_curve(df: pd.DataFrame) -> str:
     return text + "."
 
 
-@_quiet
+@quiet
 def phase(df: pd.DataFrame, current: float, kind: str = "ρ") -> str:
     """The phase map (index: scale, columns lag…): the border where the longest lag's norm crosses 1."""
     z = df.to_numpy(dtype=float)
@@ -252,7 +252,7 @@ def phase(df: pd.DataFrame, current: float, kind: str = "ρ") -> str:
             f"nearest the current {kind} = {num(current)} ({kind} = {num(scales[i])}) it is {num(10 ** end[i])}.")
 
 
-@_quiet
+@quiet
 def cliff(df: pd.DataFrame, bounds: tuple[float, float, float, float]) -> str:
     """The two descents on the cliff: where each ends, its largest jump, and whether it left the map
     (bounds: w_lo, w_hi, b_lo, b_hi)."""
@@ -266,14 +266,14 @@ def cliff(df: pd.DataFrame, bounds: tuple[float, float, float, float]) -> str:
     return "; ".join(parts) + "."
 
 
-@_quiet
+@quiet
 def cliff_descents_differ(df: pd.DataFrame) -> float:
     """The distance between the two descents' end points."""
     ends = [d[["w", "b"]].to_numpy(float)[-1] for _, d in df.groupby("path", sort=False)]
     return float(np.hypot(*(ends[0] - ends[1]))) if len(ends) == 2 else 0.0
 
 
-@_quiet
+@quiet
 def bias(df: pd.DataFrame) -> str:
     """cos(ĝ, g) and the relative error of TBPTT against k2."""
     d = df[np.isfinite(df["relative_error"])]
@@ -286,7 +286,7 @@ def bias(df: pd.DataFrame) -> str:
             + f"; at k2 = {int(d['k2'].iloc[-1])} it is {d['relative_error'].iloc[-1]:.2%}.")
 
 
-@_quiet
+@quiet
 def randomized(df: pd.DataFrame) -> str:
     one = df["rel_error_one_draw"].astype(float)
     last = df.iloc[-1]
@@ -297,7 +297,7 @@ def randomized(df: pd.DataFrame) -> str:
             f"{last['rel_error_mean_of_n']:.1%} (1/√n of one draw would be {one.mean() / np.sqrt(last['n']):.1%}).")
 
 
-@_quiet
+@quiet
 def heatmap_over_updates(df: pd.DataFrame) -> str:
     """The lab's ‖δ_t‖ over training (index update, columns t…)."""
     if df.empty:
@@ -309,7 +309,7 @@ def heatmap_over_updates(df: pd.DataFrame) -> str:
             f"{num(last[0])} at t = 0.")
 
 
-@_quiet
+@quiet
 def log_profiles(df: pd.DataFrame, x: str = "lag") -> str:
     """Lines stored as log10 columns ("log10 <name>", e.g. per architecture): each one's value at the longest x
     it is drawn to, the first x where it is below 1e-3, and where it stops being drawn (exactly 0 or overflowed)."""
@@ -332,7 +332,7 @@ def log_profiles(df: pd.DataFrame, x: str = "lag") -> str:
     return "; ".join(parts) + "." if parts else "Nothing is drawn."
 
 
-@_quiet
+@quiet
 def gates(df: pd.DataFrame) -> str:
     """Each gate's mean activation over t and units, and its 10–90 % band at the last step."""
     names = [c[:-5] for c in df.columns if str(c).endswith("_mean")]
@@ -341,7 +341,7 @@ def gates(df: pd.DataFrame) -> str:
         f"{df[n + '_p90'].iloc[-1]:.2f})" for n in names) + "."
 
 
-@_quiet
+@quiet
 def by_group(df: pd.DataFrame, group: str, x: str, y: str, y_name: str, labels: dict | None = None) -> str:
     """One clause per group (e.g. per algorithm): y at its smallest and largest x."""
     parts = []
@@ -352,7 +352,7 @@ def by_group(df: pd.DataFrame, group: str, x: str, y: str, y_name: str, labels: 
     return (f"{y_name} — " + "; ".join(parts) + ".") if parts else "Nothing was measured."
 
 
-@_quiet
+@quiet
 def tradeoff(df: pd.DataFrame) -> str:
     """Checkpointing's time against memory (one row per budget)."""
     d = df.sort_values("memory_ratio")
