@@ -6,6 +6,8 @@ from conftest import ARTIFACTS
 from playwright.sync_api import expect
 from test_browser import assert_no_problem, slider_value, wait_idle
 
+from ui.presets import TOUR
+
 WORD_JOINER = "\u2060"          # ui.plain_text puts it after ":" / "@" and before "." (it breaks autolinks)
 PAYLOADS = {"cell": "[a](http://e.x)", "act": "![](http://e.x/p.png)", "init": "**b** <b>x</b>",
             "H": "<img src=x onerror=alert(1)>", "seed": "$\\int_0^1 x$", "scale_kind": ":red[x] :smile:",
@@ -28,7 +30,7 @@ def test_a_link_notice_is_plain_text_and_names_every_change(server, page):
         assert shown in text, (shown, text)
     assert "rho is not a setting of this page and was ignored — did you mean scale?" in text, text
     assert "k2=5 was raised to k1 = 30: TBPTT needs k2 ≥ k1." in text, text
-    assert "tour=99 was dropped: the tour has 12 stops." in text, text
+    assert f"tour=99 was dropped: the tour has {len(TOUR)} stops." in text, text
     assert slider_value(page, "k2 (steps back") == "30" and slider_value(page, "k1 (steps per update)") == "30"
     assert "k2=30" in page.url and "rho" not in page.url and "tour" not in page.url, page.url
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
