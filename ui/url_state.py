@@ -136,18 +136,27 @@ def widget(p: Param, where=st, **kw):
     if p.key in hidden():
         return v
     wk = "w_" + p.key
-    st.session_state[wk] = v
     common = dict(key=wk, on_change=_sync, args=(p.key,), help=p.help, **kw)
-    if p.kind == "int":
-        where.slider(p.label, int(p.lo), int(p.hi), step=int(p.step or 1), **common)
-    elif p.kind == "float":
-        where.slider(p.label, float(p.lo), float(p.hi), step=float(p.step), **common)
-    elif p.kind == "bool":
-        where.toggle(p.label, **common)
+    opts = common.pop("options", None) or p.options
+    first = not st.session_state.get("_ran")
+    if first:
+        # This session's first run. If the browser already holds this widget (a replica died and Streamlit's client
+        # reconnected to another one, which made a new session), the value it sends is the student's latest move and
+        # wins over the URL, which was written before that move. Passed as the widget's value, not through
+        # session_state, so that the browser's value can win; the key alone is the widget's identity.
+        common["index" if p.kind == "choice" else "value"] = opts.index(v) if p.kind == "choice" else v
     else:
-        opts = kw.pop("options", None) or p.options
-        common.pop("options", None)
-        where.selectbox(p.label, opts, format_func=lambda o: LABELS.get(o, o), **common)
+        st.session_state[wk] = v
+    if p.kind == "int":
+        got = where.slider(p.label, int(p.lo), int(p.hi), step=int(p.step or 1), **common)
+    elif p.kind == "float":
+        got = where.slider(p.label, float(p.lo), float(p.hi), step=float(p.step), **common)
+    elif p.kind == "bool":
+        got = where.toggle(p.label, **common)
+    else:
+        got = where.selectbox(p.label, opts, format_func=lambda o: LABELS.get(o, o), **common)
+    if first and got != v:
+        _sync(p.key)
     return st.session_state["cfg_" + p.key]
 
 
@@ -168,4 +177,5 @@ def write_url():
     keys the app wrote: on the next run they are not the user's)."""
     values = url_values()
     st.session_state["_wrote"] = set(values)
+    st.session_state["_ran"] = True              # widgets are re-seeded from the canonical values from now on
     st.query_params.from_dict(values)
