@@ -3,7 +3,15 @@ loaded and resumed, bit for bit).
 
 Modes
 - "epochwise": every update draws a fresh batch of independent sequences from the task and backpropagates
-  under the chosen scheme (full BPTT, TBPTT(k1, k2) within each sequence, or randomized truncation).
+  under the chosen scheme (full BPTT, TBPTT(k1, k2) within each sequence, randomized truncation, or adaptive).
+- scheme "adaptive" (Aicher, Foti & Fox, UAI 2019; explorer.adaptive_truncation): TBPTT(K, K) with K chosen from a
+  tolerable relative bias δ. Every `adapt_every` updates (at updates 1, 1 + N, 1 + 2N, …), before that update, K is
+  estimated again from the current model on a fresh batch of B sequences X (T, B, D) drawn from its own generator
+  (so the training batches are the ones a fixed-K run with the same seed draws): the last step's loss ℓ_{T−1} is
+  backpropagated once, φ_k = (1/B) Σ_b ‖∂ℓ_{T−1,b}/∂s_{T−k,b}‖ is fitted as φ_τ β^{k−τ}, and
+      K = min { K : bound(K) / L < δ },   bound(K) ≥ ‖Σ_{k ≥ K} v_k‖,   L = max_K (‖Σ_{k<K} v_k‖ − bound(K)),
+  else K = T (the whole sequence: full BPTT) when no K is certified (φ_k not decaying, or L ≤ 0). K is part of the
+  trainer's state, and each record says the K its update used and whether it was estimated at that update.
 - "online": one long stream per batch row (a text corpus), the state carried across updates, as min-char-rnn
   and most language models train. Every k1 steps the losses of those k1 steps are backpropagated k2 ≥ k1 steps
   (Williams & Peng's BPTT(k2; k1)): the window of the last k2 inputs is run forward from the carried state at its
@@ -23,6 +31,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import clipping
+from .adaptive_truncation import adaptive_truncation
 from .bptt import backward
 from .forward import forward
 from .model import Model, build_model, model_from_params
@@ -33,8 +42,10 @@ from .truncation import TBPTT, Full, Randomized
 from .validation import choice, finite_float, positive_int
 
 MODES = ("epochwise", "online")
-TRUNCATIONS = ("full", "tbptt", "randomized")
+TRUNCATIONS = ("full", "tbptt", "randomized", "adaptive")
 CLIPS = ("off", "norm", "value")
+MAX_ADAPT_EVERY = 100_000
+ADAPT_STREAM = 2          # adaptive: its batches come from default_rng((seed, 2)); training's from seed + 1
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class TrainConfig:
     k1: int = 25
     k2: int = 25
     keep_prob: float = 0.9              # randomized truncation's π
+    delta: float = 0.1                  # adaptive: tolerable relative bias δ ∈ (0, 1] of TBPTT(K, K) (Aicher et al.)
+    adapt_every: int = 10               # adaptive: K estimated again every N updates (1: before every update)
     batch_size: int = 32
     seed: int = 0
     snapshot_every: int = 10            # ‖δ_t‖ snapshot every N updates (0: never)
@@ -71,13 +84,22 @@ class TrainConfig:
         positive_int("batch_size", self.batch_size, maximum=4096)
         TBPTT(self.k1, self.k2)                                # checks k1 ≥ 1, k2 ≥ k1
         Randomized(self.keep_prob)
+        finite_float("delta", self.delta, low=0.0, high=1.0, low_open=True)
+        positive_int("adapt_every", self.adapt_every, maximum=MAX_ADAPT_EVERY)
+        if self.scheme == "adaptive" and self.mode != "epochwise":
+            raise ValueError("scheme 'adaptive' is for mode 'epochwise' (online mode is always TBPTT(k1, k2))")
         for name in ("snapshot_every", "spectrum_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be a whole number ≥ 0, got {v!r}")
 
-    def truncation(self, seed: int = 0):
-        """The scheme object (as Scenario.truncation): Full(), TBPTT(k1, k2) or Randomized(keep_prob, seed)."""
+    def truncation(self, seed: int = 0, K: int | None = None):
+        """The scheme object (as Scenario.truncation): Full(), TBPTT(k1, k2), Randomized(keep_prob, seed), or for
+        "adaptive" TBPTT(K, K) with the K in force (the Trainer's state.K)."""
+        if self.scheme == "adaptive":
+            if K is None:
+                raise ValueError("scheme 'adaptive' needs the K in force (TrainState.K); none was estimated yet")
+            return TBPTT(K, K)
         if self.scheme == "tbptt":
             return TBPTT(self.k1, self.k2)
         if self.scheme == "randomized":
@@ -87,6 +109,8 @@ class TrainConfig:
     def label(self) -> str:
         if self.mode == "online":
             return f"online TBPTT(k1={self.k1}, k2={self.k2})"
+        if self.scheme == "adaptive":
+            return f"adaptive TBPTT(K, K), δ = {self.delta:g}, K estimated every {self.adapt_every} updates"
         return self.truncation().label()
 
 
@@ -105,6 +129,8 @@ class StepRecord:
     delta_norms: np.ndarray | None  # (T,) ‖δ_t‖ of this update, every snapshot_every updates
     finite: bool = True
     message: str | None = None      # set on the record that ends a run
+    K: int | None = None            # adaptive: the K of the TBPTT(K, K) this update used (None for other schemes)
+    K_estimated: bool = False       # adaptive: K was estimated again just before this update
 
     def as_row(self) -> dict:
         """A flat dict for a pandas DataFrame row (param norms as norm.<name>; the snapshot left out)."""
@@ -123,6 +149,8 @@ class TrainState:
     stream_pos: int = 0                        # online: index of the next unseen step
     carry: np.ndarray | None = None            # online: state at the start of the next window, (B, S)
     stopped: str | None = None
+    K: int | None = None                       # adaptive: the K in force (None before the first estimate)
+    adapt_rng: np.random.Generator | None = None   # adaptive: draws the batches K is estimated on
 
 
 class Trainer:
@@ -143,6 +171,11 @@ class Trainer:
                                 seed=config.seed, dtype=config.dtype)
             opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
             state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
+        if config.scheme == "adaptive" and getattr(task, "T", None) is None:
+            raise ValueError(f"scheme 'adaptive' needs sequences that all end at step T (K is estimated from the "
+                             f"loss there); task {task.name!r} has sequences of different lengths")
+        if state.adapt_rng is None:                   # its own stream: the training batches stay a fixed-K run's
+            state.adapt_rng = np.random.default_rng((config.seed, ADAPT_STREAM))
         self.state = state
         self.baseline = float(task.baseline)          # computed once: for text it is a pass over the corpus
 
@@ -162,7 +195,7 @@ class Trainer:
         cfg, st = self.config, self.state
         if cfg.mode == "epochwise":
             b = self.task.batch(cfg.batch_size, st.rng)
-            return b.X, b.targets, b.mask, None, cfg.truncation(int(st.rng.integers(2 ** 31)))
+            return b.X, b.targets, b.mask, None, cfg.truncation(int(st.rng.integers(2 ** 31)), K=st.K)
         ids = self.task.corpus.ids
         V = self.task.corpus.vocab.size
         B, k1, k2 = cfg.batch_size, cfg.k1, cfg.k2
@@ -187,6 +220,10 @@ class Trainer:
         cfg, st = self.config, self.state
         if st.stopped is not None:
             raise RuntimeError(f"this run has stopped: {st.stopped}")
+        adaptive = cfg.scheme == "adaptive"
+        estimated = adaptive and (st.K is None or st.step % cfg.adapt_every == 0)
+        if estimated:
+            st.K = estimate_K(st.model, self.task, st.adapt_rng, delta=cfg.delta, batch_size=cfg.batch_size)
         X, y, mask, online, scheme = self._batch()
         model = st.model
         s0 = None
@@ -229,7 +266,7 @@ class Trainer:
             norms = {k: float(np.linalg.norm(v)) for k, v in model.params.items()}
         snap = rec.delta_norms if (cfg.snapshot_every and st.step % cfg.snapshot_every == 0) else None
         return StepRecord(st.step, loss, self.baseline, c.norm_before, c.norm_after, c.clipped, lr, norms, rho,
-                          sigma1, snap, finite, message)
+                          sigma1, snap, finite, message, st.K if adaptive else None, estimated)
 
     # --- save / resume ---------------------------------------------------------------------------------------
     def state_bytes(self) -> bytes:
@@ -241,7 +278,8 @@ class Trainer:
             arrays["carry"] = st.carry
         header = dict(config=asdict(self.config), model_config=st.model.config, step=st.step,
                       stream_pos=st.stream_pos, stopped=st.stopped, opt_t=st.optimizer.t,
-                      rng=st.rng.bit_generator.state, task=self.task.name)
+                      rng=st.rng.bit_generator.state, task=self.task.name, K=st.K,
+                      adapt_rng=st.adapt_rng.bit_generator.state)
         arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
@@ -303,8 +341,38 @@ class Trainer:
         rng = np.random.default_rng()
         rng.bit_generator.state = header["rng"]
         st = TrainState(model, opt, rng, header["step"], header["stream_pos"], arrays.get("carry"),
-                        header["stopped"])
+                        header["stopped"], K=header.get("K"))
+        if header.get("adapt_rng") is not None:        # states saved before adaptive truncation have none
+            st.adapt_rng = np.random.default_rng()
+            st.adapt_rng.bit_generator.state = header["adapt_rng"]
         return cls(task, cfg, state=st)
+
+
+def estimate_K(model: Model, task, rng: np.random.Generator, *, delta: float, batch_size: int) -> int:
+    """Aicher et al.'s K for `model` now: a fresh batch of `batch_size` sequences X (T, B, D) from `task` (drawn with
+    `rng`), the last step's loss ℓ_{T−1} backpropagated once (explorer.adaptive_truncation, measure=False), and
+    K = the smallest K whose relative bias bound(K) / L is below δ, else the window's length (T, or the steps before
+    a forward overflow; 1 when even the first step overflows: the update that follows stops the run)."""
+    b = task.batch(batch_size, rng)
+    trace = forward(model, b.X, b.targets, loss=task.loss, mask=b.mask)
+    if trace.valid_T < 1:
+        return 1
+    return adaptive_truncation(trace, delta=delta, measure=False).K
+
+
+def reach(task) -> dict[str, int]:
+    """What TBPTT(K, K) (chunks [jK, (j+1)K), no gradient across a boundary) must keep to learn the task, in steps:
+    "T" (K ≥ T is full BPTT) and, for the copy task, "link" = lag + n_symbols, the distance from each symbol to its
+    recall: with K ≤ link no backward window holds a symbol and its recall; for link < K < T some do, depending on
+    where the chunk boundaries fall (the final window reaches K steps back from T); K ≥ T links all of them.
+    Empty for tasks without a fixed T."""
+    T = getattr(task, "T", None)
+    if T is None:
+        return {}
+    out = {"T": int(T)}
+    if hasattr(task, "lag") and hasattr(task, "n_symbols"):
+        out["link"] = int(task.lag + task.n_symbols)
+    return out
 
 
 def _check_fits(task, config: TrainConfig, got: dict, what: str) -> None:
@@ -332,6 +400,13 @@ def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:
     why = ""
     if config.mode == "epochwise" and config.scheme == "tbptt" and lag is not None and config.k2 < lag:
         why = f" (k2={config.k2} < lag {lag}: the gradient cannot reach the symbols)"
+    ks = [r.K for r in records if r.K is not None]
+    if config.scheme == "adaptive" and ks:
+        span = f"K = {ks[-1]}" + (f" (between {min(ks)} and {max(ks)} over the run)" if min(ks) < max(ks) else
+                                  " at every update")
+        link = reach(task).get("link")
+        why = f"; {span}" + (f", at most {link} = lag + symbols: no output can reach its symbol"
+                             if link is not None and max(ks) <= link else "")
     if loss < 0.8 * base:
         verdict = f"loss fell to {loss:.3g}, {100 * (1 - loss / base):.0f}% below the baseline {base:.3g}"
     elif loss <= 1.05 * base:

@@ -2,11 +2,13 @@
 import numpy as np
 import streamlit as st
 
+from explorer.figures import architecture_figs as af
 from explorer.figures import summaries
 from explorer.figures import training_figs as tf
 from explorer.sampling import activations_over_text, sample
 from explorer.training import summarize
 from ui import live, params, url_state
+from ui import race as kr
 from ui import training_lab as tl
 from ui.blocks import chart, lesson
 from ui.plain_text import plain
@@ -26,8 +28,16 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     v["B"] = url_state.widget(P["B"], c4)
     corpus, corpus_id = (tl.corpus_choice(url_state.widget(P["corpus"], c4), c4) if v["task"] == "text"
                          else (None, None))
+    A = params.by_key(params.LAB_ADAPTIVE)
+    a1, a2, a3 = st.columns(3)
+    v.update({k: url_state.widget(A[k], c) for k, c in (("lab_scheme", a1), ("delta", a2), ("adapt_every", a3))})
     spec = tl.LabTask(v["task"], v["size"], corpus_id)
     task = spec.build(corpus)
+    if v["lab_scheme"] == "adaptive" and not tl.adaptive_fits(task):
+        st.info("Adaptive truncation estimates K from the loss at the sequence's last step, which every sequence "
+                "must reach; the Reber strings end at different steps, so the lab uses the sidebar's truncation.",
+                icon=":material/info:")
+        v["lab_scheme"] = "sidebar_scheme"
     cfg = tl.lab_config(sc, v, task)
     T_task = tl.sequence_length(task)
     if cfg.batch_size < v["B"]:
@@ -79,6 +89,16 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
               latex=r"\rho = \max_i |\lambda_i(W_{hh})|,\quad \sigma_1 = \|W_{hh}\|_2",
               notice="learning long memories pushes ρ towards 1 from below; past it, gradients can explode.",
               summary=summaries.lines(d, "step", {"rho": "ρ", "sigma1": "σ₁"}, "update"))
+        if lab_.trainer.config.scheme == "adaptive":
+            refs = tl.k_refs(lab_.trainer.task)
+            fig, d = tf.k_over_updates({"K in force": df}, refs=refs, projector=proj)
+            chart(fig, d, key="lab_k", title="Truncation length K over updates",
+                  latex=r"K = \min\{K : \mathrm{bound}(K)/L < \delta\}\ 	ext{(else } T	ext{)},\quad "
+                        r"\mathrm{bound}(K) = rac{arphi_	au\,eta^{K-	au}}{1-eta}",
+                  notice="the open markers are the updates where K was estimated again from the network as it was "
+                         "then; K = T means no shorter K could be certified at this δ (the gradient does not decay "
+                         "geometrically), and the update is full BPTT.",
+                  summary=summaries.k_over_updates(d, refs))
 
     # Two timers: training and its status line every live.TICK_S, the four charts every CHART_EVERY s — redrawing
     # four Plotly charts 2–3 times a second kept the browser ~80% busy, and every other control waited behind it.
@@ -112,3 +132,38 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         e2.html(tf.text_activations(text, h[:, int(unit)]))
         e2.caption("**What to notice:** the background is unit h_i after reading each character (red > 0, "
                    "blue < 0): some units switch on inside brackets or quotes, or count position in a line.")
+
+    st.divider()
+    st.markdown("### Race: adaptive K against fixed K on the copy task")
+    st.markdown(kr.k_race_rules() + f" The adaptive contender uses the δ ({v['delta']:g}) and the N "
+                f"({v['adapt_every']}) set above.")
+    R = params.by_key(params.K_RACE)
+    r1, r2, r3, r4 = st.columns(4)
+    rv = {k: url_state.widget(R[k], c) for k, c in (("kr_lag", r1), ("kr_short", r2), ("kr_long", r3), ("kr_n", r4))}
+    krace = kr.k_race_state(sc, rv["kr_lag"], (rv["kr_short"], rv["kr_long"]), rv["kr_n"], delta=v["delta"],
+                            adapt_every=v["adapt_every"])
+    st.caption(f"**Task:** {plain(krace.task.describe(), 400)} · LSTM, H = {sc.hidden}, batch size "
+               f"{krace.batch_size}.")
+    live.controls("krace", krace, play_label="▶ start the race" if not krace.done else "▶ continue the race",
+                  pause_label="❚❚ hold the race", reset_label="↺ new race")
+
+    def krace_charts(race_):
+        if not race_.done:
+            return
+        a, b = st.columns(2, gap="large")
+        fig, d = af.race_curves(race_.losses, race_.baseline, smooth=kr.SMOOTH, projector=proj)
+        chart(fig, d, key="krace_loss", where=a, title="Loss during the race",
+              latex=r"	ext{same task, network, optimizer and batches; only the truncation differs}",
+              notice="under the dashed baseline a contender has learned to copy across the lag; on it, its "
+                     "gradient never linked an output to the symbol it must repeat.",
+              summary=summaries.lines(d, "update", {c: c for c in d.columns if c != "update"}))
+        refs = tl.k_refs(race_.task)
+        fig, d = tf.k_over_updates(kr.k_histories(race_), refs=refs, projector=proj)
+        chart(fig, d, key="krace_k", where=b, title="Truncation length K over updates",
+              latex=r"	ext{adaptive: } K = \min\{K : \mathrm{bound}(K)/L < \delta\};\quad 	ext{fixed: TBPTT}(K, K)",
+              notice="below the lag + symbols + 1 line no backward window holds a symbol and its recall; from T on "
+                     "TBPTT(K, K) is full BPTT.", summary=summaries.k_over_updates(d, refs))
+        if race_.finished:
+            st.success(kr.race_summary(race_), icon=":material/flag:")
+
+    live.fragment("krace", after=krace_charts)

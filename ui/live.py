@@ -92,11 +92,13 @@ def error_text(e: Exception) -> str:
     return f"{type(e).__name__}: {str(e)[:200]}"
 
 
-def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: Callable[[], None] | None = None,
+def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", pause_label: str = "❚❚ pause",
+             reset_label: str = "↺ reset", on_play: Callable[[], None] | None = None,
              on_pause: Callable[[], None] | None = None, on_step: Callable[[], None] | None = None) -> None:
     """The run's buttons in one row: ▶ play, ❚❚ pause, ▶| step (only with `on_step`, the click's one update) and
     ↺ reset (drops st.session_state[key]: the page makes a new run). on_play and on_pause follow the play state's
-    change. A step that failed on the last click is said above them."""
+    change. A step that failed on the last click is said above them. Two runs on one page need labels that differ
+    (a reader, and a browser test, finds a button by its label)."""
     ss = st.session_state
 
     def play():
@@ -125,11 +127,11 @@ def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", on_play: C
 
     if key + "_error" in ss:
         st.error(ss.pop(key + "_error"), icon=":material/error:")
-    buttons = [(play_label, play, dict(disabled=run.playing or bool(run.over), type="primary")),
-               ("❚❚ pause", pause, dict(disabled=not run.playing))]
+    buttons = [(play_label, play, dict(disabled=run.playing or bool(run.over), type="primary", key=f"{key}_play")),
+               (pause_label, pause, dict(disabled=not run.playing, key=f"{key}_pause"))]
     if on_step is not None:
-        buttons.append(("▶| step", step, dict(disabled=bool(run.over))))
-    buttons.append(("↺ reset", reset, {}))
+        buttons.append(("▶| step", step, dict(disabled=bool(run.over), key=f"{key}_step")))
+    buttons.append((reset_label, reset, dict(key=f"{key}_reset")))      # keyed: two runs' rows can share a page
     for col, (label, callback, kw) in zip(st.columns([1] * len(buttons) + [7 - len(buttons)]), buttons):
         col.button(label, on_click=callback, width="stretch", **kw)
 

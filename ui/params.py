@@ -66,7 +66,8 @@ LABELS = {"rho": "ρ (spectral radius)", "sigma1": "σ₁ (largest singular valu
           "tbptt": "TBPTT(k1, k2)", "randomized": "randomized truncation", "adding": "adding problem",
           "copy": "copy with a lag", "last_squared": "last step, squared error",
           "every_squared": "every step, squared error", "every_cross_entropy": "every step, cross-entropy",
-          "every": "a loss at every step", "sidebar": "the sidebar's loss"}
+          "every": "a loss at every step", "sidebar": "the sidebar's loss",
+          "sidebar_scheme": "the sidebar's truncation", "adaptive": "adaptive (δ)"}
 
 # The sidebar's settings: label, slider step and help for each Scenario field (in the sidebar's order).
 _SIDEBAR = {
@@ -149,6 +150,21 @@ LAB = (Param("task", "Task", "choice", "copy", options=tuple(tasks.TASKS) + ("te
        Param("B", "Batch size", "int", 32, 1, 128, 1),
        Param("corpus", "Corpus (text task)", "choice", "python-docs", options=tasks.BUILTIN_CORPORA + ("upload",)))
 
+# The lab's truncation: the sidebar's scheme, or adaptive (δ) — TBPTT(K, K) with K from Aicher et al.'s rule, estimated
+# again every N updates (explorer.training's scheme "adaptive"); δ is lesson 4's setting (ADAPTIVE_DELTA).
+LAB_ADAPTIVE = (Param("lab_scheme", "Truncation in the lab", "choice", "sidebar_scheme",
+                      options=("sidebar_scheme", "adaptive"),
+                      help="the sidebar's truncation scheme, or adaptive (δ): TBPTT(K, K) with the smallest K whose "
+                           "bound on the relative bias is below δ, estimated again from the current network"),
+                ADAPTIVE_DELTA,
+                Param("adapt_every", "Estimate K again every … updates", "int", 10, 1, 200, 1,
+                      help="before every N-th update, K is estimated on a fresh batch from the network as it is then"))
+# The race on the lab page: adaptive (δ) against two fixed TBPTT(K, K) on the copy task.
+K_RACE = (Param("kr_lag", "Copy task: lag", "int", 15, 5, 60, 1),
+          Param("kr_short", "Short fixed K", "int", 10, 1, 100, 1),
+          Param("kr_long", "Long fixed K", "int", 25, 1, 100, 1),
+          Param("kr_n", "Updates per contender", "int", 500, 50, 3000, 50))
+
 RACE = (Param("race_task", "Race task", "choice", "adding", options=("adding", "copy")),
         Param("race_len", "Length T (adding) / lag (copy)", "int", 50, 5, 200, 5),
         Param("race_n", "Updates per contender", "int", 400, 50, 3000, 50))
@@ -185,7 +201,7 @@ ONLINE = (Param("leak", "Leak α (1 = the app's RNN)", "float", 1.0, 0.05, 1.0, 
 
 # Each page's own settings with a fixed range, by the page's URL slug (the ones that depend on T are the functions
 # above: unroll_end, unroll_step on Unrolled_graph, loss_step on Architectures, memory_budget on Cost_of_a_gradient).
-BY_PAGE = {"Gradient_flow": (GMAP,), "Truncation": (ADAPTIVE_DELTA,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB, "Architectures": RACE, "Cost_of_a_gradient": COST + (SCHEDULE_SLOTS,), "Online_learning": ONLINE}
+BY_PAGE = {"Gradient_flow": (GMAP,), "Truncation": (ADAPTIVE_DELTA,), "Vanishing_and_exploding": CLIFF, "Training_lab": LAB + LAB_ADAPTIVE + K_RACE, "Architectures": RACE, "Cost_of_a_gradient": COST + (SCHEDULE_SLOTS,), "Online_learning": ONLINE}
 
 
 def by_key(table) -> dict[str, Param]:

@@ -1,10 +1,15 @@
-"""The architectures race: one Trainer per contender on the same task, with the same settings (RACE_CONFIG), advanced
-together as one ui.live.LiveRun."""
+"""The races: one Trainer per contender on the same task, with the same settings, advanced together as one
+ui.live.LiveRun (Race).
+
+- The architectures race (lesson 6): one contender per cell, RACE_CONFIG.
+- The truncation race (the training lab): adaptive (δ) truncation against two fixed TBPTT(K, K) on the copy task,
+  K_RACE_CONFIG; only the truncation differs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from explorer import tasks
@@ -53,11 +58,14 @@ class Race(live.LiveRun):
     trainers: dict[str, Trainer]
     budget: int                                            # updates per contender
     losses: dict[str, list] = field(default_factory=dict)
+    ks: dict[str, list] = field(default_factory=dict)     # per update: (K in force, estimated then) — adaptive only
     playing: bool = False
+    paused_word: str = "❚❚ paused"                         # the status line's word when not racing
 
     def __post_init__(self):
         for name in self.trainers:
             self.losses.setdefault(name, [])
+            self.ks.setdefault(name, [])
 
     @property
     def done(self) -> int:
@@ -90,11 +98,13 @@ class Race(live.LiveRun):
         if not live_:
             return False
         name = min(live_, key=lambda n: len(self.losses[n]))
-        self.losses[name].append(self.trainers[name].step().loss)
+        rec = self.trainers[name].step()
+        self.losses[name].append(rec.loss)
+        self.ks[name].append((rec.K, rec.K_estimated))
         return True
 
     def status(self) -> str:
-        state = "✓ finished" if self.finished else ("▶ racing" if self.playing else "❚❚ paused")
+        state = "✓ finished" if self.finished else ("▶ racing" if self.playing else self.paused_word)
         return f"**{state}** · update **{self.done}** of {self.budget} for every contender"
 
 
@@ -144,3 +154,68 @@ def trained_profiles(race: Race, H: int, seed: int):
     if compute.architectures_steps(X.shape[0], H) < X.shape[0]:
         return None
     return lag_profiles({n: t.model for n, t in race.trainers.items()}, X)
+
+
+# ---- the truncation race (the training lab) ---------------------------------------------------------------------
+
+# Every contender's settings but its truncation and the sidebar's H and seed: the copy task's test setting
+# (tests/test_training.py), where full BPTT learns within a few hundred updates and TBPTT shorter than the lag cannot.
+# Small input weights: storing the symbols must be learned, which only a gradient reaching back to them can teach.
+K_RACE_CONFIG = TrainConfig(cell="lstm", optimizer="adam", lr=0.02, clip="norm", clip_threshold=1.0, input_gain=0.01,
+                            batch_size=32, snapshot_every=0, spectrum_every=0)
+K_RACE_SYMBOLS, K_RACE_ALPHABET = 3, 4
+
+
+def k_race_task(lag: int):
+    """The truncation race's task: copy K_RACE_SYMBOLS symbols of K_RACE_ALPHABET across `lag` steps."""
+    return tasks.CopyTask(lag=lag, n_symbols=K_RACE_SYMBOLS, alphabet=K_RACE_ALPHABET)
+
+
+def k_race_configs(sc: Scenario, task, *, delta: float, adapt_every: int, ks) -> dict[str, TrainConfig]:
+    """The contenders: "adaptive (δ = …)" and one "TBPTT(K, K)" per distinct K in ks, each K_RACE_CONFIG with the
+    sidebar's H and seed and one batch size (the lab's budget at this H and T)."""
+    base = replace(K_RACE_CONFIG, hidden_size=sc.hidden, seed=sc.seed,
+                   batch_size=batch_size(K_RACE_CONFIG.cell, sc.hidden, task.input_size, task.T,
+                                         K_RACE_CONFIG.batch_size))
+    out = {f"adaptive (δ = {delta:g})": replace(base, scheme="adaptive", delta=delta, adapt_every=adapt_every)}
+    out.update({f"TBPTT({k}, {k})": replace(base, scheme="tbptt", k1=k, k2=k) for k in sorted(set(ks))})
+    return out
+
+
+def k_race_rules(cfg: TrainConfig = K_RACE_CONFIG) -> str:
+    """The truncation race's settings in one sentence."""
+    return (f"Every contender is an {cfg.cell.upper()} (the sidebar's H and seed, input weights × {cfg.input_gain:g}) "
+            f"trained with {OPTIMIZER_NAMES[cfg.optimizer]} (learning rate {cfg.lr:g}), global-norm clipping at "
+            f"{cfg.clip_threshold:g} and the same batches, for the same number of updates; only the truncation "
+            f"differs. The curves are running means of {SMOOTH} updates.")
+
+
+def k_race_state(sc: Scenario, lag: int, ks, budget: int, *, delta: float, adapt_every: int) -> Race:
+    """This session's truncation race (st.session_state["krace"]): the same one while its task and contenders stay
+    (a longer budget continues it), a new one otherwise."""
+    task = k_race_task(lag)
+    configs = k_race_configs(sc, task, delta=delta, adapt_every=adapt_every, ks=ks)
+    key = ("copy", lag, *configs.values())
+    race = st.session_state.get("krace")
+    if race is None or race.key != key:
+        race = Race(key, {name: Trainer(task, cfg) for name, cfg in configs.items()}, budget,
+                    paused_word="race paused")          # not the lab's "❚❚ paused" above it
+        st.session_state["krace"] = race
+    race.budget = budget
+    return race
+
+
+def k_histories(race: Race) -> dict[str, pd.DataFrame]:
+    """Each contender's K per update (columns step, K, K_estimated), for training_figs.k_over_updates: the K an
+    adaptive contender's records say, a fixed TBPTT(K, K)'s own K."""
+    out = {}
+    for name, t in race.trainers.items():
+        n = len(race.ks[name])
+        if t.config.scheme == "adaptive":
+            k, est = zip(*race.ks[name]) if n else ((), ())
+        else:
+            k, est = [t.config.k2] * n, [False] * n
+        out[name] = pd.DataFrame({"step": np.arange(1, n + 1), "K": np.asarray(k, dtype=float),
+                                  "K_estimated": np.asarray(est, dtype=bool)})
+    return out
+

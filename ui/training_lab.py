@@ -15,7 +15,7 @@ from explorer.figures import training_figs
 from explorer.persistence import CONFIG_KEY, load_model, model_bytes
 from explorer.scenario import Scenario
 from explorer.torch_names import read_weight_file, recurrent_weights
-from explorer.training import TrainConfig, Trainer
+from explorer.training import TrainConfig, Trainer, reach
 
 from . import lab_store, live, params, url_state
 from .plain_text import plain
@@ -65,13 +65,32 @@ def sequence_length(task) -> int:
     return getattr(task, "T", None) or task.max_len
 
 
+def adaptive_fits(task) -> bool:
+    """Whether the lab's adaptive truncation can run on `task`: K is estimated from the loss at step T − 1, which
+    every sequence must reach (the Reber task's strings end at different steps)."""
+    return bool(reach(task))
+
+
+def k_refs(task) -> dict[str, int]:
+    """The K chart's reference lines, labelled (explorer.training.reach): T (from there on TBPTT(K, K) is full BPTT)
+    and, for the copy task, lag + symbols + 1 (below it no symbol shares a backward window with its recall)."""
+    r = reach(task)
+    refs = {f"T = {r['T']} (full BPTT)": r["T"]} if "T" in r else {}
+    if "link" in r:
+        refs[f"lag + symbols + 1 = {r['link'] + 1}"] = r["link"] + 1
+    return refs
+
+
 def lab_config(sc: Scenario, lab: dict, task) -> TrainConfig:
-    """What the lab trains with: the sidebar's network and truncation (sc), the optimizer and clipping of the lab's
-    own settings (`lab`: their values by key, ui.params.LAB), and the requested batch as far as the update budget
-    allows it (batch_size)."""
+    """What the lab trains with: the sidebar's network and truncation (sc) — or, when the lab's own truncation
+    (`lab["lab_scheme"]`) is "adaptive", TBPTT(K, K) with K from δ every adapt_every updates —, the optimizer and
+    clipping of the lab's own settings (`lab`: their values by key, ui.params.LAB and LAB_ADAPTIVE), and the
+    requested batch as far as the update budget allows it (batch_size)."""
     T = sequence_length(task)
-    return TrainConfig(**{f: getattr(sc, f) for f in SAME_NAME}, **{c: getattr(sc, f) for f, c in RENAMED.items()},
-                       **{c: lab[k] for k, c in FROM_LAB.items()}, lr=float(lab["lr"]),
+    adaptive = (dict(scheme="adaptive", delta=float(lab["delta"]), adapt_every=int(lab["adapt_every"]))
+                if lab.get("lab_scheme") == "adaptive" else {})
+    sidebar = {f: getattr(sc, f) for f in SAME_NAME} | {c: getattr(sc, f) for f, c in RENAMED.items()}
+    return TrainConfig(**(sidebar | adaptive), **{c: lab[k] for k, c in FROM_LAB.items()}, lr=float(lab["lr"]),
                        batch_size=batch_size(sc.cell, sc.hidden, task.input_size, T, lab["B"]),
                        snapshot_every=1 if T <= 200 else 5)
 
@@ -131,8 +150,9 @@ class Lab(live.LiveRun):
         speed = f" · {rate:.0f} updates/s" if rate and rate >= 1 else ""
         if self.last_update_s > SLOW_UPDATE_S:
             speed = f" · {self.last_update_s:.1f} s per update ({self.size}: lower H, B or the length to go faster)"
+        K = f" · K = {r.K}" if r.K is not None else ""
         return (f"**{state}** · update **{n}** · loss {r.loss:.4g} (baseline {r.baseline:.3g}) · "
-                f"‖g‖ {r.grad_norm:.3g}{speed}")
+                f"‖g‖ {r.grad_norm:.3g}{K}{speed}")
 
 
 def keep(lab: Lab) -> None:

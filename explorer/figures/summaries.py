@@ -361,3 +361,30 @@ def tradeoff(df: pd.DataFrame) -> str:
             f"smallest keeps {lo['memory_ratio']:.1%} of plain BPTT's memory for {lo['time_ratio']:.2f}× its time "
             f"(counted {lo['counted_time_ratio']:.2f}×); the largest {hi['memory_ratio']:.1%} for "
             f"{hi['time_ratio']:.2f}×.")
+
+
+@quiet
+def k_over_updates(df: pd.DataFrame, refs: dict[str, float] | None = None) -> str:
+    """The K-over-updates chart (columns run, update, K, estimated; K holds from a row to the next): per run, K at its
+    first and last update, its range and the estimates drawn; then, per reference line, the share of each run's
+    updates with K at or above it."""
+    if df.empty:
+        return "No update has run yet."
+    parts, spans = [], {}
+    for name, d in df.groupby("run", sort=False):
+        d = d.sort_values("update")
+        u, k = d["update"].to_numpy(int), d["K"].to_numpy(int)
+        held = np.r_[np.diff(u), 1]                       # updates each row's K holds for
+        spans[name] = (k, held)
+        n_est = int(d["estimated"].sum())
+        if k.min() == k.max():
+            text = f"{name}: K = {k[0]} at every update {u[0]}–{u[-1]}"
+        else:
+            text = (f"{name}: K = {k[0]} at update {u[0]}, {k[-1]} at update {u[-1]} (between {k.min()} and "
+                    f"{k.max()})")
+        parts.append(text + (f", {n_est} estimates drawn" if n_est else ""))
+    out = "; ".join(parts) + "."
+    for label, v in (refs or {}).items():
+        share = [f"{name} {100 * held[k >= v].sum() / held.sum():.0f}%" for name, (k, held) in spans.items()]
+        out += f" Updates with K ≥ {label}: " + ", ".join(share) + "."
+    return out

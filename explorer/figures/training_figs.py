@@ -1,5 +1,6 @@
 """Live charts of a training run, from a list of `StepRecord`s: loss against the task's baseline, ‖g‖ before and
-after clipping, the per-timestep gradient norm ‖δ_t‖ over training (timestep × update), and ρ, σ₁ of W_hh.
+after clipping, the per-timestep gradient norm ‖δ_t‖ over training (timestep × update), ρ, σ₁ of W_hh, and the
+truncation length K over updates (adaptive truncation, beside fixed TBPTT(K, K) runs).
 Each builder returns (figure dict, DataFrame of exactly what is drawn)."""
 from __future__ import annotations
 
@@ -87,6 +88,60 @@ def spectrum_over_training(df: pd.DataFrame, *, projector=False):
                        line=dict(width=3, color=COLORS["purple"], dash="dash")))
     ref_line(fig, y=1.0, color=COLORS["black"], dash="dot", text="1")
     return style(fig, x="update", y="ρ, σ₁ of the recurrent matrix", projector=projector), d[["step", "rho", "sigma1"]]
+
+
+K_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+K_MARKERS = ("circle-open", "square-open", "diamond-open", "triangle-up-open", "x", "star-open")
+K_COLORS = ("blue", "orange", "green", "purple", "red", "sky")
+
+
+def k_over_updates(runs: dict[str, pd.DataFrame], *, refs: dict[str, float] | None = None, projector=False):
+    """The truncation length K in force at each update: one step line per run (runs: name → a history with columns
+    step, K, K_estimated, one row per update; a fixed TBPTT(K, K) run's K is constant and never estimated), the
+    updates where K was estimated again as open markers, and labelled horizontal lines at refs (label → K in steps,
+    e.g. the sequence length T). Runs differ by dash and marker shape, not by colour alone.
+
+    The DataFrame (columns run, update, K, estimated) holds what is drawn: per run the updates where K changes, its
+    first and last update, and the estimates (thinned to MAX_POINTS per run); K holds from a row to the next."""
+    rows = []
+    for name, h in runs.items():
+        d = h[["step", "K", "K_estimated"]].dropna(subset=["K"])
+        if d.empty:
+            continue
+        k = d["K"].to_numpy(float)
+        est = d["K_estimated"].to_numpy(bool)
+        change = np.r_[True, k[1:] != k[:-1]]
+        change[-1] = True
+        est_i = np.flatnonzero(est)
+        est_i = est_i[::int(np.ceil(len(est_i) / MAX_POINTS))] if len(est_i) > MAX_POINTS else est_i
+        keep = change.copy()
+        keep[est_i] = True
+        sub = d[keep]
+        rows.append(pd.DataFrame({"run": name, "update": sub["step"].to_numpy(int), "K": sub["K"].to_numpy(int),
+                                  "estimated": np.isin(np.flatnonzero(keep), est_i)}))
+    out = (pd.concat(rows, ignore_index=True) if rows else
+           pd.DataFrame({"run": pd.Series(dtype=str), "update": pd.Series(dtype=int), "K": pd.Series(dtype=int),
+                         "estimated": pd.Series(dtype=bool)}))
+    fig = figure()
+    for i, name in enumerate(out["run"].unique()):
+        d = out[out["run"] == name]
+        color = COLORS[K_COLORS[i % len(K_COLORS)]]
+        fig["data"].append(trace("scatter", x=d["update"], y=d["K"], mode="lines", line_shape="hv", name=name,
+                                 line=dict(width=3, color=color, dash=K_DASHES[i % len(K_DASHES)]),
+                                 hovertemplate="update %{x}<br>K = %{y}<extra>" + html.escape(name) + "</extra>"))
+        e = d[d["estimated"]]
+        if len(e):
+            fig["data"].append(trace("scatter", x=e["update"], y=e["K"], mode="markers", name=f"{name}: K estimated",
+                                     marker=dict(size=9, symbol=K_MARKERS[i % len(K_MARKERS)], color=color,
+                                                 line=dict(width=2, color=color))))
+    for label, v in (refs or {}).items():
+        ref_line(fig, y=float(v), color=COLORS["grey"], dash="longdashdot", width=2, text=label)
+    top = max([float(out["K"].max()) if len(out) else 1.0] + [float(v) for v in (refs or {}).values()])
+    axis(fig, "yaxis", range=[0, 1.12 * top])
+    lay = fig["layout"]
+    lay["legend"] = dict(orientation="h", yanchor="top", y=-0.22, x=0)
+    lay["margin"] = {"b": 110}
+    return style(fig, x="update", y="K (steps backpropagated)", projector=projector, height=470), out
 
 
 def text_activations(text: str, values: np.ndarray) -> str:
