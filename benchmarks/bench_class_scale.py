@@ -1,32 +1,46 @@
-"""A lecture hall on one machine: HAProxy + 2 replicas (scripts/serve_class.sh 2), M headless-Chromium students
-moving a lesson's slider through the proxy, then one replica killed midway.
+"""A lecture hall on one machine: HAProxy + 2 replicas (scripts/serve_class.sh 2) sharing one SQLite store, M
+headless-Chromium students answering a class question and then moving a lesson's slider through the proxy, a
+teacher watching the class's count, then one replica killed midway.
 
 - M load sessions (default 60) in one Chromium run under SCHED_IDLE (`chrt --idle 0`, as bench_classroom.py's harness
   does: on a 2-core machine the browsers would otherwise starve the servers, while in a class every student renders
   on their own laptop); one more "sentinel" session in a second Chromium at normal priority stands for the student
   whose laptop is idle. Everyone opens the lesson through the proxy (HAProxy deals the sessions out by cookie).
+- The question (--question, default explode-100 on lesson 2): the benchmark opens it in the store as the
+  teacher's "Open" does (its true answer computed by the engine). Every student opens the students' link (charts
+  hidden behind the question), types a prediction and saves it; a third of them change it once. A prediction counts
+  as acknowledged when the page says "Saved". The teacher (in the sentinel's browser, on the replica that will be
+  killed) watches the panel's live count; once every student has answered, the question is revealed and the
+  lesson's charts appear for everyone.
 - Steady phase (--seconds): every session presses ArrowRight/ArrowLeft on the Scale slider, waits until the rerun has
   finished and the charts are redrawn and quiet, thinks --think-ms, and moves again. A move is timed inside the page
-  (performance.now()): keydown -> the later of the run's script_finished message and the last chart mutation.
+  (performance.now()): keydown -> the later of the run's script_finished message and the last chart mutation, once
+  the address bar holds the slider's value (the move's own run wrote it: the question's timers also finish runs).
   Server CPU per replica from /proc/<pid>/stat over the phase.
 - Fault: the sentinel's replica is killed (SIGTERM, SIGKILL after 5 s if alive; --kill-signal kill: SIGKILL at once,
   a crash). Every session that was on it (its SERVERID cookie) stops thinking and waits for Streamlit's client to
   reconnect (HAProxy sends it to the other replica), then moves at once: "recovered" = that move served (rerun
   finished, charts drawn, no error box), timed from the kill. A session not reconnected within 30 s reloads the page
-  (as a student would), counted apart. The run goes on for --after-kill seconds on the surviving replica.
+  (as a student would), counted apart. The run goes on for --after-kill seconds on the surviving replica. The
+  teacher's panel must come back with the same count.
+- At the end the store is read: every acknowledged prediction must be there with its last saved value, once
+  (lost = acknowledged but missing or with another value; duplicated = a student with more than one row).
 - The killed replica is not started again during the run (BPTT_RESTART=0).
 
     python3 benchmarks/bench_class_scale.py [--sessions 60] [--seconds 120] [--after-kill 60] [--think-ms 2000]
 
 Prints a table and writes benchmarks/results/bench_class_scale.json (--out). Targets (issue #15): 0 errors, each
-replica serves >= 40 % of the sessions, the killed replica's sessions back on a working view within 10 s.
+replica serves >= 40 % of the sessions, 0 lost or duplicated predictions, the teacher's count unchanged by the
+kill, the killed replica's sessions back on a working view within 10 s.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 import os
+import random
 import secrets
 import shlex
 import signal
@@ -36,13 +50,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-SLIDER = "Scale (ρ"
+SLIDER, SLIDER_KEY = "Scale (ρ", "scale"
 RECONNECT_S = 30          # a session still disconnected after this reloads the page
 
 # Installed in every page before Streamlit's scripts: the run's end from the websocket (ForwardMsg field 6 =
@@ -99,17 +114,34 @@ INSTRUMENT = r"""
   const input = () => { const s = [...document.querySelectorAll('[data-testid=stSlider]')]
     .find(x => x.innerText.includes(__SLIDER__)); return s && s.querySelector('input[type=range]'); };
   B.connected = () => { const a = app(); return !!a && a.getAttribute('data-test-connection-state') === 'CONNECTED'; };
-  B.ready = (quiet) => B.connected() && app().getAttribute('data-test-script-state') === 'notRunning'
-    && B.fin.length > 0 && drawn() && performance.now() - Math.max(B.chart, B.fin[B.fin.length - 1]) >= quiet;
+  const idle = (quiet) => B.connected() && app().getAttribute('data-test-script-state') === 'notRunning'
+    && B.fin.length > 0 && performance.now() - Math.max(B.chart, B.fin[B.fin.length - 1]) >= quiet;
+  B.ready = (quiet) => idle(quiet) && drawn();
+  // the class question's form is up (the lesson's charts are hidden behind it until the reveal)
+  B.asked = (quiet) => idle(quiet) && [...document.querySelectorAll('button')]
+    .some(b => b.innerText.includes('Save my prediction'));
+  B.saved = (text) => idle(150) && [...document.querySelectorAll('[data-testid=stAlertContentSuccess]')]
+    .some(x => x.innerText.includes(text));
+  B.studentId = () => { try { return localStorage.getItem('bptt_student_id'); } catch (e) { return null; } };
+  // the teacher panel's live count ("N predictions"), or null while it is not drawn
+  B.count = () => { const q = document.querySelector('.st-key-class_question');
+    const m = q && q.innerText.match(/(\d+) predictions?/); return m ? parseInt(m[1]) : null; };
+  // the address bar's value of the slider's setting (its page default when the URL omits it)
+  const inUrl = (key, dflt) => { const u = new URLSearchParams(location.search).get(key);
+    return u === null ? dflt : parseFloat(u); };
   B.focus = () => { const i = input(); if (!i) return null; i.focus();
     return {seq: B.seq, closed: B.closed, value: parseFloat(i.value), min: parseFloat(i.min), max: parseFloat(i.max),
             step: parseFloat(i.step), focused: document.activeElement === i}; };
   // null while the move is not served yet; {disconnected} once the websocket has closed since the move began
-  B.check = ([seq, closed0, quiet]) => {
+  B.check = ([seq, closed0, quiet, key, dflt]) => {
     if (B.closed > closed0 || !B.connected()) return {disconnected: true};
     if (B.seq <= seq || app().getAttribute('data-test-script-state') !== 'notRunning') return null;
     const t0 = B.key, f = B.fin.filter(x => x > t0);
     if (!f.length || !drawn()) return null;
+    // the move's own run has ended only when it wrote the slider's value into the URL (the question's timers
+    // finish short fragment runs too); an undone move shows the URL's value again, which also ends it
+    const i0 = input();
+    if (!i0 || Math.abs(inUrl(key, dflt) - parseFloat(i0.value)) > 1e-9) return null;
     const end = Math.max(f[f.length - 1], B.chart > t0 ? B.chart : 0);
     if (performance.now() - end < quiet) return null;
     const i = input();
@@ -189,7 +221,7 @@ class Class:
         self.port, *replicas = sorted(ports)
         env = {**os.environ, "BPTT_CLASS_DIR": str(self.dir), "BPTT_PROXY_ADDRESS": "127.0.0.1",
                "BPTT_REPLICA_PORTS": " ".join(map(str, replicas)), "BPTT_COOKIE_SECRET": secrets.token_hex(32),
-               "BPTT_RESTART": "0", "PYTHON": sys.executable}
+               "BPTT_RESTART": "0", "PYTHON": sys.executable, "BPTT_DB_PATH": str(self.dir / "class.db")}
         self.out = open(self.dir / "serve_class.out", "w")
         self.proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve_class.sh"), str(n), str(self.port)],
                                      cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT,
@@ -203,6 +235,7 @@ class Class:
         self.url = f"http://127.0.0.1:{self.port}"
         self.pids = {f"r{i + 1}": int((self.dir / f"r{i + 1}.pid").read_text()) for i in range(n)}
         self.haproxy_pid = int((self.dir / "haproxy.pid").read_text())
+        self.db_path = self.dir / "class.db"
 
     def stat(self):
         return haproxy_stat(self.dir / "haproxy.sock")
@@ -229,6 +262,9 @@ class Run:
         self.kill_epoch_ms = None
         self.end = float("inf")
         self.phase = "open"
+        self.revealed = asyncio.Event()
+        self.reveal_epoch_ms = None
+        self.answered = 0           # sessions done with their prediction (saved or failed)
 
 
 async def wait_for(page, expr, arg=None, timeout_s=60.0, poll_ms=100):
@@ -238,10 +274,32 @@ async def wait_for(page, expr, arg=None, timeout_s=60.0, poll_ms=100):
     return v
 
 
+def predictions(name) -> list[float]:
+    """The values a student saves, in order: one, and a second for a third of the class (a change of mind). Three
+    significant digits, as the page writes them back."""
+    rng = random.Random(f"student-{name}")
+    n = 2 if rng.random() < 1 / 3 else 1
+    return [float(f"{10 ** rng.uniform(0.5, 12):.3g}") for _ in range(n)]
+
+
+async def predict(page, run: Run, rec: dict, poll_ms: int) -> None:
+    """Type each prediction, save it and wait for the page's "Saved: …" (the acknowledgement: said only after the
+    store's commit); the last one acknowledged is what the store must hold."""
+    a = run.a
+    box = page.locator("[data-testid=stNumberInput] input")
+    for v in predictions(rec["name"]):
+        await box.fill(f"{v:g}", timeout=a.move_timeout * 1000)
+        await page.get_by_role("button", name="Save my prediction").click(timeout=a.move_timeout * 1000)
+        await wait_for(page, "t => window.__b.saved(t)", f"Saved: {run.answer_text(v)}", a.move_timeout, poll_ms)
+        rec["acked"] = v
+        rec["saves"] += 1
+
+
 async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening: asyncio.Semaphore):
     a = run.a
     rec.update(name=name, replica=None, load_s=None, moves=[], errors={}, affected=False, reconnect_s=None,
-               recovered_s=None, recovered_by_reload=False, first_move_undone=None)
+               recovered_s=None, recovered_by_reload=False, first_move_undone=None, student=None, acked=None,
+               saves=0, charts_after_reveal_s=None)
 
     def err(kind):
         rec["errors"][kind] = rec["errors"].get(kind, 0) + 1
@@ -255,13 +313,29 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
         try:
             async with opening:                           # a few sessions open at a time
                 await page.goto(url, wait_until="domcontentloaded", timeout=a.open_timeout * 1000)
-                await wait_for(page, "q => window.__b.ready(q)", 300, a.open_timeout, poll_ms)
+                await wait_for(page, "q => window.__b.asked(q)", 300, a.open_timeout, poll_ms)
         except Exception as e:  # noqa: BLE001 (any failure to open is this session's error)
             err("load-failed")
             rec["load_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            run.answered += 1
             return
         rec["load_s"] = round(time.monotonic() - t, 1)
         rec["replica"] = {c["name"]: c["value"] for c in await ctx.cookies()}.get("SERVERID")
+        rec["student"] = await page.evaluate("() => window.__b.studentId()")
+        try:
+            await predict(page, run, rec, poll_ms)
+        except Exception as e:  # noqa: BLE001 (a prediction not acknowledged: an error, not a lost one)
+            err("prediction-not-saved")
+            rec["predict_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        finally:
+            run.answered += 1
+        await run.revealed.wait()
+        try:                                              # the reveal brings the lesson's charts
+            await wait_for(page, "q => window.__b.ready(q)", 300, a.open_timeout, poll_ms)
+            rec["charts_after_reveal_s"] = round(time.time() - run.reveal_epoch_ms / 1000, 1)
+        except Exception:  # noqa: BLE001
+            err("no-charts-after-reveal")
+            return
         await run.start.wait()
         direction = -1 if hash(name) % 2 else 1
         recovering = False
@@ -286,7 +360,8 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
                 direction = 1
             await page.keyboard.press("ArrowRight" if direction > 0 else "ArrowLeft")
             try:
-                r = await wait_for(page, "o => window.__b.check(o)", [pre["seq"], pre["closed"], 150],
+                r = await wait_for(page, "o => window.__b.check(o)",
+                                   [pre["seq"], pre["closed"], 150, SLIDER_KEY, run.slider_default],
                                    a.move_timeout, poll_ms)
             except Exception:  # noqa: BLE001 (a Playwright timeout: the move was not served)
                 err("timeout" if run.phase != "after-kill" else "timeout-after-kill")
@@ -350,6 +425,90 @@ async def reconnect(page, run: Run, rec: dict, poll_ms: int) -> bool:
     return True
 
 
+class Question:
+    """The class question, opened in the class's store as the classroom page's "Open" does: the students' link and
+    the teacher's (with the key), the true answer from the engine, and the page's way of writing a value."""
+
+    def __init__(self, klass: Class, slug: str):
+        os.environ["BPTT_DB_PATH"] = str(klass.db_path)      # the replicas' store (serve_class.sh passes it on)
+        sys.path.insert(0, str(ROOT))
+        logging.disable(logging.WARNING)                   # ui's caches warn that no app is running: none is here
+        from ui.class_questions import BY_SLUG_Q, answer_text
+        from ui.page_registry import BY_PATH
+        from ui.params import BY_KEY
+        from ui.question_store import open_store
+        logging.disable(logging.NOTSET)
+        self.spec = spec = BY_SLUG_Q[slug]
+        preset = spec.on
+        page = BY_PATH[preset.page]
+        self.store = open_store()
+        q, self.key = self.store.create_question(spec.slug, spec.kind, spec.prompt, spec.options or None,
+                                                 spec.true_answer(), lo=spec.lo, hi=spec.hi, log=spec.log)
+        if spec.kind != "number" or not (q.lo <= 10 ** 0.5 and 1e12 <= q.hi):
+            raise SystemExit(f"--question {slug}: a number question with a range covering 3 to 1e12 is needed")
+        self.id, self.true_answer = q.id, q.true_answer
+        self.text = lambda v: answer_text(spec, v)
+        params = preset.url_params()
+        self.path = "/" + page.slug
+        self.students_url = klass.url + self.path + "?" + urllib.parse.urlencode({**params, "q": q.id})
+        self.teacher_url = self.students_url + "&" + urllib.parse.urlencode({"qt": self.key})
+        self.slider_default = float(dict(page.defaults).get(SLIDER_KEY, BY_KEY[SLIDER_KEY].default))
+
+    def reveal(self):
+        self.store.set_state(self.id, self.key, "revealed")
+
+    def answers(self) -> list:
+        return self.store.answers(self.id)
+
+
+async def teacher(browser, klass: Class, question: Question, replica: str, run: Run, rec: dict, poll_ms: int):
+    """The teacher's panel, on the replica that will be killed (its SERVERID cookie set before the first request):
+    its live count before the kill, and the same count again after Streamlit's client has reconnected elsewhere."""
+    rec.update(count_before_kill=None, count_after_kill=None, back_s=None, errors={})
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        await ctx.add_cookies([{"name": "SERVERID", "value": replica, "url": klass.url}])
+        await ctx.add_init_script(INSTRUMENT)
+        page = await ctx.new_page()
+        await page.goto(question.teacher_url, wait_until="domcontentloaded", timeout=run.a.open_timeout * 1000)
+        await wait_for(page, "() => window.__b.count() !== null", None, run.a.open_timeout, poll_ms)
+        rec["replica"] = {c["name"]: c["value"] for c in await ctx.cookies()}.get("SERVERID")
+        await run.killed.wait()
+        rec["count_before_kill"] = await page.evaluate("() => window.__b.count()")
+        closed = await page.evaluate("() => window.__b.closed")
+        await wait_for(page, "c => window.__b.reconnected(c)", closed, RECONNECT_S, poll_ms)
+        want = len(question.answers())
+        # the panel refreshes every 2 s: the count it shows once it shows the store's count again
+        got = await wait_for(page, "n => window.__b.count() === n ? n : null", want, RECONNECT_S, poll_ms)
+        rec["count_after_kill"] = got
+        rec["back_s"] = round(time.time() - run.kill_epoch_ms / 1000, 1)
+        rec["replica_after"] = {c["name"]: c["value"] for c in await ctx.cookies()}.get("SERVERID")
+    except Exception as e:  # noqa: BLE001
+        rec["errors"]["teacher-panel"] = 1
+        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+    finally:
+        try:
+            await ctx.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def store_check(question: Question, everyone: list[dict]) -> dict:
+    """What the store holds against what the students were told was saved."""
+    rows = question.answers()
+    by_student: dict[str, list] = {}
+    for r in rows:
+        by_student.setdefault(r.student_id, []).append(r.value)
+    acked = {s["student"]: s["acked"] for s in everyone if s.get("acked") is not None and s.get("student")}
+    lost = [sid for sid, v in acked.items() if sid not in by_student or float(by_student[sid][-1]) != v]
+    return dict(rows=len(rows), students_acknowledged=len(acked),
+                saves_acknowledged=sum(s.get("saves", 0) for s in everyone),
+                changed_their_mind=sum(1 for s in everyone if s.get("saves", 0) > 1),
+                lost=len(lost), duplicated=sum(len(v) - 1 for v in by_student.values()),
+                unexpected=len(set(by_student) - set(acked)),
+                ids_shared=len(acked) != sum(1 for s in everyone if s.get("acked") is not None))
+
+
 def kill(pid: int, how: str):
     os.kill(pid, signal.SIGKILL if how == "kill" else signal.SIGTERM)
     deadline = time.monotonic() + 5
@@ -367,9 +526,11 @@ async def bench(a, klass: Class):
     # sets absolute nice values on some of its threads)
     wrapper.write_text(f'#!/bin/sh\nexec chrt --idle 0 {shlex.quote(CHROMIUM)} "$@"\n')
     wrapper.chmod(0o755)
-    url = klass.url + a.page
+    question = Question(klass, a.question)
+    url = question.students_url
     run = Run(a)
-    loads, sentinel = [], {}
+    run.answer_text, run.slider_default = question.text, question.slider_default
+    loads, sentinel, teacher_rec = [], {}, {}
     async with async_playwright() as pw:
         sbrowser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         lbrowser = await pw.chromium.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
@@ -389,11 +550,28 @@ async def bench(a, klass: Class):
                 await asyncio.sleep(0.5)
             open_s = round(time.monotonic() - t_open, 1)
             loaded = sum(1 for r in loads if r.get("load_s") is not None)
-            print(f"# {loaded}/{a.sessions} sessions (+ sentinel) loaded in {open_s} s; moving for {a.seconds} s, "
-                  f"then killing a replica", flush=True)
+            # the teacher watches from the replica that will be killed (the sentinel's)
+            run.target = sentinel.get("replica") or "r1"
+            ttask = asyncio.ensure_future(teacher(sbrowser, klass, question, run.target, run, teacher_rec, 100))
+            answer_by = time.monotonic() + a.open_timeout
+            while time.monotonic() < answer_by and run.answered < a.sessions + 1:
+                await asyncio.sleep(0.5)
+            answered_s = round(time.monotonic() - t_open, 1)
+            acked = sum(1 for r in loads + [sentinel] if r.get("acked") is not None)
+            run.reveal_epoch_ms = time.time() * 1000
+            await asyncio.get_running_loop().run_in_executor(None, question.reveal)
+            run.revealed.set()
+            t_rev = time.monotonic()
+            while time.monotonic() < t_rev + a.open_timeout and sum(
+                    1 for r in loads + [sentinel] if r.get("charts_after_reveal_s") is not None
+                    or r.get("errors")) < a.sessions + 1:
+                await asyncio.sleep(0.5)
+            reveal_s = round(time.monotonic() - t_rev, 1)
+            print(f"# {loaded}/{a.sessions} sessions (+ sentinel) loaded in {open_s} s; {acked} predictions "
+                  f"acknowledged by {answered_s} s; revealed, charts up after {reveal_s} s; moving for "
+                  f"{a.seconds} s, then killing a replica", flush=True)
 
             # steady phase
-            run.target = sentinel.get("replica") or "r1"
             cpu0 = {n: cpu_s(p) for n, p in klass.pids.items()}
             hcpu0, t0 = cpu_s(klass.haproxy_pid), time.monotonic()
             run.phase = "steady"
@@ -428,15 +606,19 @@ async def bench(a, klass: Class):
                     down_seen = round(time.monotonic() - t_kill, 1)
             after_s = time.monotonic() - t_kill
             scpu1 = cpu_s(klass.pids[survivor])
-            await asyncio.wait(tasks, timeout=a.move_timeout + RECONNECT_S + 60)
+            await asyncio.wait(tasks + [ttask], timeout=a.move_timeout + RECONNECT_S + 60)
             hastat = klass.stat()
+            store = store_check(question, loads + [sentinel])
         finally:
             await lbrowser.close()
             await sbrowser.close()
     for p in wrapper_dir.iterdir():
         p.unlink()
     wrapper_dir.rmdir()
-    return dict(loads=loads, sentinel=sentinel, open_s=open_s, loaded=loaded, steady_s=steady_s, after_s=after_s,
+    return dict(loads=loads, sentinel=sentinel, teacher=teacher_rec, store=store, answered_s=answered_s,
+                reveal_s=reveal_s, question=dict(slug=a.question, id=question.id, true_answer=question.true_answer,
+                                                  page=question.path),
+                open_s=open_s, loaded=loaded, steady_s=steady_s, after_s=after_s,
                 cpu={n: cpu1[n] - cpu0[n] for n in cpu0}, haproxy_cpu=hcpu1 - hcpu0, steady_moves=steady_moves,
                 victim=victim, survivor=survivor, survivor_cpu_after=scpu1 - scpu0, down_seen_s=down_seen,
                 haproxy=hastat, rss_peak=rss_peak)
@@ -450,7 +632,7 @@ def report(a, r) -> dict:
     n_loaded = max(1, sum(spread.values()))
     moves_by = {n: sum(r["steady_moves"][s["name"]] for s in everyone if s.get("replica") == n) for n in r["cpu"]}
     errors: dict[str, int] = {}
-    for s in everyone:
+    for s in everyone + [r["teacher"]]:
         for k, v in s.get("errors", {}).items():
             errors[k] = errors.get(k, 0) + v
     affected = [s for s in everyone if s.get("affected")]
@@ -458,10 +640,14 @@ def report(a, r) -> dict:
     steady_interactions = sum(r["steady_moves"].values())
     total_cpu = sum(r["cpu"].values())
     res = dict(
-        sessions=a.sessions, seconds=a.seconds, after_kill_s=a.after_kill, page=a.page, slider=SLIDER,
+        sessions=a.sessions, seconds=a.seconds, after_kill_s=a.after_kill, question=r["question"], slider=SLIDER,
         think_ms=a.think_ms, kill_signal=a.kill_signal, loaded=r["loaded"], open_all_s=r["open_s"],
         spread_sessions=spread, spread_pct={n: round(100 * v / n_loaded, 1) for n, v in spread.items()},
         sentinel_replica=sent.get("replica"),
+        predictions=dict(**r["store"], all_answered_after_s=r["answered_s"],
+                         charts_up_after_reveal_s=r["reveal_s"],
+                         charts_after_reveal_s=stats([s.get("charts_after_reveal_s") for s in everyone])),
+        teacher={k: v for k, v in r["teacher"].items() if k != "errors"},
         steady=dict(
             interactions=steady_interactions, interactions_by_replica=moves_by,
             load_latency_ms=stats(lat(loads, "steady")), sentinel_latency_ms=stats(lat([sent], "steady")),
@@ -497,6 +683,11 @@ def report(a, r) -> dict:
         "0 errors": not errors,
         "each replica >= 40% of the sessions": all(v >= 40 for v in res["spread_pct"].values()),
         "every session of the killed replica recovered": res["failover"]["not_recovered"] == 0 and bool(affected),
+        "0 lost or duplicated predictions": r["store"]["lost"] == 0 and r["store"]["duplicated"] == 0
+        and r["store"]["unexpected"] == 0 and r["store"]["students_acknowledged"] > 0,
+        "teacher's count unchanged by the kill": r["teacher"].get("count_after_kill") is not None
+        and r["teacher"].get("count_after_kill") == r["teacher"].get("count_before_kill")
+        == r["store"]["rows"],
         "killed replica's sessions back on a working view within 10 s": worst_back is not None and worst_back <= 10,
     }
     return res
@@ -508,7 +699,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=120, help="steady phase, before the kill")
     ap.add_argument("--after-kill", type=int, default=60)
     ap.add_argument("--think-ms", type=int, default=2000, help="a student moves the slider about every 2 s")
-    ap.add_argument("--page", default="/Gradient_flow")
+    ap.add_argument("--question", default="explode-100", help="a class question (ui.class_questions) on a number")
     ap.add_argument("--kill-signal", choices=["term", "kill"], default="term",
                     help="term: SIGTERM, then SIGKILL after 5 s (the issue's procedure); kill: SIGKILL (a crash)")
     ap.add_argument("--ramp-s", type=float, default=30.0, help="spread the sessions' opening over this long")
@@ -534,9 +725,9 @@ def main():
                                                                                        os.getloadavg()]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, ensure_ascii=False))
-    st, fo = res["steady"], res["failover"]
+    st, fo, pr = res["steady"], res["failover"], res["predictions"]
     ms = lambda d: f"{d.get('median')} / {d.get('p95')}"  # noqa: E731
-    print(f"\n== class: {a.sessions} sessions + 1 sentinel, HAProxy + 2 replicas, {a.page}, think {a.think_ms} ms; "
+    print(f"\n== class: {a.sessions} sessions + 1 sentinel, HAProxy + 2 replicas, question {a.question}, think {a.think_ms} ms; "
           f"{a.seconds} s steady, then {fo['victim']} killed ({a.kill_signal}) and {a.after_kill} s more ==")
     rows = [
         ("sessions loaded / open time s", f"{res['loaded']} / {res['open_all_s']}"),
@@ -551,6 +742,14 @@ def main():
         ("HAProxy CPU ms / interaction", st["haproxy_cpu_ms_per_interaction"]),
         ("server RSS peak MB", st["server_rss_peak_mb"]),
         ("errors", res["errors"] or "none"),
+        ("predictions acknowledged / rows / changed", f"{pr['students_acknowledged']} students, {pr['saves_acknowledged']} "
+                                                     f"saves / {pr['rows']} rows / {pr['changed_their_mind']} changed"),
+        ("predictions lost / duplicated / unexpected", f"{pr['lost']} / {pr['duplicated']} / {pr['unexpected']}"),
+        ("all answered after s; charts after reveal s", f"{pr['all_answered_after_s']}; "
+                                                        f"{ms(pr['charts_after_reveal_s'])}"),
+        ("teacher's count before / after kill, back s", f"{res['teacher'].get('count_before_kill')} / "
+                                                       f"{res['teacher'].get('count_after_kill')}, "
+                                                       f"{res['teacher'].get('back_s')}"),
         ("machine load average before / after", f"{res['loadavg_before']} / {res['loadavg_after']}"),
         (f"sessions on {fo['victim']} / recovered / by reload", f"{fo['sessions_on_victim']} / {fo['recovered']} / "
                                                                f"{fo['recovered_by_reload']}"),
