@@ -207,6 +207,33 @@ def test_lab_config_is_the_sidebars_network_and_the_labs_optimizer(sc):
     assert run_key(spec, want) == ("copy", 15, None, want)          # the key a kept run is stored under
 
 
+def test_the_labs_adaptive_truncation_replaces_the_sidebars_scheme_and_keeps_the_rest():
+    from ui.training_lab import LabTask, lab_config
+    sc = Scenario(cell="gru", hidden=24, scheme="tbptt", k1=5, k2=12, T=40, seed=4)
+    lab = {"task": "copy", "size": 15, "opt": "adam", "lr": "0.01", "clip": "norm", "theta": 1.0, "B": 16}
+    task = LabTask("copy", 15).build()
+    sidebar = lab_config(sc, {**lab, "lab_scheme": "sidebar_scheme", "delta": 0.05, "adapt_every": 3}, task)
+    assert sidebar == lab_config(sc, lab, task) and sidebar.scheme == "tbptt"   # δ and N do not touch it
+    adaptive = lab_config(sc, {**lab, "lab_scheme": "adaptive", "delta": 0.05, "adapt_every": 3}, task)
+    assert adaptive == TrainConfig(**{**sidebar.__dict__, "scheme": "adaptive", "delta": 0.05, "adapt_every": 3})
+
+
+def test_the_truncation_race_is_configured_once_and_says_so():
+    from ui.race import K_RACE_CONFIG, k_race_configs, k_race_rules, k_race_task
+    assert k_race_rules() == ("Every contender is an LSTM (the sidebar's H and seed, input weights × 0.01) trained "
+                              "with Adam (learning rate 0.02), global-norm clipping at 1 and the same batches, for the "
+                              "same number of updates; only the truncation differs. The curves are running means of "
+                              "20 updates.")
+    task = k_race_task(12)
+    assert (task.lag, task.n_symbols, task.alphabet) == (12, 3, 4)
+    got = k_race_configs(Scenario(hidden=16, seed=3), task, delta=0.2, adapt_every=7, ks=(30, 4, 30))
+    assert list(got) == ["adaptive (δ = 0.2)", "TBPTT(4, 4)", "TBPTT(30, 30)"]   # a repeated K races once
+    base = TrainConfig(**{**K_RACE_CONFIG.__dict__, "hidden_size": 16, "seed": 3})
+    assert got["adaptive (δ = 0.2)"] == TrainConfig(**{**base.__dict__, "scheme": "adaptive", "delta": 0.2,
+                                                       "adapt_every": 7})
+    assert got["TBPTT(4, 4)"] == TrainConfig(**{**base.__dict__, "scheme": "tbptt", "k1": 4, "k2": 4})
+
+
 def test_the_race_is_configured_once_and_says_so():
     from ui.race import RACE_CONFIG, race_configs, race_rules, race_task
     assert race_rules() == ("Every contender is trained with Adam (learning rate 0.01), global-norm clipping at 1, "

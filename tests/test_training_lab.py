@@ -13,7 +13,9 @@ from explorer.training import summarize
 LAB = "pages/5_Training_lab.py"
 
 
-LAB_KEYS = {"task": str, "size": int, "opt": str, "lr": str, "clip": str, "theta": float, "B": int, "corpus": str}
+LAB_KEYS = {"task": str, "size": int, "opt": str, "lr": str, "clip": str, "theta": float, "B": int, "corpus": str,
+            "lab_scheme": str, "delta": float, "adapt_every": int, "kr_lag": int, "kr_short": int, "kr_long": int,
+            "kr_n": int}
 
 
 def open_lab(**params):
@@ -231,3 +233,72 @@ def test_the_size_cap_is_exactly_2_mb():
     assert len(tasks.corpus_from_upload(ok, "ok.txt").text) == TWO_MB
     with pytest.raises(tasks.CorpusError, match="over the limit of 2 MB"):
         tasks.corpus_from_upload(ok + b"x", "big.txt")
+
+
+# ── adaptive (δ) truncation in the lab, and its race against fixed K ──
+
+def chart_summary(at, key):
+    """The sentence ui.blocks.chart writes under the chart `key`."""
+    return next(m.value for m in at.markdown if f'data-chart="{key}"' in m.value)
+
+
+def test_the_lab_trains_with_adaptive_truncation_and_draws_k_over_updates():
+    import html
+
+    from explorer.figures import summaries
+    from explorer.figures import training_figs as tf
+    from ui.training_lab import k_refs
+    at = open_lab(cell="lstm", lab_scheme="adaptive", delta="0.2", adapt_every="2")
+    assert_clean(at)
+    for _ in range(3):
+        button(at, "▶| step").click().run()
+    assert_clean(at)
+    lb = lab(at)
+    cfg = lb.trainer.config
+    assert (cfg.scheme, cfg.delta, cfg.adapt_every) == ("adaptive", 0.2, 2)
+    assert [r.K_estimated for r in lb.records] == [True, False, True]
+    assert all(1 <= r.K <= lb.trainer.task.T for r in lb.records)
+    assert any(cfg.label() in c.value for c in at.caption), "the caption names the gradient the lab uses"
+    figs = charts(at)
+    assert len(figs) == 5, "loss, ‖g‖, ‖δ_t‖, ρ/σ₁ and K over updates"
+    k_line = next(t for t in figs[4]["data"] if t["mode"] == "lines")
+    _, d = tf.k_over_updates({"K in force": tf.history(lb.records)}, refs=k_refs(lb.trainer.task))
+    assert k_line["y"] == d["K"].tolist()
+    assert html.escape(summaries.k_over_updates(d, k_refs(lb.trainer.task))) in chart_summary(at, "lab_k")
+    assert any(f"K = {lb.records[-1].K}" in m.value for m in at.markdown), "the status line says the K in force"
+
+
+def test_a_task_without_a_fixed_length_falls_back_to_the_sidebars_truncation_and_says_so():
+    at = open_lab(task="reber", lab_scheme="adaptive")
+    assert_clean(at)
+    assert any("uses the sidebar's truncation" in i.value for i in at.info)
+    button(at, "▶| step").click().run()
+    assert_clean(at)
+    assert lab(at).trainer.config.scheme == "full" and lab(at).records[0].K is None
+
+
+def test_the_truncation_race_runs_beside_the_lab_and_draws_its_charts():
+    at = open_lab(kr_lag="5", kr_short="3", kr_long="15", kr_n="50", delta="0.3", adapt_every="3")
+    assert_clean(at)
+    labels = [b.label for b in at.button]
+    assert len(labels) == len(set(labels)), f"two runs on one page, every button its own label: {labels}"
+    assert len(charts(at)) == 0
+    button(at, "▶ start the race").click().run()
+    race = at.session_state["krace"]
+    assert race.playing and not lab(at).playing, "the race's button starts the race, not the lab"
+    assert list(race.trainers) == ["adaptive (δ = 0.3)", "TBPTT(3, 3)", "TBPTT(15, 15)"]
+    for _ in range(3 * 7):                                     # what its fragment's timer does
+        race.step()
+    button(at, "❚❚ hold the race").click().run()
+    assert_clean(at)
+    assert not race.playing and race.done == 7
+    assert any("race paused" in m.value and "update **7** of 50" in m.value for m in at.markdown)
+    figs = charts(at)
+    assert len(figs) == 2, "the race's loss curves and its K over updates"
+    k_names = [t["name"] for t in figs[1]["data"]]
+    assert k_names == ["adaptive (δ = 0.3)", "adaptive (δ = 0.3): K estimated", "TBPTT(3, 3)", "TBPTT(15, 15)"]
+    est = [t for t in figs[1]["data"] if t["name"].endswith("K estimated")][0]
+    assert est["x"] == [1, 4, 7]
+    assert "TBPTT(3, 3): K = 3 at every update 1–7" in chart_summary(at, "krace_k")
+    button(at, "↺ new race").click().run()
+    assert at.session_state["krace"] is not race and at.session_state["krace"].done == 0
