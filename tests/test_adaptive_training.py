@@ -230,14 +230,21 @@ def pd_frame(step, K, est):
 # ---- the race: adaptive (δ) against fixed K on the copy task ------------------------------------------------
 
 def test_the_race_adaptive_learns_the_copy_task_and_k_shorter_than_the_lag_does_not():
-    """The lab race's own contenders (ui.race.k_race_configs) at its defaults, 500 updates each: TBPTT(10, 10)
-    cannot link an output to its symbol (10 ≤ lag + symbols) and stays on the baseline; adaptive (δ = 0.1)
-    learns the task, as TBPTT(25, 25) (≥ T: full BPTT) does."""
+    """The lab race's own contenders (ui.race.k_race_configs) at the preset's settings (and the page's defaults:
+    δ = 0.1, N = 10, 500 updates), as its story says: TBPTT(10, 10) cannot link an output to its symbol
+    (10 ≤ lag + symbols) and stays on the baseline; adaptive (δ = 0.1) learns the task, as TBPTT(25, 25) (≥ T: full
+    BPTT) does — its K never drops below T here (the last loss's gradient does not decay geometrically)."""
+    from ui import params
+    from ui.presets import BY_SLUG
     from ui.race import Race, k_histories, k_race_configs, k_race_task, race_summary
-    task = k_race_task(15)
-    configs = k_race_configs(Scenario(hidden=32, seed=0), task, delta=0.1, adapt_every=10, ks=(10, 25))
+    from ui.training_lab import k_refs
+    p = BY_SLUG["adaptive-vs-fixed-k"].params
+    P = params.by_key(params.LAB_ADAPTIVE + params.K_RACE)
+    task = k_race_task(p["kr_lag"])
+    configs = k_race_configs(Scenario(hidden=32, seed=0), task, delta=P["delta"].default,
+                             adapt_every=P["adapt_every"].default, ks=(p["kr_short"], p["kr_long"]))
     assert list(configs) == ["adaptive (δ = 0.1)", "TBPTT(10, 10)", "TBPTT(25, 25)"]
-    race = Race("k", {n: Trainer(task, c) for n, c in configs.items()}, budget=500)
+    race = Race("k", {n: Trainer(task, c) for n, c in configs.items()}, budget=P["kr_n"].default)
     while race.step():
         pass
     tail = {n: float(np.mean(v[-50:])) for n, v in race.losses.items()}
@@ -248,3 +255,6 @@ def test_the_race_adaptive_learns_the_copy_task_and_k_shorter_than_the_lag_does_
     h = k_histories(race)
     assert h["TBPTT(10, 10)"]["K"].eq(10).all() and not h["TBPTT(10, 10)"]["K_estimated"].any()
     assert h["adaptive (δ = 0.1)"]["K_estimated"].sum() == 50
+    _, df = tf.k_over_updates(h, refs=k_refs(task))
+    assert "Updates with K ≥ T = 21 (full BPTT): adaptive (δ = 0.1) 100%, TBPTT(10, 10) 0%, TBPTT(25, 25) 100%." in \
+        summaries.k_over_updates(df, k_refs(task))

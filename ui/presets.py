@@ -109,6 +109,15 @@ PRESETS = (
            "the loss stays on the dashed baseline, and the ‖δ_t‖ heatmap is dark more than 10 steps back.",
            "press ▶ play; then set k2 to 20 in the sidebar (the run restarts) and play again.",
            dict(cell="lstm", act="tanh", scheme="tbptt", k1=10, k2=10, task="copy", size=15)),
+    Preset("adaptive-vs-fixed-k", "Adaptive K against fixed K", "pages/5_Training_lab.py",
+           "Adaptive truncation (Aicher, Foti & Fox 2019) chooses TBPTT's K from the bias it may leave, δ, and "
+           "estimates it again from the network as it trains. The race puts it against two fixed TBPTT(K, K) on "
+           "the copy task: one K too short for the lag, one as long as the sequence.",
+           "the short fixed K stays on the baseline; the K chart shows where the adaptive K sits against the lag + "
+           "symbols + 1 line, and its loss whether that was long enough.",
+           "press ▶ start the race; then lower δ or raise the lag and race again, or pick 'adaptive (δ)' for the "
+           "lab's own run above and watch its K chart.",
+           dict(cell="lstm", task="copy", size=15, lab_scheme="adaptive", kr_lag=15, kr_short=10, kr_long=25)),
     Preset("lstm-alive", "The LSTM keeps the gradient alive", "pages/6_Architectures.py",
            f"{len(contenders())} cells read the same sequence. The LSTM's cell state passes the gradient back "
            "through its forget gates only, and the race trains them all on the adding problem for the same budget.",
