@@ -140,6 +140,10 @@ def test_create_get_submit_and_resubmit(store):
     assert [(x.student_id, x.value) for x in store.answers(c.id)] == [(_sid(1), "yes"), (_sid(2), "no")]
     assert store.count(q.id) == 1 and store.count(c.id) == 2 and store.count("nosuchquestion") == 0
     assert store.answers("nosuchquestion") == []
+    # one student's own prediction, by lookup (what a student's page shows above the form)
+    assert store.answer(q.id, _sid(1)) == only and store.answer(c.id, _sid(2)).value == "no"
+    assert store.answer(q.id, _sid(2)) is None and store.answer("nosuchquestion", _sid(1)) is None
+    assert store.answer(q.id, "bad id!") is None and store.answer(q.id, None) is None
 
 
 def test_histograms(store):

@@ -119,10 +119,6 @@ def _count(n: int) -> str:
     return f"{n} prediction" + ("" if n == 1 else "s")
 
 
-def _mine(qid: str, sid: str):
-    return next((a for a in store().answers(qid) if a.student_id == sid), None)
-
-
 def _watch(qid: str, state_at_load: str):
     """Rerun the page when the question's state changes (revealed: the lesson's charts follow)."""
     try:
@@ -140,7 +136,7 @@ def _student_panel(q, spec: ClassQuestion):
         st.caption("Connecting…")
         return
     try:
-        mine = _mine(qid, sid)
+        mine = store().answer(qid, sid)
     except StoreUnavailable as e:
         _unavailable(e, False)
         return

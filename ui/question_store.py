@@ -717,6 +717,20 @@ class QuestionStore:
             return self._answers(tx, found[0]) if found else []
         return self._b.run(read, write=False)
 
+    def answer(self, question_id: str, student_id: str) -> Answer | None:
+        """This student's prediction, or None (none yet, an unknown or expired question, a malformed id)."""
+        if not isinstance(student_id, str) or not STUDENT_ID.fullmatch(student_id):
+            return None
+
+        def read(tx: _Tx) -> Answer | None:
+            found = self._fetch(tx, question_id)
+            if not found:
+                return None
+            r = tx.one("SELECT student_id, value, reason, nickname, updated_at FROM answers "
+                       "WHERE question_id = ? AND student_id = ?", (found[0].id, student_id))
+            return Answer(found[0].id, r[0], json.loads(r[1]), r[2], r[3], r[4]) if r else None
+        return self._b.run(read, write=False)
+
     def count(self, question_id: str) -> int:
         if not isinstance(question_id, str) or not QUESTION_ID.fullmatch(question_id):
             return 0
