@@ -23,8 +23,23 @@ from .truncation import Full, Scheme, Window
 
 
 @dataclass
+class LayerBackward:
+    """One layer's (one direction's) backward records, in that direction's own step order (a reverse direction's
+    step t reads x_{T−1−t})."""
+
+    delta: np.ndarray            # (T, B, S) ∂L/∂s_t^{(l)} after step t, as seen by the scheme
+    dA_ih: np.ndarray            # (T, B, G·H)
+    dA_hh: np.ndarray            # (T, B, G·H)
+    d_s0: np.ndarray             # (B, S) ∂L/∂s_0^{(l)}
+
+
+@dataclass
 class GradientRecord:
-    """One backward pass: exact gradients (of the loss up to any overflow) and what happened at every step."""
+    """One backward pass: exact gradients (of the loss up to any overflow) and what happened at every step.
+
+    For a stacked model (explorer.stacked) delta, dA_ih, dA_hh and d_s0 are the TOP layer's forward direction's,
+    and `runs[l][d]` holds every layer's; `delta_by_layer` is δ_t^{(l)} = ∂L/∂h_t^{(l)} (L, T, B, H·dirs) in
+    time order, `delta_norms_by_layer` its norms (L, T)."""
 
     grads: dict[str, np.ndarray]
     delta: np.ndarray            # (T, B, S) δ_t = ∂L/∂s_t after step t (as seen by the scheme); NaN after overflow
@@ -34,6 +49,50 @@ class GradientRecord:
     scheme: Scheme
     trace: Trace = field(repr=False)
     backward_overflow_step: int | None = None   # latest step whose δ is not finite (δ overflowed going back)
+    layer_runs: tuple | None = None             # stacked: runs[l][d] (LayerBackward); None for one layer
+
+    @property
+    def runs(self) -> tuple:
+        """runs[l][d]: the LayerBackward of layer l, direction d."""
+        if self.layer_runs is None:
+            return ((LayerBackward(self.delta, self.dA_ih, self.dA_hh, self.d_s0),),)
+        return self.layer_runs
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.runs)
+
+    def layer_delta(self, layer: int, block: str = "h") -> np.ndarray | None:
+        """∂L/∂h_t^{(l)} (block "h") or ∂L/∂c_t^{(l)} ("c", LSTM; None otherwise) for every t, (T, B, H·dirs):
+        the forward and (time-reversed) reverse directions side by side."""
+        H = self.hidden_size
+        if block == "c" and self.delta.shape[-1] != 2 * H:
+            return None
+        sl = slice(0, H) if block == "h" else slice(H, 2 * H)
+        parts = [r.delta[..., sl] if d == 0 else r.delta[::-1, :, sl] for d, r in enumerate(self.runs[layer])]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+
+    @property
+    def delta_by_layer(self) -> np.ndarray:
+        """δ_t^{(l)} = ∂L/∂h_t^{(l)} for every layer, (L, T, B, H·dirs)."""
+        return np.stack([self.layer_delta(l) for l in range(self.num_layers)])
+
+    @property
+    def delta_norms_by_layer(self) -> np.ndarray:
+        """‖δ_t^{(l)}‖ (Frobenius over the batch and both directions), (L, T); row L − 1 is delta_norms."""
+        return frobenius(self.delta_by_layer, axis=(2, 3))
+
+    @property
+    def delta_c_norms_by_layer(self) -> np.ndarray | None:
+        """‖∂L/∂c_t^{(l)}‖ for an LSTM, (L, T); None otherwise."""
+        if self.delta_c is None:
+            return None
+        return np.stack([frobenius(self.layer_delta(l, "c"), axis=(1, 2)) for l in range(self.num_layers)])
+
+    @property
+    def d_s0_by_layer(self) -> np.ndarray:
+        """∂L/∂s_0 of every layer and direction, (L·dirs, B, S), in torch's h_0 order."""
+        return np.stack([r.d_s0 for runs in self.runs for r in runs])
 
     @property
     def T(self) -> int:
@@ -66,13 +125,22 @@ class GradientRecord:
     @cached_property
     def term_norms(self) -> dict[str, np.ndarray]:
         """name → (T,) Frobenius norm of the per-step term of ∂L/∂name, for the recurrent weight (W_hh, or u
-        for IndRNN) and W_xh: ‖dA_hh,tᵀ h_{t−1}‖ and ‖dA_ih,tᵀ x_t‖. Computed on first use (O(T·B²·G·H))."""
-        tr, cell = self.trace, self.trace.model.cell
+        for IndRNN) and W_xh: ‖dA_hh,tᵀ h_{t−1}‖ and ‖dA_ih,tᵀ x_t‖. Computed on first use (O(T·B²·G·H)).
+        The top layer's (forward direction's) for a stacked model: `layer_term_norms` for the others."""
+        return self.layer_term_norms(self.num_layers - 1)
+
+    def layer_term_norms(self, layer: int, reverse: bool = False) -> dict[str, np.ndarray]:
+        """`term_norms` of layer l (direction reverse, in its own step order): ‖dA_hh,tᵀ h_{t−1}^{(l)}‖ and
+        ‖dA_ih,tᵀ x_t^{(l)}‖, x^{(l)} being what the layer reads."""
+        tr = self.trace
+        cell = tr.model.layer_cell(layer)
+        run, cache, x = self.runs[layer][int(reverse)], tr.caches[layer][int(reverse)], tr.inputs[layer]
+        x = x[::-1] if reverse else x
         n, H = tr.valid_T, self.hidden_size
         rec_name = cell.recurrent_term_name()
         out = {rec_name: np.full(self.T, np.nan), "W_xh": np.full(self.T, np.nan)}
-        out[rec_name][:n] = cell.recurrent_term_norms(self.dA_hh[:n], tr.states[:n, :, :H])
-        out["W_xh"][:n] = outer_sum_norm(self.dA_ih[:n], tr.X[:n])
+        out[rec_name][:n] = cell.recurrent_term_norms(run.dA_hh[:n], cache.states[:n, :, :H])
+        out["W_xh"][:n] = outer_sum_norm(run.dA_ih[:n], x[:n])
         return out
 
     @property
@@ -93,14 +161,24 @@ class GradientRecord:
         return self.trace.model.cell.per_step_term(self.dA_hh[t], h_prev)
 
     def input_gradients(self) -> np.ndarray:
-        """∂L/∂x_t for every step, (T, B, D)."""
-        return self.dA_ih @ self.trace.model.params["W_xh"]
+        """∂L/∂x_t for every step, (T, B, D) (of the network's input: layer 0, both directions)."""
+        model = self.trace.model
+        if not model.stacked:
+            return self.dA_ih @ model.params["W_xh"]
+        out = 0
+        for d, r in enumerate(self.runs[0]):
+            g = r.dA_ih @ model.layer_params(0, d == 1)["W_xh"]
+            out = out + (g[::-1] if d else g)
+        return out
 
 
 def backward(trace: Trace, scheme: Scheme = Full()) -> GradientRecord:
     """Gradients of trace's loss under `scheme` (full BPTT by default)."""
     if trace.loss_name is None:
         raise ValueError("the trace has no loss: call forward(..., targets=...) first")
+    if trace.model.stacked:
+        from .stacked import backward_stack
+        return backward_stack(trace, scheme)
     model, cache = trace.model, trace.cache
     cell, p = model.cell, model.params
     T = trace.T
@@ -201,6 +279,7 @@ class AllLosses:
     G: np.ndarray | None             # (T, T) G[t,k] = ‖(∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂W_hh)‖_F, 0 above the diagonal
     connectivity: np.ndarray | None  # (T, T) ‖∂ℓ_t/∂x_k‖_F (absolute, not normalised per row)
     grads: dict | list | None        # gradient under the given mask (a list for a stack of masks)
+    G_by_layer: np.ndarray | None = None   # (L, T, T) G of every layer's W_hh^{(l)} (G is the top layer's, G_by_layer[-1])
 
 
 def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contributions: bool = True,
@@ -209,7 +288,11 @@ def all_losses_backward(trace: Trace, mask: np.ndarray | None = None, *, contrib
 
     With `mask` (T, T), also the gradient Σ_t Σ_k M[t,k] (∂ℓ_t/∂s_t)(∂s_t/∂s_k)(∂⁺s_k/∂θ) — the definition every
     truncation scheme's mask is checked against; with a stack of masks (n, T, T), a list of n gradients from the
-    same single pass. Cost O(T² · B · S · G·H): ask for it only when it is drawn."""
+    same single pass. Cost O(T² · B · S · G·H): ask for it only when it is drawn. A stacked model: G is the
+    top layer's, G_by_layer every layer's, connectivity is to the network's inputs x_k (explorer.stacked)."""
+    if trace.model.stacked:
+        from .stacked import all_losses_stack
+        return all_losses_stack(trace, mask, contributions=contributions, connectivity=connectivity)
     model, cache = trace.model, trace.cache
     cell, p = model.cell, model.params
     T, B, H = trace.T, trace.B, model.hidden_size
@@ -264,8 +347,11 @@ def masked_gradient(trace: Trace, mask: np.ndarray) -> dict[str, np.ndarray]:
 def randomized_draws(trace: Trace, keep_prob: float, n: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
     """n randomized-truncation gradients (draw i uses Randomized(keep_prob, seed + i)) in ONE backward pass:
     the draws ride along as a leading batch dimension, each with its own multipliers ξ. Equal to n separate
-    `backward(trace, Randomized(keep_prob, seed + i))` calls, ~n× cheaper in Python overhead."""
+    `backward(trace, Randomized(keep_prob, seed + i))` calls, ~n× cheaper in Python overhead (a stacked model
+    makes the n calls)."""
     from .truncation import Randomized
+    if trace.model.stacked:
+        return [backward(trace, Randomized(keep_prob, seed + i)).grads for i in range(n)]
     model, cache = trace.model, trace.cache
     cell, p = model.cell, model.params
     T, B, nT = trace.T, trace.B, trace.valid_T
@@ -293,6 +379,9 @@ def loss_connectivity(trace: Trace, t: int = -1) -> np.ndarray:
     if not 0 <= t < n:
         raise ValueError(f"t must be in [0, {n - 1}] (the last finite step), got {t}")
     model = trace.model
+    if model.stacked:
+        from .stacked import loss_connectivity_stack
+        return loss_connectivity_stack(trace, t)
     inject = np.zeros((trace.T, trace.B, model.cell.state_size), dtype=model.dtype)
     with np.errstate(**QUIET):
         inject[t] = trace.dl_ds()[t]

@@ -5,6 +5,10 @@ segment from the last to the first: recompute its forward from its checkpoint, a
 with the adjoint carried in from the segment after it. The gradient is the same as plain BPTT's (it differs
 only by floating-point summation order, ~1e-15 relative), the peak number of stored steps drops from T to about
 T/L + L (≈ 2√T at best), and the price is recomputing every segment but the last: T − L_last extra forward steps.
+
+A stacked model (num_layers L > 1, unidirectional) checkpoints all L states s_a^{(l)} at every segment start a and
+backpropagates each recomputed segment through time and depth, carrying all L adjoints ∂L/∂s_a^{(l)} into the
+segment before it; the floats counted are all layers'.
 """
 from __future__ import annotations
 
@@ -67,6 +71,8 @@ def checkpointed_bptt(model, X, targets, *, loss: str = "cross_entropy", mask=No
         seg = min(seg, T)
     targets = L.check_targets(loss, targets, T, B, model.output_size, model.dtype)
     m = L.check_mask(mask, T, B, model.dtype)
+    if model.stacked:
+        return _checkpointed_stack(model, X, targets, loss, m, s0, seg)
     p, cell = model.params, model.cell
     starts = list(range(0, T, seg))
     ckpt = {}
@@ -116,5 +122,64 @@ def checkpointed_bptt(model, X, targets, *, loss: str = "cross_entropy", mask=No
             grads["b_y"] += dY2.sum(axis=0)
     plain = cell.forward(p, X[:1], check_state(model, s0, B))
     plain_floats = _cache_floats(plain) * T - (T - 1) * B * S   # T steps of cache (+ s_0 once)
+    return CheckpointResult({k: grads[k] for k in model.param_shapes()}, total, seg, len(ckpt),
+                            len(ckpt) + seg, extra, peak_floats, plain_floats, overflow)
+
+
+def _checkpointed_stack(model, X, targets, loss, m, s0, seg) -> CheckpointResult:
+    """checkpointed_bptt for a unidirectional stack: checkpoints hold every layer's state (L, B, S)."""
+    from .stacked import assemble_stack_grads, backward_layers, check_stack_state, run_layers
+    if model.bidirectional:
+        raise ValueError("checkpointing needs a unidirectional model: a reverse direction's segments would run "
+                         "from the end of the sequence; use explorer.backward for a bidirectional one")
+    T, B, _ = X.shape
+    nl, S = model.num_layers, model.cell.state_size
+    p = model.params
+    starts = list(range(0, T, seg))
+    ckpt = {}
+    total, overflow, peak_floats, last = 0.0, None, 0, None
+
+    def floats(caches):
+        return sum(_cache_floats(c) for cs in caches for c in cs) + len(ckpt) * nl * B * S
+
+    with np.errstate(**QUIET):
+        s = check_stack_state(model, s0, B)
+        for a in starts:                                   # forward: keep only the checkpoints (all layers)
+            b = min(a + seg, T)
+            ckpt[a] = np.array(s)
+            caches, inputs, top = run_layers(model, X[a:b], s)
+            Y = top @ p["W_hy"].T + p["b_y"]
+            ell, _ = L.per_step(loss, Y, targets[a:b], m[a:b])
+            fin = np.all(np.isfinite(ell), axis=1)
+            for cs in caches:
+                fin &= np.all(np.isfinite(cs[0].states[1:]), axis=(1, 2))
+            if not fin.all():
+                overflow = a + int(np.argmax(~fin))
+                break
+            total += float(ell.sum()) / B
+            s = np.stack([cs[0].states[-1] for cs in caches])
+            last = (a, b, caches, inputs, top)
+            peak_floats = max(peak_floats, floats(caches))
+        n = T if overflow is None else overflow
+        grads = {k: np.zeros_like(v) for k, v in p.items()}
+        ds = np.zeros((nl, B, S), dtype=model.dtype)
+        extra = 0
+        for a in reversed([a for a in starts if a < n]):  # backward: recompute each segment, then backprop it
+            b = min(a + seg, n)
+            if last is not None and last[0] == a and last[1] == b:
+                caches, inputs, top = last[2:]
+            else:
+                caches, inputs, top = run_layers(model, X[a:b], ckpt[a])
+                extra += b - a
+            peak_floats = max(peak_floats, floats(caches))
+            Y = top @ p["W_hy"].T + p["b_y"]
+            _, dY = L.per_step(loss, Y, targets[a:b], m[a:b])
+            runs = backward_layers(model, caches, dY @ p["W_hy"], [Window(0, b - a - 1, 0)], ds_in=ds)
+            adjoints = [[(r.dA_ih, r.dA_hh) for r in rs] for rs in runs]
+            for k, v in assemble_stack_grads(model, caches, inputs, adjoints, dY, top, b - a).items():
+                grads[k] += v
+            ds = np.stack([rs[0].d_s0 for rs in runs])
+    one = run_layers(model, X[:1], check_stack_state(model, s0, B))[0]
+    plain_floats = sum(_cache_floats(c) for cs in one for c in cs) * T - (T - 1) * nl * B * S
     return CheckpointResult({k: grads[k] for k in model.param_shapes()}, total, seg, len(ckpt),
                             len(ckpt) + seg, extra, peak_floats, plain_floats, overflow)

@@ -4,6 +4,8 @@
   if ‖g‖ > c then g ← (c / ‖g‖) g. Keeps the direction.
 - By value (min-char-rnn's np.clip(dparam, −5, 5)): each entry clipped to [−c, c]. Changes the direction.
 A non-finite gradient cannot be clipped meaningfully: it is returned unchanged with `finite=False`.
+For a stacked model the global norm runs over every layer's parameters at once (one threshold for the whole
+network, as torch.nn.utils.clip_grad_norm_ does); `norms_by_layer` says how much of it each layer holds.
 """
 from __future__ import annotations
 
@@ -33,6 +35,21 @@ def global_norm(grads: dict[str, np.ndarray]) -> float:
     if mx == 0.0 or not np.isfinite(mx):
         return mx
     return mx * float(np.sqrt(sum(float(np.sum((g / mx) ** 2)) for g in grads.values())))
+
+
+def norms_by_layer(grads: dict[str, np.ndarray]) -> dict:
+    """layer l → ‖g^{(l)}‖ over that layer's parameters (both directions; names as explorer.model.layer_key),
+    and "readout" → ‖(g_W_hy, g_b_y)‖: Σ of their squares is global_norm(grads)²."""
+    from .model import layers_in
+    groups: dict = {}
+    for k, g in grads.items():
+        if k in ("W_hy", "b_y"):
+            key = "readout"
+        else:
+            key = layers_in([k])[0] - 1 if "_l" in k else 0
+        groups.setdefault(key, {})[k] = g
+    order = sorted(k for k in groups if k != "readout") + (["readout"] if "readout" in groups else [])
+    return {k: global_norm(groups[k]) for k in order}
 
 
 def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> ClipResult:

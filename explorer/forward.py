@@ -21,7 +21,12 @@ QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
 @dataclass
 class Trace:
-    """Forward values of one batch. Step t (0-based) reads X[t] and states[t], writes states[t+1]."""
+    """Forward values of one batch. Step t (0-based) reads X[t] and states[t], writes states[t+1].
+
+    For a stacked or bidirectional model (explorer.stacked) the single-layer fields — cache, states, h, c, pre,
+    gates — are those of the TOP layer's forward direction, and every layer's are in `caches` / `layer_output`:
+    caches[l][d] is layer l's direction d (0 forward, 1 reverse, whose arrays run in its own order x_T … x_1),
+    inputs[l] is what layer l reads, x_t^{(l)} (T, B, D_l), in time order."""
 
     model: Model
     X: np.ndarray               # (T, B, D)
@@ -33,6 +38,34 @@ class Trace:
     losses: np.ndarray          # (T, B) per-step losses ℓ_t (masked); NaN where there are no targets
     dY: np.ndarray              # (T, B, O) ∂L/∂y_t (masked, with the 1/B), zero from overflow_step on
     overflow_step: int | None   # first step with a non-finite state or loss; None if all finite
+    layer_caches: tuple | None = None   # stacked: caches[l][d]; None for one unidirectional layer
+    layer_inputs: tuple | None = None   # stacked: inputs[l] (T, B, D_l); None for one unidirectional layer
+
+    @property
+    def num_layers(self) -> int:
+        return self.model.num_layers
+
+    @property
+    def caches(self) -> tuple:
+        """caches[l][d]: the CellCache of layer l, direction d (d = 1 runs backwards in time)."""
+        return ((self.cache,),) if self.layer_caches is None else self.layer_caches
+
+    @property
+    def inputs(self) -> tuple:
+        """inputs[l] = x^{(l)} (T, B, D_l): X for layer 0, layer l − 1's output above it."""
+        return (self.X,) if self.layer_inputs is None else self.layer_inputs
+
+    def layer_output(self, layer: int) -> np.ndarray:
+        """h_t^{(l)} for every t, (T, B, H·dirs): [h→_t; h←_t] for a bidirectional layer, in time order."""
+        H = self.model.hidden_size
+        c = self.caches[layer]
+        hs = [c[0].states[1:, :, :H]] + [cc.states[1:, :, :H][::-1] for cc in c[1:]]
+        return hs[0] if len(hs) == 1 else np.concatenate(hs, axis=-1)
+
+    @property
+    def h_by_layer(self) -> np.ndarray:
+        """h_t^{(l)} of every layer, (L, T, B, H·dirs)."""
+        return np.stack([self.layer_output(l) for l in range(self.num_layers)])
 
     @property
     def T(self) -> int:
@@ -84,7 +117,10 @@ class Trace:
         """∂L/∂s_t through the readout only (T, B, S): W_hyᵀ ∂L/∂y_t in the h part, 0 in an LSTM's c part."""
         H = self.model.hidden_size
         out = np.zeros((self.T, self.B, self.cache.states.shape[-1]), dtype=self.Y.dtype)
-        out[..., :H] = self.dY @ self.model.params["W_hy"]
+        if self.model.stacked:        # the top layer's forward direction: W_hy's first H columns
+            out[..., :H] = self.dY @ self.model.params["W_hy"][:, :H]
+        else:
+            out[..., :H] = self.dY @ self.model.params["W_hy"]
         return out
 
 
@@ -101,6 +137,10 @@ def check_inputs(model: Model, X) -> np.ndarray:
 
 
 def check_state(model: Model, s0, B: int) -> np.ndarray:
+    """s0 as a (B, S) array (zeros when None); a stacked model's is (L·dirs, B, S) (explorer.stacked)."""
+    if model.stacked:
+        from .stacked import check_stack_state
+        return check_stack_state(model, s0, B)
     S = model.cell.state_size
     if s0 is None:
         return np.zeros((B, S), dtype=model.dtype)
@@ -115,7 +155,11 @@ def check_state(model: Model, s0, B: int) -> np.ndarray:
 
 
 def forward(model: Model, X, targets=None, *, loss: str = "cross_entropy", mask=None, s0=None) -> Trace:
-    """Run the model over X (T, B, D) from state s0 (default zeros) and, if targets are given, the losses."""
+    """Run the model over X (T, B, D) from state s0 (default zeros) and, if targets are given, the losses.
+    A stacked model's s0 is (L·dirs, B, S), one row per layer and direction in torch's h_0 order."""
+    if model.stacked:
+        from .stacked import forward_stack
+        return forward_stack(model, X, targets, loss=loss, mask=mask, s0=s0)
     X = check_inputs(model, X)
     T, B, _ = X.shape
     s0 = check_state(model, s0, B)

@@ -30,15 +30,54 @@ from .validation import choice
 BLOCKS = ("h", "c", "state")
 
 
-def step_jacobians(trace: Trace, b: int = 0) -> np.ndarray:
-    """J_t = ∂h_t/∂h_{t−1} (= ∂s_{t+1}/∂s_t) for t = 0 … valid_T−1 of sequence b, shape (valid_T, S, S).
+def _layer(trace: Trace, layer: int | None, reverse: bool):
+    """(cell, params, cache) of one layer and direction of the trace (default: the top layer, forward)."""
+    model = trace.model
+    if layer is None and not reverse:
+        return model.layer_cell(model.num_layers - 1), model.layer_params(model.num_layers - 1), trace.cache
+    layer = model.num_layers - 1 if layer is None else layer
+    if not 0 <= layer < model.num_layers:
+        raise ValueError(f"layer must be in [0, {model.num_layers - 1}], got {layer}")
+    if reverse and not model.bidirectional:
+        raise ValueError("reverse=True needs a bidirectional model")
+    return model.layer_cell(layer), model.layer_params(layer, reverse), trace.caches[layer][int(reverse)]
+
+
+def step_jacobians(trace: Trace, b: int = 0, *, layer: int | None = None, reverse: bool = False) -> np.ndarray:
+    """J_t = ∂h_t/∂h_{t−1} (= ∂s_{t+1}/∂s_t) for t = 0 … valid_T−1 of sequence b, shape (valid_T, S, S); of a
+    stacked model's layer `layer` (default the top), J_t^{(l)} = ∂s_{t+1}^{(l)}/∂s_t^{(l)} within the layer
+    (reverse: the reverse direction's, in its own step order).
 
     Built from each cell's own backward (row i of J_t = J_tᵀ e_i), so it can never disagree with the gradients."""
     if not 0 <= b < trace.B:
         raise ValueError(f"b (sequence index) must be in [0, {trace.B - 1}], got {b}")
-    model = trace.model
+    cell, p, cache = _layer(trace, layer, reverse)
     with np.errstate(**QUIET):
-        return model.cell.step_jacobians(model.params, trace.cache.batch_slice(b), trace.valid_T)
+        return cell.step_jacobians(p, cache.batch_slice(b), trace.valid_T)
+
+
+def layer_jacobians(trace: Trace, layer: int, b: int = 0) -> np.ndarray:
+    """The layer-to-layer Jacobians ∂s_{t+1}^{(l)}/∂h_t^{(l−1)} of a stacked model for t = 0 … valid_T−1 of
+    sequence b, shape (valid_T, dirs·S, H·dirs_below): how layer l's new state (rows: forward direction's S
+    entries, then the reverse direction's) moves with what it reads from layer l − 1 at the same step (columns).
+    h_t^{(l)} depends on h_t^{(l−1)} only through step t's input x_t^{(l)} = h_t^{(l−1)}, so this direct partial
+    is the total one; its rows [:H] are ∂h_t^{(l)}/∂h_t^{(l−1)} = diag(φ'(a_t^{(l)})) W_xh^{(l)} for a vanilla RNN.
+    Row i is e_iᵀ ∂s/∂x = (dA_ih for ds = e_i) W_xh^{(l)}, from the cell's own step_backward."""
+    model = trace.model
+    if not 1 <= layer < model.num_layers:
+        raise ValueError(f"layer must be in [1, {model.num_layers - 1}] (layer 0 reads the inputs), got {layer}")
+    if not 0 <= b < trace.B:
+        raise ValueError(f"b (sequence index) must be in [0, {trace.B - 1}], got {b}")
+    cell, S, n, T = model.layer_cell(layer), model.cell.state_size, trace.valid_T, trace.T
+    eye = np.eye(S, dtype=model.dtype)[:, None, :]
+    out = np.empty((n, model.directions * S, cell.input_size), dtype=model.dtype)
+    with np.errstate(**QUIET):
+        for d in range(model.directions):
+            p, cache = model.layer_params(layer, d == 1), trace.caches[layer][d].batch_slice(b)
+            for t in range(n):
+                a_ih = cell.step_backward(p, cache, T - 1 - t if d else t, eye)[0]
+                out[t, d * S:(d + 1) * S] = a_ih[:, 0, :] @ p["W_xh"]
+    return out
 
 
 @dataclass
@@ -73,9 +112,10 @@ class JacobianProducts:
 
 
 def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: bool = True,
-                      lags=None) -> JacobianProducts:
+                      lags=None, layer: int | None = None, reverse: bool = False) -> JacobianProducts:
     """Log-norms (and, with spectrum, all singular values) of ∂x_t/∂x_(t−ℓ) (t the last valid step) for every lag
-    ℓ, or only `lags`.
+    ℓ, or only `lags` — within layer `layer` of a stacked model (default the top one; reverse: its reverse
+    direction, lags counted in that direction's own step order).
 
     Cost: one step Jacobian and one S×S matmul per lag up to the largest requested one (the product stops
     there), plus one SVD per requested lag: explorer.work_budget.step_jacobian_cost and svd_cost."""
@@ -87,7 +127,8 @@ def jacobian_products(trace: Trace, *, b: int = 0, block: str = "h", spectrum: b
     if not 0 <= b < trace.B:
         raise ValueError(f"b (sequence index) must be in [0, {trace.B - 1}], got {b}")
     n = trace.valid_T
-    cell, p, cache = trace.model.cell, trace.model.params, trace.cache.batch_slice(b)
+    cell, p, cache = _layer(trace, layer, reverse)
+    cache = cache.batch_slice(b)
     block_len = max(1, (4 << 20) // (8 * S * S))           # J_t built ≤ 4 MB at a time, not all T of them at once
     J, J_lo = None, n
     if block == "state":

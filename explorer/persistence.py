@@ -1,7 +1,8 @@
 """Save and load a model: one .npz holding the parameter arrays and a small JSON of its configuration (stored as
 UTF-8 bytes under "__config__"). Loading goes through npz_files.read_npz (every array's header checked before
 its data is read; pickled objects refused) and checks every name, shape and dtype, with a clear ValueError on
-anything wrong.
+anything wrong. A stacked model's config holds num_layers and bidirectional, and its arrays of layers l > 0 and
+reverse directions are named as explorer.model.layer_key says (W_hh_l1, W_hh_reverse, …).
 """
 from __future__ import annotations
 
@@ -41,12 +42,14 @@ def load_model(file) -> tuple[Model, dict]:
     try:
         cfg = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
         cell, activation, dtype = cfg["cell"], cfg.get("activation", "tanh"), cfg.get("dtype", "float64")
+        num_layers, bidirectional = cfg.get("num_layers"), cfg.get("bidirectional")   # None: from the names
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"the model's configuration is unreadable ({type(e).__name__}: {e})") from None
     for k, v in arrays.items():
         if v.dtype.kind != "f":
             raise ValueError(f"parameter {k} must be a float array, got dtype {v.dtype}")
-    model = model_from_params(cell, arrays, activation=activation, dtype=dtype)
+    model = model_from_params(cell, arrays, activation=activation, dtype=dtype, num_layers=num_layers,
+                              bidirectional=bidirectional)
     extra = cfg.pop("extra", {})
     model.config = cfg
     return model, extra

@@ -23,6 +23,28 @@ DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8",
           "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 
 
+_WRITE = {np.dtype("<f8"): "F64", np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<i8"): "I64",
+          np.dtype("<i4"): "I32"}
+
+
+def write_safetensors(arrays: dict[str, np.ndarray]) -> bytes:
+    """The .safetensors bytes of name → array (float64/32/16, int64/32), as safetensors.numpy.save writes them
+    (names sorted, the JSON header padded with spaces to a multiple of 8): torch reads them with
+    safetensors.torch.load_file, e.g. to_torch_state_dict(model) of a stacked model."""
+    header, chunks, pos = {}, [], 0
+    for k in sorted(arrays):
+        v = np.ascontiguousarray(arrays[k])
+        v = v.astype(v.dtype.newbyteorder("<"))
+        if v.dtype not in _WRITE:
+            raise ValueError(f"array {k!r} has dtype {v.dtype}; writable dtypes are float64/32/16 and int64/32")
+        header[k] = {"dtype": _WRITE[v.dtype], "shape": list(v.shape), "data_offsets": [pos, pos + v.nbytes]}
+        chunks.append(v.tobytes())
+        pos += v.nbytes
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return len(h).to_bytes(8, "little") + h + b"".join(chunks)
+
+
 def is_safetensors(data: bytes) -> bool:
     """Whether `data` starts like a .safetensors file: a plausible header length, then a JSON object."""
     return len(data) >= 10 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") <= len(data) - 8

@@ -1,5 +1,5 @@
 """Interoperate with PyTorch without importing it: map parameters to and from the state_dict names and gate
-order of torch.nn.RNN / nn.LSTM / nn.GRU (single layer, unidirectional) plus a readout nn.Linear.
+order of torch.nn.RNN / nn.LSTM / nn.GRU (any num_layers, bidirectional or not) plus a readout nn.Linear.
 
     ours        torch                      notes
     W_xh        weight_ih_l0               same gate order: LSTM (i, f, g, o), GRU (r, z, n)
@@ -8,10 +8,14 @@ order of torch.nn.RNN / nn.LSTM / nn.GRU (single layer, unidirectional) plus a r
     b_hn        bias_hh_l0[2H:3H]          … except the GRU's candidate part, which r multiplies
     W_hy, b_y   {prefix}.weight, .bias     the readout Linear (prefix "readout" by default)
 
+Layer l > 0 and reverse directions follow torch's suffixes both ways: our W_xh_l1 ↔ weight_ih_l1, W_hh_reverse ↔
+weight_hh_l0_reverse, W_hh_l2_reverse ↔ weight_hh_l2_reverse (explorer.model.layer_key).
+
 ours → torch → ours is lossless (bias_hh is written as 0, or [0, 0, b_hn] for the GRU). A torch model's
 weights saved with `np.savez(path, **{k: v.numpy() for k, v in sd.items()})` load with `load_torch_npz`, which
 never unpickles (allow_pickle=False) and names any missing key or wrong shape.
 
+`load_torch_model` reads such a state_dict (stacked or not) from .npz or .safetensors bytes.
 `load_recurrent_weights` takes what a PyTorch user actually has: the .npz or .safetensors of a bare
 nn.RNN/LSTM/GRU state_dict or of a whole module's (keys such as `encoder.lstm.weight_ih_l0`), with or without
 biases, with or without a readout Linear, the cell told by the shapes. It returns `RecurrentWeights`, which
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import CELLS
-from .model import Model, model_from_params
+from .model import Model, layer_key, model_from_params
 from .npz_files import MAX_BYTES, read_npz
 from .safetensors_files import is_safetensors, read_safetensors
 from .validation import choice
@@ -38,31 +42,52 @@ _MODULES = {"rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}
 _LAYER_KEY = re.compile(r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$")
 
 
+def _torch_suffix(layer: int, reverse: bool) -> str:
+    return f"_l{layer}" + ("_reverse" if reverse else "")
+
+
 def to_torch_state_dict(model: Model, readout_prefix: str = "readout") -> dict[str, np.ndarray]:
-    """Our parameters under torch's names (arrays; wrap with torch.from_numpy to load_state_dict)."""
+    """Our parameters under torch's names (arrays; wrap with torch.from_numpy to load_state_dict), every layer
+    and direction in torch's order (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, …_l0_reverse, …_l1 …)."""
     kind = model.cell.kind
     if kind not in TORCH_CELLS:
         raise ValueError(f"cell {kind!r} has no torch.nn equivalent; exportable cells: {TORCH_CELLS}")
-    p = model.params
-    bias_hh = np.zeros_like(p["b_h"])
-    if kind == "gru":
-        bias_hh[model.cell.gate_slice("n", model.hidden_size)] = p["b_hn"]
-    return {
-        "weight_ih_l0": p["W_xh"].copy(),
-        "weight_hh_l0": p["W_hh"].copy(),
-        "bias_ih_l0": p["b_h"].copy(),
-        "bias_hh_l0": bias_hh,
-        f"{readout_prefix}.weight": p["W_hy"].copy(),
-        f"{readout_prefix}.bias": p["b_y"].copy(),
-    }
+    out = {}
+    for l in range(model.num_layers):
+        for r in (False, True)[:model.directions]:
+            p, sfx = model.layer_params(l, r), _torch_suffix(l, r)
+            bias_hh = np.zeros_like(p["b_h"])
+            if kind == "gru":
+                bias_hh[model.cell.gate_slice("n", model.hidden_size)] = p["b_hn"]
+            out.update({f"weight_ih{sfx}": p["W_xh"].copy(), f"weight_hh{sfx}": p["W_hh"].copy(),
+                        f"bias_ih{sfx}": p["b_h"].copy(), f"bias_hh{sfx}": bias_hh})
+    out[f"{readout_prefix}.weight"] = model.params["W_hy"].copy()
+    out[f"{readout_prefix}.bias"] = model.params["b_y"].copy()
+    return out
+
+
+def torch_layers(state_dict: dict, prefix: str = "") -> tuple[int, bool]:
+    """(num_layers, bidirectional) of the torch recurrent module whose keys start with `prefix`."""
+    matches = [_LAYER_KEY.match(key[len(prefix):]) for key in state_dict if key.startswith(prefix)]
+    matches = [m for m in matches if m]
+    if not matches:
+        return 1, False
+    return 1 + max(int(m.group(3)) for m in matches), any(m.group(4) for m in matches)
 
 
 def from_torch_state_dict(state_dict: dict, cell: str, *, activation: str = "tanh",
-                          readout_prefix: str = "readout", dtype: str = "float64") -> Model:
-    """A model from torch-named arrays (torch tensors are accepted too, via np.asarray)."""
+                          readout_prefix: str = "readout", dtype: str = "float64", num_layers: int | None = None,
+                          bidirectional: bool | None = None) -> Model:
+    """A model from torch-named arrays (torch tensors are accepted too, via np.asarray). num_layers and
+    bidirectional default to what the keys say (weight_ih_l{k}, …_reverse)."""
     choice("cell", cell, TORCH_CELLS)
-    needed = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
-              f"{readout_prefix}.weight", f"{readout_prefix}.bias"]
+    found_layers, found_bidi = torch_layers(state_dict)
+    num_layers = found_layers if num_layers is None else num_layers
+    bidirectional = found_bidi if bidirectional is None else bool(bidirectional)
+    slots = [(l, r) for l in range(num_layers) for r in (False, True)[:1 + bidirectional]]
+    needed = [f"{w}{_torch_suffix(l, r)}" for l, r in slots
+              for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    needed += [f"{readout_prefix}.weight", f"{readout_prefix}.bias"]
     missing = [k for k in needed if k not in state_dict]
     if missing:
         raise ValueError(f"a torch {cell.upper()} state_dict needs keys {needed}; missing {missing} "
@@ -75,10 +100,16 @@ def from_torch_state_dict(state_dict: dict, cell: str, *, activation: str = "tan
     if w_ih.shape[0] % G:
         raise ValueError(f"weight_ih_l0 of a {cell.upper()} must have {G}·H rows, got {w_ih.shape[0]}")
     H = w_ih.shape[0] // G
-    _check_bias_shapes(sd, ("bias_ih_l0", "bias_hh_l0"), G, H)
-    params = _our_params(cell, H, w_ih, sd["weight_hh_l0"], sd["bias_ih_l0"], sd["bias_hh_l0"])
+    params = {}
+    for l, r in slots:
+        sfx = _torch_suffix(l, r)
+        _check_bias_shapes(sd, (f"bias_ih{sfx}", f"bias_hh{sfx}"), G, H)
+        ours = _our_params(cell, H, sd[f"weight_ih{sfx}"], sd[f"weight_hh{sfx}"], sd[f"bias_ih{sfx}"],
+                           sd[f"bias_hh{sfx}"])
+        params.update({layer_key(k, l, r): v for k, v in ours.items()})
     params.update(W_hy=sd[f"{readout_prefix}.weight"], b_y=sd[f"{readout_prefix}.bias"])
-    return model_from_params(cell, params, activation=activation, dtype=dtype)
+    return model_from_params(cell, params, activation=activation, dtype=dtype, num_layers=num_layers,
+                             bidirectional=bidirectional)
 
 
 def load_torch_npz(file, cell: str, *, activation: str = "tanh", readout_prefix: str = "readout",
@@ -87,6 +118,15 @@ def load_torch_npz(file, cell: str, *, activation: str = "tanh", readout_prefix:
     arrays = read_npz(file, "not a readable .npz of torch weights (save them with "
                             "np.savez(path, **{name: tensor.numpy()}))")
     return from_torch_state_dict(arrays, cell, activation=activation, readout_prefix=readout_prefix, dtype=dtype)
+
+
+def load_torch_model(data: bytes, filename: str, cell: str, *, activation: str = "tanh",
+                     readout_prefix: str = "readout", dtype: str = "float64") -> Model:
+    """A model (any num_layers, bidirectional or not) from the .npz or .safetensors bytes of a torch
+    nn.RNN/LSTM/GRU state_dict with a readout Linear under `readout_prefix` (as `to_torch_state_dict` writes).
+    Never unpickles; ValueError saying what is wrong otherwise."""
+    return from_torch_state_dict(read_weight_file(data, filename), cell, activation=activation,
+                                 readout_prefix=readout_prefix, dtype=dtype)
 
 
 def _float_arrays(state_dict: dict, keys) -> dict[str, np.ndarray]:
@@ -241,15 +281,14 @@ def _infer_cell(w_ih: np.ndarray, w_hh: np.ndarray, ih: str, hh: str) -> tuple[s
 
 
 def _refuse_other_layers(sd: dict, prefix: str, cell: str) -> None:
-    """Stacked (…_l1) and bidirectional (…_reverse) layers: say so rather than load part of them silently."""
-    matches = [_LAYER_KEY.match(key[len(prefix):]) for key in sd if key.startswith(prefix)]
-    matches = [m for m in matches if m]
-    n_layers = 1 + max(int(m.group(3)) for m in matches)
+    """Stacked (…_l1) and bidirectional (…_reverse) layers: say so rather than load part of them silently (the
+    lab trains one unidirectional layer; `load_torch_model` reads a whole stack into a Model)."""
+    n_layers, bidi = torch_layers(sd, prefix)
     kind = _MODULES[cell]
     if n_layers > 1:
         raise ValueError(f"only the first layer of a stacked {kind} can be loaded; this one has {n_layers} layers "
                          f"({prefix}weight_ih_l0 … {prefix}weight_ih_l{n_layers - 1}): save one with num_layers=1")
-    if any(m.group(4) for m in matches):
+    if bidi:
         raise ValueError(f"{prefix}weight_ih_l0_reverse is present: this {kind} is bidirectional, and only a "
                          "one-direction layer can be loaded (bidirectional=False)")
 
