@@ -93,10 +93,10 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
             refs = tl.k_refs(lab_.trainer.task)
             fig, d = tf.k_over_updates({"K in force": df}, refs=refs, projector=proj)
             chart(fig, d, key="lab_k", title="Truncation length K over updates",
-                  latex=r"K = \min\{K : \mathrm{bound}(K)/L < \delta\}\ 	ext{(else } T	ext{)},\quad "
-                        r"\mathrm{bound}(K) = rac{arphi_	au\,eta^{K-	au}}{1-eta}",
+                  latex=r"K = \min\{K : \mathrm{bound}(K)/L < \delta\}\ \text{(else } T\text{)},\quad "
+                        r"\mathrm{bound}(K) = \frac{\varphi_\tau\,\beta^{K-\tau}}{1-\beta}",
                   notice="the open markers are the updates where K was estimated again from the network as it was "
-                         "then; K = T means no shorter K could be certified at this δ (the gradient does not decay "
+                         "then. At K = T no shorter K met δ (none can when the gradient does not decay "
                          "geometrically), and the update is full BPTT.",
                   summary=summaries.k_over_updates(d, refs))
 
@@ -145,7 +145,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     st.caption(f"**Task:** {plain(krace.task.describe(), 400)} · LSTM, H = {sc.hidden}, batch size "
                f"{krace.batch_size}.")
     live.controls("krace", krace, play_label="▶ start the race" if not krace.done else "▶ continue the race",
-                  pause_label="❚❚ hold the race", reset_label="↺ new race")
+                  pause_label="❚❚ hold", reset_label="↺ new race")
 
     def krace_charts(race_):
         if not race_.done:
@@ -153,14 +153,14 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         a, b = st.columns(2, gap="large")
         fig, d = af.race_curves(race_.losses, race_.baseline, smooth=kr.SMOOTH, projector=proj)
         chart(fig, d, key="krace_loss", where=a, title="Loss during the race",
-              latex=r"	ext{same task, network, optimizer and batches; only the truncation differs}",
+              latex=r"\text{same task, network, optimizer and batches; only the truncation differs}",
               notice="under the dashed baseline a contender has learned to copy across the lag; on it, its "
                      "gradient never linked an output to the symbol it must repeat.",
               summary=summaries.lines(d, "update", {c: c for c in d.columns if c != "update"}))
         refs = tl.k_refs(race_.task)
         fig, d = tf.k_over_updates(kr.k_histories(race_), refs=refs, projector=proj)
         chart(fig, d, key="krace_k", where=b, title="Truncation length K over updates",
-              latex=r"	ext{adaptive: } K = \min\{K : \mathrm{bound}(K)/L < \delta\};\quad 	ext{fixed: TBPTT}(K, K)",
+              latex=r"\text{adaptive: } K = \min\{K : \mathrm{bound}(K)/L < \delta\};\quad \text{fixed: TBPTT}(K, K)",
               notice="below the lag + symbols + 1 line no backward window holds a symbol and its recall; from T on "
                      "TBPTT(K, K) is full BPTT.", summary=summaries.k_over_updates(d, refs))
         if race_.finished:

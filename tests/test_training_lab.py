@@ -266,6 +266,8 @@ def test_the_lab_trains_with_adaptive_truncation_and_draws_k_over_updates():
     assert k_line["y"] == d["K"].tolist()
     assert html.escape(summaries.k_over_updates(d, k_refs(lb.trainer.task))) in chart_summary(at, "lab_k")
     assert any(f"K = {lb.records[-1].K}" in m.value for m in at.markdown), "the status line says the K in force"
+    assert at.latex and not [x.value for x in at.latex if re.search(r"[\x00-\x09\x0b-\x1f]", x.value)], \
+        "no equation holds a control character (a '\\t' or '\\f' that lost its backslash)"
 
 
 def test_a_task_without_a_fixed_length_falls_back_to_the_sidebars_truncation_and_says_so():
@@ -289,7 +291,7 @@ def test_the_truncation_race_runs_beside_the_lab_and_draws_its_charts():
     assert list(race.trainers) == ["adaptive (δ = 0.3)", "TBPTT(3, 3)", "TBPTT(15, 15)"]
     for _ in range(3 * 7):                                     # what its fragment's timer does
         race.step()
-    button(at, "❚❚ hold the race").click().run()
+    button(at, "❚❚ hold").click().run()
     assert_clean(at)
     assert not race.playing and race.done == 7
     assert any("race paused" in m.value and "update **7** of 50" in m.value for m in at.markdown)

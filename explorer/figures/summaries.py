@@ -382,9 +382,85 @@ def k_over_updates(df: pd.DataFrame, refs: dict[str, float] | None = None) -> st
         else:
             text = (f"{name}: K = {k[0]} at update {u[0]}, {k[-1]} at update {u[-1]} (between {k.min()} and "
                     f"{k.max()})")
-        parts.append(text + (f", {n_est} estimates drawn" if n_est else ""))
+        parts.append(text + (f", {n_est} estimate{'s' if n_est > 1 else ''} drawn" if n_est else ""))
     out = "; ".join(parts) + "."
     for label, v in (refs or {}).items():
         share = [f"{name} {100 * held[k >= v].sum() / held.sum():.0f}%" for name, (k, held) in spans.items()]
         out += f" Updates with K ≥ {label}: " + ", ".join(share) + "."
+    return out
+
+
+# ---- stacked networks (issue #17) ------------------------------------------------------------------------------
+
+@quiet
+def layer_heatmap(df: pd.DataFrame) -> str:
+    """log10 ‖δ_t^{(l)}‖ over layers × time (index layer, columns t0 … t{T−1}): per layer, its value at the last
+    and the first step and its rate going back."""
+    t = np.array([int(str(c)[1:]) for c in df.columns])
+    parts = []
+    for layer, row in df.iterrows():
+        v = row.to_numpy(dtype=float)
+        ok = np.isfinite(v) & (v > 0)
+        if not ok.any():
+            parts.append(f"layer {layer}: no gradient reaches it")
+            continue
+        parts.append(f"layer {layer} {rate(decades_per_step(t[ok], v[ok]))}, {num(v[ok][-1])} at t = {t[ok][-1]} "
+                     f"and {num(v[ok][0])} at t = {t[ok][0]}")
+    return f"‖δ_t^(l)‖ over {len(df)} layers and {len(t)} steps: " + "; ".join(parts) + "."
+
+
+@quiet
+def layer_lags(df: pd.DataFrame) -> str:
+    """‖δ^{(l)}‖ of the last loss against the lag (columns lag, norm_layer0 …): per layer, its value at lag 0, at
+    the longest lag where it is finite and non-zero, and its rate."""
+    parts = []
+    for c in [c for c in df.columns if str(c).startswith("norm_layer")]:
+        d = df[np.isfinite(df[c].astype(float)) & (df[c].astype(float) > 0)]
+        if d.empty:
+            parts.append(f"layer {c[10:]}: zero at every lag")
+            continue
+        first, last = d.iloc[0], d.iloc[-1]
+        parts.append(f"layer {c[10:]} {rate(decades_per_step(d['lag'], d[c]), back=False)} of lag: "
+                     f"{num(first[c])} at lag {int(first['lag'])}, {num(last[c])} at lag {int(last['lag'])}")
+    return "; ".join(parts) + "." if parts else "Nothing is drawn."
+
+
+@quiet
+def stacked_grid(df: pd.DataFrame) -> str:
+    """The layers × time grid (one row per node: layer, t, norm_delta, …, path_length): where ‖δ‖ is largest and
+    smallest, and how far (in Jacobians) the smallest is from the last loss."""
+    d = df[np.isfinite(df["norm_delta"].astype(float)) & (df["norm_delta"].astype(float) > 0)]
+    L, W = df["layer"].nunique(), df["t"].nunique()
+    if d.empty:
+        return f"{L} layers × {W} steps: no gradient reaches any of them."
+    hi, lo = d.loc[d["norm_delta"].idxmax()], d.loc[d["norm_delta"].idxmin()]
+    zero = len(df) - len(d)
+    return (f"{L} layers × {W} steps (t = {int(df['t'].min())}–{int(df['t'].max())}): ‖δ_t^(l)‖ is largest, "
+            f"{num(hi['norm_delta'])}, at layer {int(hi['layer'])}, t = {int(hi['t'])} and smallest, "
+            f"{num(lo['norm_delta'])}, at layer {int(lo['layer'])}, t = {int(lo['t'])}, {int(lo['path_length'])} "
+            "Jacobians from the last loss" + (f"; {zero} nodes get no gradient at all" if zero else "") + ".")
+
+
+@quiet
+def same_budget(df: pd.DataFrame) -> str:
+    """‖∂ℓ_{T−1}/∂x_{T−1−ℓ}‖ against the lag, one column per network: each one's value at lag 0 and at the
+    longest lag, and how many times larger the best one is there than the worst."""
+    cols = [c for c in df.columns if c != "lag"]
+    ends = {}
+    parts = []
+    for c in cols:
+        d = df[np.isfinite(df[c].astype(float)) & (df[c].astype(float) > 0)]
+        if d.empty:
+            parts.append(f"{c}: zero at every lag")
+            continue
+        ends[c] = (int(d["lag"].iloc[-1]), float(d[c].iloc[-1]))
+        parts.append(f"{c}: {num(d[c].iloc[0])} at lag {int(d['lag'].iloc[0])}, {num(d[c].iloc[-1])} at lag "
+                     f"{int(d['lag'].iloc[-1])}")
+    out = "; ".join(parts) + "." if parts else "Nothing is drawn."
+    same_end = {v[0] for v in ends.values()}
+    if len(ends) >= 2 and len(same_end) == 1:
+        best = max(ends, key=lambda c: ends[c][1])
+        worst = min(ends, key=lambda c: ends[c][1])
+        out += (f" At lag {same_end.pop()} {best} keeps {num(ends[best][1] / ends[worst][1])}× what {worst} "
+                "keeps.")
     return out

@@ -138,6 +138,8 @@ def k_over_updates(runs: dict[str, pd.DataFrame], *, refs: dict[str, float] | No
         ref_line(fig, y=float(v), color=COLORS["grey"], dash="longdashdot", width=2, text=label)
     top = max([float(out["K"].max()) if len(out) else 1.0] + [float(v) for v in (refs or {}).values()])
     axis(fig, "yaxis", range=[0, 1.12 * top])
+    if len(out) and out["update"].max() - out["update"].min() <= 10:
+        axis(fig, "xaxis", dtick=1)                        # a few updates: whole numbers, not 1.5
     lay = fig["layout"]
     lay["legend"] = dict(orientation="h", yanchor="top", y=-0.22, x=0)
     lay["margin"] = {"b": 110}
