@@ -38,6 +38,12 @@ def test_every_true_answer_is_computed_and_a_valid_prediction(q):
     assert answer_text(q, v)
 
 
+def test_values_are_written_as_the_charts_sentences_write_them():
+    grow, lag = BY_SLUG_Q["explode-100"], BY_SLUG_Q["lag-1e-3"]
+    assert [answer_text(grow, v) for v in (1000, 83.2, 1e12)] == ["1000×", "83.2×", "1.00e12×"]
+    assert answer_text(lag, 25) == "25 steps" and answer_text(BY_SLUG_Q["copy-tbptt"], "no") == "no"
+
+
 def test_true_answers_are_what_the_charts_draw():
     sc = BY_SLUG_Q["lag-1e-3"].scenario()
     jp, sp = compute.jacobians(sc)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from explorer.architectures import contenders
+from explorer.figures.summaries import num
 from explorer.scenario import Scenario
 from explorer.truncation import TBPTT
 
@@ -123,8 +124,7 @@ def answer_text(q: ClassQuestion, v) -> str:
     """A prediction or the true value as the page writes it."""
     if q.kind == "choice":
         return str(v)
-    v = float(v)
-    s = f"{v:.3g}" if q.log or not float(v).is_integer() else f"{int(v)}"
+    s = num(v)                                  # as the charts' sentences write numbers ("1000", not "1e+03")
     return f"{s} {q.unit}".strip() if q.unit != "×" else f"{s}×"
 
 
