@@ -3,6 +3,8 @@ the readout sees both: y_t = W_hy [h→_t; h←_t] + b_y. The gradient reaching 
 through the forward chain (δ→_t) and from the past through the backward chain (δ←_t).
 
 Parameters are the cell's names prefixed "fwd." and "bwd.", plus W_hy (O × 2H) and b_y. Full BPTT only.
+(`build_model(..., bidirectional=True, num_layers=L)` is the same network in torch's layout — one Model, names
+W_hh / W_hh_reverse, L stacked layers — run by explorer.forward / explorer.backward; explorer.stacked.)
 """
 from __future__ import annotations
 

@@ -62,6 +62,15 @@ class Trace:
         hs = [c[0].states[1:, :, :H]] + [cc.states[1:, :, :H][::-1] for cc in c[1:]]
         return hs[0] if len(hs) == 1 else np.concatenate(hs, axis=-1)
 
+    def state_at(self, t: int) -> np.ndarray:
+        """The state entering step t, in the shape `forward`'s s0 takes: states[t] (B, S) for one layer,
+        (L, B, S) for a unidirectional stack (to carry a stream on from step t, as online TBPTT does)."""
+        if self.layer_caches is None:
+            return self.cache.states[t]
+        if self.model.bidirectional:
+            raise ValueError("a bidirectional model's reverse direction has no state to carry forward in time")
+        return np.stack([cs[0].states[t] for cs in self.layer_caches])
+
     @property
     def h_by_layer(self) -> np.ndarray:
         """h_t^{(l)} of every layer, (L, T, B, H·dirs)."""

@@ -1,7 +1,9 @@
 """Central-difference gradients, for checking any gradient the engine produces (float64 only).
 
 ∂L/∂θ_i ≈ (L(θ + ε e_i) − L(θ − ε e_i)) / 2ε, one pair of forward passes per parameter entry: slow, exact to
-O(ε²) — use small models.
+O(ε²) — use small models. Any model `explorer.forward` runs (stacked and bidirectional ones too); for a deep stack
+ε = 1e-5 keeps more digits than the default 1e-6 (the rounding of the loss, ~1e-16 · |L| / ε, swamps the small
+gradients of the lowest layers otherwise).
 """
 from __future__ import annotations
 

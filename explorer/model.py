@@ -41,6 +41,23 @@ class Model:
     num_layers: int = 1
     bidirectional: bool = False
 
+    def __post_init__(self):
+        # Parameters named for another layer count (W_hh_l1 in a model told it has one layer) would be silently
+        # ignored by every pass: refuse them here, where a caller that rebuilds a Model forgets num_layers.
+        if self.params:
+            found = layers_in(self.params)
+            if found != (self.num_layers, self.bidirectional):
+                raise ValueError(f"the parameters' names are those of {_layers_words(*found)}, but the model is told "
+                                 f"it has {_layers_words(self.num_layers, self.bidirectional)}: pass num_layers= "
+                                 "and bidirectional= (or copy the model with Model.copy)")
+
+    def require_single_layer(self, what: str) -> None:
+        """ValueError unless this is one unidirectional layer: for passes written for a single cell (RTRL, online
+        learning, optimal checkpointing, …) to call first, rather than silently run layer 0 alone."""
+        if self.stacked:
+            raise ValueError(f"{what} works on one unidirectional layer; this model has "
+                             f"{_layers_words(self.num_layers, self.bidirectional)}")
+
     @property
     def directions(self) -> int:
         """dirs: 2 for a bidirectional model, else 1."""
@@ -123,6 +140,10 @@ def layers_in(params) -> tuple[int, bool]:
             if m.group(1) is not None:
                 n = max(n, int(m.group(1)) + 1)
     return n, bidi
+
+
+def _layers_words(n: int, bidirectional: bool) -> str:
+    return f"{n} layer{'s' if n > 1 else ''}" + (" (bidirectional)" if bidirectional else "")
 
 
 def _draw_layer(c: Cell, rng, init: str, sigma: float, input_gain: float, forget_bias: float) -> dict:

@@ -353,6 +353,27 @@ def test_build_model_stacks_layers_named_like_torch(cell):
         ex.build_model(cell, 2, 4, 3, bidirectional="yes")
 
 
+def test_a_model_told_the_wrong_layer_count_is_refused_and_a_stream_carries_every_layer():
+    model = ex.build_model("lstm", 2, 3, 2, num_layers=2, seed=1)
+    with pytest.raises(ValueError, match="those of 2 layers, but the model is told it has 1 layer"):
+        ex.Model(model.cell, model.params, 2)                 # e.g. a caller that rebuilds a Model without L
+    with pytest.raises(ValueError, match="RTRL works on one unidirectional layer; this model has 2 layers"):
+        model.require_single_layer("RTRL")
+    ex.build_model("lstm", 2, 3, 2).require_single_layer("RTRL")
+    assert ex.model_from_params("lstm", model.params).num_layers == 2      # told by the names
+    # online TBPTT carries the state on: running 4 + 3 steps from state_at(4) is running 7 steps
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((7, 2, 2)), rng.integers(0, 2, (7, 2))
+    whole = ex.forward(model, X, y)
+    s4 = whole.state_at(4)
+    assert s4.shape == (2, 2, 6)
+    rest = ex.forward(model, X[4:], y[4:], s0=s4)
+    np.testing.assert_allclose(rest.h_by_layer, whole.h_by_layer[:, 4:], rtol=1e-14, atol=1e-16)
+    np.testing.assert_array_equal(ex.forward(ex.build_model("gru", 2, 3, 2), X).state_at(3).shape, (2, 3))
+    with pytest.raises(ValueError, match=r"s0 of a 2-layer model must have shape \(L·dirs, B, S\)"):
+        ex.forward(model, X, y, s0=np.zeros((2, 6)).reshape(1, 2, 6))
+
+
 @pytest.mark.parametrize("L", [2, 3])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "indrnn"])
 def test_checkpointed_stack_equals_plain_bptt(cell, L):
