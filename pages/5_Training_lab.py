@@ -150,16 +150,15 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     def krace_charts(race_):
         if not race_.done:
             return
-        a, b = st.columns(2, gap="large")
         fig, d = af.race_curves(race_.losses, race_.baseline, smooth=kr.SMOOTH, projector=proj)
-        chart(fig, d, key="krace_loss", where=a, title="Loss during the race",
+        chart(fig, d, key="krace_loss", title="Loss during the race",
               latex=r"\text{same task, network, optimizer and batches; only the truncation differs}",
               notice="under the dashed baseline a contender has learned to copy across the lag; on it, its "
                      "gradient never linked an output to the symbol it must repeat.",
               summary=summaries.lines(d, "update", {c: c for c in d.columns if c != "update"}))
         refs = tl.k_refs(race_.task)
         fig, d = tf.k_over_updates(kr.k_histories(race_), refs=refs, projector=proj)
-        chart(fig, d, key="krace_k", where=b, title="Truncation length K over updates",
+        chart(fig, d, key="krace_k", title="Truncation length K over updates in the race",
               latex=r"\text{adaptive: } K = \min\{K : \mathrm{bound}(K)/L < \delta\};\quad \text{fixed: TBPTT}(K, K)",
               notice="below the lag + symbols + 1 line no backward window holds a symbol and its recall; from T on "
                      "TBPTT(K, K) is full BPTT.", summary=summaries.k_over_updates(d, refs))

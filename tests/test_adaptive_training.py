@@ -187,6 +187,8 @@ def test_the_k_chart_draws_the_k_of_every_update_and_is_a_valid_figure():
     est = df[(df["run"] == "adaptive") & df["estimated"]]["update"].tolist()
     assert est == h["step"][h["K_estimated"]].tolist() == [1, 5, 9, 13, 17, 21, 25, 29, 33, 37]
     lines = [t for t in fig["data"] if t["mode"] == "lines"]
+    assert all(t["line"]["shape"] == "hv" for t in lines), "K holds until the next row: a step line"
+    assert not [k for t in fig["data"] for k in t if "_" in k], "plotly.js takes no magic underscores (line_shape)"
     assert [t["x"].tolist() for t in lines] == [df[df["run"] == r]["update"].tolist() for r in ("adaptive",
                                                                                                "TBPTT(10, 10)")]
     # legend entries differ by dash or marker shape, not by colour alone; axes say what and in which unit

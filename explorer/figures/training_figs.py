@@ -126,17 +126,26 @@ def k_over_updates(runs: dict[str, pd.DataFrame], *, refs: dict[str, float] | No
     for i, name in enumerate(out["run"].unique()):
         d = out[out["run"] == name]
         color = COLORS[K_COLORS[i % len(K_COLORS)]]
-        fig["data"].append(trace("scatter", x=d["update"], y=d["K"], mode="lines", line_shape="hv", name=name,
-                                 line=dict(width=3, color=color, dash=K_DASHES[i % len(K_DASHES)]),
+        fig["data"].append(trace("scatter", x=d["update"], y=d["K"], mode="lines", name=name,
+                                 line=dict(width=3, color=color, dash=K_DASHES[i % len(K_DASHES)], shape="hv"),
                                  hovertemplate="update %{x}<br>K = %{y}<extra>" + html.escape(name) + "</extra>"))
         e = d[d["estimated"]]
         if len(e):
             fig["data"].append(trace("scatter", x=e["update"], y=e["K"], mode="markers", name=f"{name}: K estimated",
-                                     marker=dict(size=9, symbol=K_MARKERS[i % len(K_MARKERS)], color=color,
+                                     marker=dict(size=9 if len(e) <= 60 else 5, symbol=K_MARKERS[i % len(K_MARKERS)],
+                                                 color=color,
                                                  line=dict(width=2, color=color))))
-    for label, v in (refs or {}).items():
-        ref_line(fig, y=float(v), color=COLORS["grey"], dash="longdashdot", width=2, text=label)
     top = max([float(out["K"].max()) if len(out) else 1.0] + [float(v) for v in (refs or {}).values()])
+    above = None                                          # the label just drawn above its line, highest first
+    for label, v in sorted((refs or {}).items(), key=lambda kv: -kv[1]):
+        ref_line(fig, y=float(v), color=COLORS["grey"], dash="longdashdot", width=2, text=label)
+        note = fig["layout"]["annotations"][-1]
+        note["bgcolor"] = "rgba(255,255,255,0.8)"
+        if above is not None and above - float(v) < 0.12 * top:       # too close: this one goes under its line
+            note["yanchor"] = "top"
+            above = None
+        else:
+            above = float(v)
     axis(fig, "yaxis", range=[0, 1.12 * top])
     if len(out) and out["update"].max() - out["update"].min() <= 10:
         axis(fig, "xaxis", dtick=1)                        # a few updates: whole numbers, not 1.5
