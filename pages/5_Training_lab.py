@@ -144,7 +144,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
                             adapt_every=v["adapt_every"])
     st.caption(f"**Task:** {plain(krace.task.describe(), 400)} · LSTM, H = {sc.hidden}, batch size "
                f"{krace.batch_size}.")
-    live.controls("krace", krace, play_label="▶ start the race" if not krace.done else "▶ continue the race",
+    live.controls("krace", krace, play_label="▶ start the race" if not krace.done else "▶ continue",
                   pause_label="❚❚ hold", reset_label="↺ new race")
 
     def krace_charts(race_):
