@@ -4,7 +4,8 @@ IndRNN, and how much of the gradient each lets through a lag of ℓ steps.
 For each contender, ‖∂h_t/∂h_(t−ℓ)‖₂ for every lag (the h-block of the full state Jacobian product, so the LSTM's
 cell-state route is included); for the LSTM also ‖∂c_T/∂c_k‖₂ and the carousel alone, max_n Π_{t=k+1}^{T} f_{t,n}
 (the direct path c_t = f_t ⊙ c_{t−1} + …, Hochreiter & Schmidhuber's constant error carousel when f ≈ 1).
-Gate activations over time (LSTM i, f, g, o; GRU r, z, n) and a bidirectional view complete the page's data.
+Gate activations over time (LSTM i, f, g, o; GRU r, z, n) and a bidirectional view complete the page's data;
+`same_budget` sets one layer of H₁ units against stacks of 2, 3 … layers with (nearly) as many parameters.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bidirectional import bidirectional_bptt, build_bidirectional
+from .bptt import loss_connectivity
+from .depth_paths import matched_hidden
 from .forward import Trace, forward
 from .jacobians import jacobian_products
 from .model import build_model
@@ -155,3 +158,43 @@ def two_ways(X: np.ndarray, at: int, *, cell: str = "rnn", activation: str = "ta
     rec = bidirectional_bptt(model, X, y, loss="squared_error", mask=mask)
     f, b = rec.delta_norms
     return TwoWays(at, f, b)
+
+
+@dataclass
+class SameBudget:
+    """Networks of L = 1, 2, 3 … layers whose parameter counts match a single layer of H₁ units as closely as
+    whole widths allow: per network its layers L, width H_L, parameter count, and ‖∂ℓ_{T−1}/∂x_{T−1−ℓ}‖ for every
+    lag ℓ = 0 … T − 1 ((T,), the last loss's gradient with respect to each input, read from the last step back)."""
+    layers: tuple[int, ...]
+    hidden: tuple[int, ...]
+    counts: tuple[int, ...]
+    lag_norms: tuple[np.ndarray, ...]
+
+    def names(self) -> list[str]:
+        return [f"{L} layer{'s' if L > 1 else ''} × H = {h} ({n} parameters)"
+                for L, h, n in zip(self.layers, self.hidden, self.counts)]
+
+
+def same_budget(X: np.ndarray, y: np.ndarray, hidden_size: int, *, layers=(1, 2, 3), cell: str = "rnn",
+                loss: str = "squared_error", output_size: int = 2, **build) -> SameBudget:
+    """Single-layer against stacked networks of (nearly) the same parameter count on the same inputs X (T, B, D)
+    and targets y, with a loss at the last step only: for each L in `layers`, H_L from
+    explorer.depth_paths.matched_hidden, the network build_model(cell, D, H_L, output_size, num_layers=L,
+    **build) and ‖∂ℓ_{T−1}/∂x_k‖ (explorer.bptt.loss_connectivity) against the lag T − 1 − k. Cost: one forward
+    pass and one backward pass through time and depth per network."""
+    T, B, D = X.shape
+    mask = np.zeros((T, B))
+    mask[-1] = 1.0
+    hs, counts, norms = [], [], []
+    for L in layers:
+        h, n = matched_hidden(cell, D, hidden_size, output_size, L)
+        model = build_model(cell, D, h, output_size, num_layers=L, **build)
+        tr = forward(model, X, y, loss=loss, mask=mask)
+        last = tr.valid_T - 1
+        conn = np.full(T, np.nan)
+        if last == T - 1:
+            conn = loss_connectivity(tr, T - 1)
+        hs.append(h)
+        counts.append(n)
+        norms.append(conn[::-1].copy())
+    return SameBudget(tuple(layers), tuple(hs), tuple(counts), tuple(norms))

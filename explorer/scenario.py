@@ -37,6 +37,7 @@ class Scenario:
     cell: str = _setting("rnn", options=CELL_ACTIVATIONS)            # rnn | lstm | gru | indrnn
     activation: str = _setting("tanh", url="act", options=CELL_ACTIVATIONS["rnn"])   # φ, as the cell allows
     hidden: int = _setting(32, url="H", lo=2, hi=256)                # H: ≤ 256 keeps a move under the work budget
+    layers: int = _setting(1, lo=1, hi=4)                            # L stacked layers (explorer.stacked); 1 = one cell
     T: int = _setting(100, lo=2, hi=1000)                            # sequence length
     init: str = _setting("orthogonal", options=INITS)               # W_hh before scaling
     scale_kind: str = _setting("rho", options=SCALE_KINDS)          # scale ρ = max|λ| or σ₁
@@ -84,7 +85,7 @@ class Scenario:
 
     def model(self, **overrides):
         kw = dict(activation=self.activation, init=self.init, scale=self.scale, scale_kind=self.scale_kind,
-                  seed=self.seed)
+                  seed=self.seed, num_layers=self.layers)
         kw.update(overrides)
         O = 4 if self.loss == "cross_entropy" else 2
         return build_model(self.cell, 3, self.hidden, O, **kw)

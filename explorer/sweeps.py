@@ -9,7 +9,8 @@ keep probability π of randomized truncation (the same network and sequence, onl
     per lag ℓ (L,)     log10 ‖∂h_t/∂h_(t−ℓ)‖₂ from the last step (explorer.jacobians.jacobian_products);
     W_hh's spectrum    eigenvalues, ρ, σ₁ and the activation's γ (the bound (σ₁γ)^ℓ and ρ^ℓ lines are drawn from
                        these two numbers).
-Cost per scale: one forward and backward pass and max(lags) step Jacobians with one SVD per lag —
+For a stack of L layers (Scenario.layers) every number is the top layer's, the one the readout reads, and every
+layer's W_hh is scaled alike (as build_model does). Cost per scale: one forward and backward pass and max(lags) step Jacobians with one SVD per lag —
 `sweep_cost` counts it (explorer.work_budget) so the app can refuse a sweep that would hold a core too long.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .bptt import backward, bptt, step_norms
 from .forward import forward
 from .init import largest_singular_value, spectral_radius
 from .jacobians import jacobian_products, weight_spectrum
-from .model import Model
+from .model import Model, layer_key
 from .scenario import Scenario
 
 STEP_FIELDS = ("norm_delta", "norm_direct", "norm_through_J", "norm_term", "norm_h", "loss")
@@ -61,9 +62,10 @@ class Sweep:
 def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum: bool = True) -> float:
     """Multiply-adds of scale_sweep: per scale a forward and backward pass at B = 1 (with each step's fixed cost,
     which dominates at small H), the lag profile (max_lag step Jacobians, n_lags SVDs) and, with spectrum, W_hh's
-    eigenvalues (≈ 10 H³)."""
+    eigenvalues (≈ 10 H³). A stack of L layers passes L times forward and back; the lag profile and the spectrum
+    are its top layer's."""
     D = 3
-    per_scale = (B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, D, sc.T, 1) + 2 * sc.T * STEP_OVERHEAD
+    per_scale = (sc.layers * (B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, D, sc.T, 1) + 2 * sc.T * STEP_OVERHEAD)
                  + max_lag * (B1_FACTOR * wb.step_jacobian_cost(sc.cell, sc.hidden) + STEP_OVERHEAD)
                  + n_lags * wb.svd_cost(sc.hidden) + (10.0 * sc.hidden ** 3 if spectrum else 0.0))
     return float(n_scales) * per_scale
@@ -71,26 +73,27 @@ def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum:
 
 def _rescaler(sc: Scenario):
     """A function scale → the Scenario's model at that scale, drawn once: each gate block of W_hh (u for the
-    IndRNN) is multiplied by scale / ρ (or σ₁) of the unscaled block — the same product build_model computes, so
-    the models are identical, without one eigen-decomposition per block and scale."""
+    IndRNN) of every layer is multiplied by scale / ρ (or σ₁) of the unscaled block — the same product build_model
+    computes, so the models are identical, without one eigen-decomposition per block and scale."""
     base = sc.model(scale=None)
     H, cell = sc.hidden, base.cell
+    size = spectral_radius if sc.scale_kind == "rho" else largest_singular_value
+    rec_name = "u" if cell.diagonal_recurrence else "W_hh"
+    names = [layer_key(rec_name, l, r) for l in range(base.num_layers) for r in (False, True)[:base.directions]]
     if cell.diagonal_recurrence:
-        m = float(np.max(np.abs(base.params["u"])))
-        blocks, nows = None, [m]
+        blocks = {k: [base.params[k]] for k in names}
+        nows = {k: [float(np.max(np.abs(base.params[k])))] for k in names}
     else:
-        blocks = [base.params["W_hh"][g * H:(g + 1) * H] for g in range(cell.n_gates)]
-        size = spectral_radius if sc.scale_kind == "rho" else largest_singular_value
-        nows = [size(b) for b in blocks]
+        blocks = {k: [base.params[k][g * H:(g + 1) * H] for g in range(cell.n_gates)] for k in names}
+        nows = {k: [size(b) for b in bs] for k, bs in blocks.items()}
 
     def at(scale: float) -> Model:
         p = dict(base.params)
-        if blocks is None:
-            p["u"] = p["u"] * (scale / nows[0]) if nows[0] > 0 else p["u"]
-        else:
-            p["W_hh"] = np.ascontiguousarray(np.concatenate(
-                [b * (scale / n) if n != 0.0 else b.copy() for b, n in zip(blocks, nows, strict=True)]))
-        return Model(cell, p, base.output_size, base.dtype, {**base.config, "scale": scale})
+        for k in names:
+            p[k] = np.ascontiguousarray(np.concatenate(
+                [b * (scale / n) if n != 0.0 else b.copy() for b, n in zip(blocks[k], nows[k], strict=True)]))
+        return Model(cell, p, base.output_size, base.dtype, {**base.config, "scale": scale}, base.num_layers,
+                     base.bidirectional)
     return at
 
 
@@ -138,9 +141,10 @@ def backward_steps(sc: Scenario, knob: str, value) -> int:
 
 
 def truncation_sweep_cost(sc: Scenario, knob: str, values) -> float:
-    """Multiply-adds of truncation_sweep: one forward pass, then per value a backward pass of backward_steps."""
+    """Multiply-adds of truncation_sweep: one forward pass, then per value a backward pass of backward_steps (× L
+    for a stack of L layers)."""
     step = B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, 3, 1, 1) / 3 + STEP_OVERHEAD    # one cell step
-    return step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
+    return sc.layers * step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
 
 
 def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sweep:

@@ -2,10 +2,29 @@
 import streamlit as st
 
 from explorer.figures import summaries
-from explorer.figures.unrolled import step_numbers, unrolled_graph
+from explorer.figures.unrolled import stacked_graph, step_numbers, unrolled_graph
 from ui import compute, params, url_state
 from ui.blocks import chart, csv_download, lesson, overflow_notes
 from ui.scrub import live_view
+
+
+def stacked_grid(sc, rec, start: int, stop: int):
+    """L > 1: the unrolled graph as a grid, layers × time, with the gradient on its time and depth edges."""
+    fig, df = stacked_graph(rec, start=start, stop=stop, projector=url_state.projector())
+    chart(fig, df, key="stacked_grid", title=f"δ_t^(l) travelling back through {sc.layers} layers and steps "
+          f"{start}…{stop - 1}",
+          latex=r"\delta^{(l)}_t = \underbrace{W_{xh}^{(l+1)\top}\,\frac{\partial L}{\partial a^{(l+1)}_t}}_{"
+                r"\text{from above (vertical edge)}} + \underbrace{J^{(l)\top}_{t+1}\,\delta^{(l)}_{t+1}}_{"
+                r"\text{through time (horizontal edge)}},\qquad \delta^{(L-1)}_t \text{ takes } W_{hy}^{\top}"
+                r"\,\partial \ell_t/\partial y_t \text{ from above}",
+          notice="layer 0 is the bottom row and reads x_t; the top row feeds y_t. Each node's colour is "
+                 "‖δ_t^(l)‖ and each edge's width and shade the gradient it carries back (one log scale for the "
+                 "horizontal and the vertical edges): a node gets its gradient from the node above it and from "
+                 "its right-hand neighbour. Hover a node for both parts and its distance, in Jacobians, from "
+                 "the last loss." + (" Red dashed lines are the truncation's cuts, in every layer alike."
+                                     if sc.scheme != "full" else ""),
+          summary=summaries.stacked_grid(df))
+
 
 with lesson(__file__, "Unrolled over time, a recurrent network is a very deep feed-forward network "
             "whose layers all share W_xh, W_hh and W_hy. The forward pass fills h_t, y_t and ℓ_t left to right; "
@@ -20,6 +39,11 @@ with lesson(__file__, "Unrolled over time, a recurrent network is a very deep fe
              r"\qquad J_{t+1} = \frac{\partial h_{t+1}}{\partial h_t},\qquad \delta_T = 0")
     end = T if T <= width else url_state.meta(params.unroll_end(T, width))
     step = url_state.meta(params.unroll_step(T, end))
+    if sc.layers > 1:
+        stacked_grid(sc, rec, end - width, end)
+        st.markdown(f"#### The top layer, h_t^({sc.layers - 1}), live")
+        st.caption(f"The live graph below draws the top layer only, the one the readout reads (layer "
+                   f"{sc.layers - 1} of the grid above), with its scale knob: every layer's W_hh is scaled alike.")
     sweep = live_view(sc, ("graph", "delta"), key="live_unrolled", step=step, end=end, window=width)
     st.caption("**What to notice:** each h_t's colour is ‖δ_t‖ and each recurrent arrow's width and colour the "
                "gradient it carries back, both on log scales; "

@@ -4,12 +4,46 @@ from dataclasses import replace
 import streamlit as st
 
 import explorer as ex
+from explorer.depth_paths import lag_by_layer
+from explorer.figures import depth_figs as dfg
 from explorer.figures import gradient_flow as gf
 from explorer.figures import summaries
 from explorer.scenario import TARGETS
 from ui import compute, params, url_state
 from ui.blocks import chart, lesson, overflow_notes, quadratic_notice
 from ui.scrub import live_view
+
+
+def depth_section(sc, rec, proj):
+    """L > 1: log10 ‖δ_t^(l)‖ over layers × time with the shortest-path lengths drawn on it, and the last loss's
+    gradient against the lag, one line per layer."""
+    L, T = sc.layers, sc.T
+    st.markdown(f"### Through time and depth: {L} stacked layers")
+    st.caption(f"Layer l reads h_t^(l−1) (layer 0 reads x_t) and the readout reads the top layer, l = {L - 1}: "
+               "δ reaches h_t^(l) from the layer above at the same step and from step t + 1 of its own layer. The "
+               "live view above and the charts after this section show the top layer's numbers.")
+    a, b = st.columns(2, gap="large")
+    fig, df = dfg.layer_time_heatmap(rec, projector=proj)
+    chart(fig, df, key="layer_time", where=a, title="‖δ_t^(l)‖ over layers and time",
+          latex=r"n(t, l) = (T - 1 - t) + (L - 1 - l)\ 	ext{Jacobians on the shortest path from } \ell_{T-1}"
+                r"	ext{ to } h^{(l)}_t",
+          notice=f"each dashed line joins the nodes the same number n of Jacobians from the last loss (top row, "
+                 f"t = {T - 1}). Depth adds at most L − 1 = {L - 1} to the T − 1 = {T - 1} steps of time, so the "
+                 "lines are nearly vertical: in a long sequence, time decides how far the gradient has to travel"
+                 + (" — and the nearer losses of every step send shorter paths of their own."
+                    if not TARGETS[sc.target][1] else "."),
+          summary=summaries.layer_heatmap(df))
+    last = compute.last_loss_record(sc)
+    fig, df = dfg.layer_lag_lines(lag_by_layer(last), projector=proj)
+    chart(fig, df, key="layer_lags", where=b, title="The last loss's gradient against the lag, per layer",
+          latex=r"\Big\|rac{\partial \ell_{T-1}}{\partial h^{(l)}_{T-1-\ell}}\Big\|,\quad \ell = 0, \dots, T-1,"
+                r"\quad l = 0, \dots, L-1",
+          notice="a loss at the last step only (the sidebar's loss function), one line per layer, read from the "
+                 "last step back. Where the lines run parallel, every layer's Jacobians shrink (or grow) the "
+                 "gradient by the same factor per step back, and the gap between two lines is what the L − 1 − l "
+                 "extra Jacobians of depth do to it.",
+          summary=summaries.layer_lags(df))
+
 
 with lesson(__file__, "The gradient of a recurrent network is a sum over time. Each loss ℓ_t sends "
             "credit back to every earlier use of W_hh, attenuated or amplified by the Jacobians in between. These "
@@ -21,6 +55,8 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
     live_view(sc, ("delta",), key="live_flow")
     st.caption("**What to notice:** below a scale of 1 the line tilts down going back in time (vanishing), above "
                "it tilts up (exploding); the charts below follow when you release the knob.")
+    if sc.layers > 1:
+        depth_section(sc, rec, proj)
     a, b = st.columns(2, gap="large")
     fig, df = gf.delta_norms(rec, projector=proj)
     chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.architectures import contenders
 from explorer.figures import architecture_figs as af
+from explorer.figures import depth_figs as dfg
 from explorer.figures import summaries
 from explorer.model import build_model
 from ui import compute, live, params, url_state
@@ -108,3 +109,17 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                  "forward in time through the backward chain (orange, to the right); each fades with distance "
                  "at its own rate.", summary=summaries.lines(df, "t", {"forward_delta_norm": "‖δ_t‖ of the forward "
                  "chain", "backward_delta_norm": "‖δ_t‖ of the backward chain"}))
+
+    st.markdown("### Deeper or wider: stacked layers at the same parameter count")
+    sb = compute.stacked_same_budget(sc)
+    names = sb.names()
+    fig, df = dfg.same_budget_lines(list(zip(names, sb.lag_norms)), projector=proj)
+    counts = ", ".join(f"{L} × H = {h}: {n}" for L, h, n in zip(sb.layers, sb.hidden, sb.counts))
+    chart(fig, df, key="same_budget", title="The last loss's gradient against the lag: one layer against a stack",
+          latex=r"\Big\|\frac{\partial \ell_{T-1}}{\partial x_{T-1-\ell}}\Big\|\ \text{ against the lag } \ell,"
+                r"\qquad \#\theta(L, H_L) \approx \#\theta(1, H_1)",
+          notice=f"the sidebar's {sc.cell.upper()} cell, ρ and seed, each network with as many parameters as one "
+                 f"layer of H₁ = {sc.hidden} as whole widths allow (parameters, readout included — {counts}); the "
+                 "loss sits at the last step only. Measured to the inputs x_k, so every depth is compared on the same "
+                 "quantity: a stack's gradient crosses L − 1 more Jacobians at every lag, each of them a narrower "
+                 "layer's.", summary=summaries.same_budget(df))

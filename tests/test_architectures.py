@@ -141,7 +141,7 @@ def button(at, label):
 def test_page_at_defaults_and_the_race_through_its_buttons():
     at = open_app(PAGE)
     assert_clean(at)
-    assert len(charts(at)) == 5 and at.latex and at.get("download_button")
+    assert len(charts(at)) == 6 and at.latex and at.get("download_button")     # 5 + stacked against one layer
     at.session_state["cfg_race_n"] = 50                      # the smallest budget
     at.session_state["cfg_race_len"] = 10
     at.run()
@@ -156,7 +156,7 @@ def test_page_at_defaults_and_the_race_through_its_buttons():
     assert_clean(at)
     assert race.finished
     figs = charts(at)
-    assert len(figs) == 7                           # + the race's loss curves and the trained networks' profiles
+    assert len(figs) == 8                           # + the race's loss curves and the trained networks' profiles
     assert any("% of the baseline" in s.value for s in at.success)
     button(at, "↺ reset").click().run()
     assert_clean(at)
@@ -176,6 +176,6 @@ def test_page_at_extreme_settings(params, page_state):
         at.session_state["cfg_" + k] = v
     at.run()
     assert_clean(at)
-    assert len(charts(at)) == 5
+    assert len(charts(at)) == 6
     if "at" in page_state:
         assert at.slider(key="w_at").value == min(page_state["at"], int(params["T"]) - 1)

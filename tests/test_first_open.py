@@ -11,12 +11,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app import APP, assert_clean
 
+from explorer.depth_paths import lag_by_layer, shortest_path_length
 from explorer.figures import gradient_flow as gf
 from explorer.figures import summaries
 from explorer.figures import truncation_figs as tf
 from explorer.figures import vanishing as vf
 from explorer.figures.unrolled import unrolled_graph
-from explorer.scenario import Scenario
+from explorer.scenario import TARGETS, Scenario
 from ui import compute
 from ui.page_registry import BY_PATH
 from ui.params import CLIFF
@@ -104,7 +105,7 @@ def test_the_cliffs_two_descents_differ():
 
 def test_every_preset_of_lessons_1_to_4_has_a_check_here():
     checked = {"backward-pass", "exploding", "irnn", "vanishing", "pascanu-bound", "clipping-cliff", "tbptt-bias",
-               "randomized-truncation", "adaptive-k"}
+               "randomized-truncation", "adaptive-k", "depth-and-time"}
     assert {p.slug for p in PRESETS if p.page in (L1, L2, L3, L4)} == checked
 
 
@@ -122,6 +123,17 @@ def test_irnn_stays_within_a_factor_of_3():
     sc = preset("irnn")
     d = compute.record(sc).delta_norms
     assert sc.T == 100 and d.max() / d.min() <= 3
+
+
+def test_depth_and_time_fades_in_every_layer_and_the_lag_lines_cross():
+    p = BY_SLUG["depth-and-time"]
+    sc = preset("depth-and-time")
+    assert (sc.layers, sc.T) == (3, 50) and TARGETS[sc.target][1]          # a loss at the last step only
+    assert shortest_path_length(0, 0, sc.T, sc.layers) == 51 and "(L − 1) = 51 Jacobians, only 2" in p.story
+    n = compute.record(sc).delta_norms_by_layer                            # the heatmap's data
+    assert np.all(np.log10(n[:, -1] / n[:, 0]) > 3) and "more than 3 decades" in p.notice
+    lag = lag_by_layer(compute.last_loss_record(sc))                      # the lag chart's data
+    assert np.argmax(lag[:, 0]) == sc.layers - 1 and np.argmax(lag[:, sc.T - 1]) == 0 and "lag 49" in p.notice
 
 
 def test_vanishing_is_many_decades_down_after_100_steps():

@@ -9,7 +9,12 @@ Chart index: chart key (the `key=` of the page's `chart(...)`) → ui call (this
 ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure builder (explorer.figures.…)
   pages/1_Unrolled_graph.py
     unrolled        record(sc)            ex.bptt under sc.truncation()          unrolled.unrolled_graph
+    stacked_grid    record(sc)            … → explorer.depth_paths               unrolled.stacked_graph
+                                          .layer_step_norms (L > 1)
   pages/2_Gradient_flow.py
+    layer_time      record(sc)            ex.bptt → .delta_norms_by_layer        depth_figs.layer_time_heatmap
+    layer_lags      last_loss_record(sc)  ex.bptt (mask: last step) →            depth_figs.layer_lag_lines
+                                          explorer.depth_paths.lag_by_layer
     delta_norms     record(sc)            ex.bptt → .delta_norms                 gradient_flow.delta_norms
     delta_heatmap   record(sc)            ex.bptt → .delta_h                     gradient_flow.delta_heatmap
     g_map           all_losses(sc)        ex.all_losses_backward → .G            gradient_flow.contribution_map
@@ -37,6 +42,9 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
     lab_grad                              → StepRecord, tabled by                training_figs.grad_norms
     lab_delta                             training_figs.history                  training_figs.delta_over_training
     lab_spec                                                                     training_figs.spectrum_over_training
+    lab_k           (adaptive (δ) runs)   StepRecord's K, tabled by history      training_figs.k_over_updates
+    krace_loss      ui.race.k_race_state  explorer.training.Trainer.step         architecture_figs.race_curves
+    krace_k         (live)                … → each contender's K                 training_figs.k_over_updates
   pages/6_Architectures.py
     arch_lag        architectures(sc)     explorer.architectures.compare         architecture_figs.lag_profiles
     arch_cec        architectures(sc)     compare → .cell_state, .carousel       architecture_figs.cell_state_path
@@ -47,6 +55,8 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
                     (ui.race.trained_     (ui.race.trained_profiles calls it on
                     profiles' guard)      the race's trained models)
     bidir           two_ways(sc, at)      explorer.architectures.two_ways        architecture_figs.two_ways
+    same_budget     stacked_same_budget   explorer.architectures.same_budget     depth_figs.same_budget_lines
+                    (sc)                  (→ ex.loss_connectivity per network)
   pages/7_Cost_of_a_gradient.py (ui.cost_compute)
     time_T          cc.t_sweep(H)         explorer.cost.sweep                    cost_figs.time_vs_T
     memory_T        cc.t_sweep(H)         explorer.cost.sweep                    cost_figs.memory_vs_T
@@ -69,7 +79,7 @@ import streamlit as st
 
 import explorer as ex
 from explorer import work_budget as wb
-from explorer.architectures import compare, contenders
+from explorer.architectures import compare, contenders, same_budget
 from explorer.architectures import two_ways as architectures_two_ways
 from explorer.cliff import descent, surface
 from explorer.scenario import Scenario
@@ -81,8 +91,8 @@ BIG = "160MB"           # byte budget of each cache that holds whole traces or r
 
 
 def quadratic_cost(sc: Scenario) -> float:
-    """Work of one all-losses pass: T² steps of an (S × G·H) product."""
-    return wb.quadratic_cost(sc.cell, sc.hidden, sc.T)
+    """Work of one all-losses pass: T² steps of an (S × G·H) product, in each of the L layers."""
+    return sc.layers * wb.quadratic_cost(sc.cell, sc.hidden, sc.T)
 
 
 def quadratic_ok(sc: Scenario) -> bool:
@@ -96,6 +106,16 @@ def record(sc: Scenario, full: bool = False):
         sc = replace(sc, scheme="full")
     model, X, y, mask, loss = sc.build()
     return ex.bptt(model, X, y, loss=loss, mask=mask, scheme=sc.truncation())
+
+
+@st.cache_data(max_entries=32, max_size=BIG, show_spinner=False)
+def last_loss_record(sc: Scenario):
+    """Full BPTT of the scenario's network and sequence with its loss at the last step only (mask 0 before T − 1,
+    the same loss function): the record whose δ_t^{(l)} is measured from ℓ_{T−1}, for the lag-by-layer chart."""
+    model, X, y, mask, loss = sc.build()
+    last = np.zeros_like(mask)
+    last[-1] = 1.0
+    return ex.bptt(model, X, y, loss=loss, mask=last)
 
 
 @st.cache_data(max_entries=32, max_size=BIG, show_spinner=False)
@@ -190,7 +210,7 @@ def bias_sweep(sc: Scenario):
 
 def draw_count(sc: Scenario) -> int:
     """How many randomized draws the truncation page averages: DRAWS, by cost (DRAW_WORK)."""
-    return wb.draw_count(sc.cell, sc.hidden, sc.T, DRAW_WORK, *DRAWS)
+    return wb.draw_count(sc.cell, sc.hidden, sc.T, DRAW_WORK / sc.layers, *DRAWS)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -221,6 +241,20 @@ def architectures(sc: Scenario):
     """explorer.architectures.compare on the scenario's input sequence (first architectures_T steps)."""
     T = architectures_T(sc)
     return compare(sc.data()[0][:T], sc.hidden, rho=sc.scale, seed=sc.seed, lags=lag_budget(replace(sc, T=T)))
+
+
+SAME_BUDGET_LAYERS = (1, 2, 3)   # the depths the architectures page sets against each other at one parameter count
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def stacked_same_budget(sc: Scenario):
+    """explorer.architectures.same_budget on the scenario's sequence: one layer of H = sc.hidden against 2 and 3
+    layers (and sc.layers, if 4) of the widths that match its parameter count; the loss at the last step only."""
+    X, y, _ = sc.data()
+    layers = tuple(sorted(set(SAME_BUDGET_LAYERS) | {sc.layers}))
+    return same_budget(X, y, sc.hidden, layers=layers, cell=sc.cell, loss=sc.loss,
+                       output_size=sc.model().output_size, activation=sc.activation, init=sc.init, scale=sc.scale,
+                       scale_kind=sc.scale_kind, seed=sc.seed)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

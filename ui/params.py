@@ -75,6 +75,9 @@ _SIDEBAR = {
                            "u ⊙ h_{t−1}"),
     "activation": ("Activation φ", None, None),
     "hidden": ("Hidden units H", 1, None),
+    "layers": ("Layers L (stacked)", 1, "L recurrent layers, each reading the one below (layer 0 reads x_t); the "
+                                        "readout reads the top one, h_t^(L−1). Every layer is drawn and scaled "
+                                        "the same way"),
     "T": ("Sequence length T", 1, None),
     "init": ("W_hh initialisation", None, None),
     "scale_kind": ("Scale W_hh by", None, "rho: spectral radius ρ = max|λ|; sigma1: largest singular value σ₁"),

@@ -31,7 +31,7 @@ def test_race_runs_live_then_pauses(server, page):
     page.goto(f"{server}/Architectures")
     wait_idle(page)
     assert_no_problem(page)
-    assert page.get_by_test_id("stPlotlyChart").count() == 5
+    assert page.get_by_test_id("stPlotlyChart").count() == 6       # 5 + stacked against one layer
     page.get_by_role("button", name="▶ start the race").click()
     page.wait_for_timeout(5000)
     expect(page.get_by_text("▶ racing")).to_be_visible()
