@@ -41,7 +41,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     cfg = tl.lab_config(sc, v, task)
     T_task = tl.sequence_length(task)
     if cfg.batch_size < v["B"]:
-        st.info(tl.batch_notice(sc, T_task, v["B"], cfg.batch_size), icon=":material/timer:")
+        st.info(tl.batch_notice(sc, T_task, v["B"], cfg.batch_size, cfg.scheme == "adaptive"), icon=":material/timer:")
     lab = tl.lab_state(tl.run_key(spec, cfg), task, cfg)
     lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {cfg.batch_size}, T = {T_task}"
     st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "

@@ -216,6 +216,19 @@ def test_the_labs_adaptive_truncation_replaces_the_sidebars_scheme_and_keeps_the
     assert sidebar == lab_config(sc, lab, task) and sidebar.scheme == "tbptt"   # δ and N do not touch it
     adaptive = lab_config(sc, {**lab, "lab_scheme": "adaptive", "delta": 0.05, "adapt_every": 3}, task)
     assert adaptive == TrainConfig(**{**sidebar.__dict__, "scheme": "adaptive", "delta": 0.05, "adapt_every": 3})
+    # an update that estimates K costs more (ui.training_lab.ESTIMATE_*): where the budget binds, the batch is smaller
+    from explorer import work_budget as wb
+    from ui.training_lab import ESTIMATE_MEMORY, ESTIMATE_TIME, UPDATE_MEMORY, UPDATE_WORK, batch_size
+    big = Scenario(cell="lstm", hidden=256)
+    long_task = LabTask("copy", 200).build()
+    B_plain = lab_config(big, {**lab, "B": 128}, long_task).batch_size
+    B_adaptive = lab_config(big, {**lab, "B": 128, "lab_scheme": "adaptive", "delta": 0.1, "adapt_every": 10},
+                            long_task).batch_size
+    T, D = long_task.T, long_task.input_size
+    assert B_plain == wb.batch_limit("lstm", 256, D, T, memory=UPDATE_MEMORY, work=UPDATE_WORK) < 128
+    assert B_adaptive == wb.batch_limit("lstm", 256, D, T, memory=UPDATE_MEMORY / ESTIMATE_MEMORY,
+                                        work=UPDATE_WORK / ESTIMATE_TIME) < B_plain
+    assert batch_size("lstm", 256, D, T, 4, adaptive=True) == 4           # below the budget: as asked
 
 
 def test_the_truncation_race_is_configured_once_and_says_so():

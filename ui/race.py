@@ -173,10 +173,10 @@ def k_race_task(lag: int):
 
 def k_race_configs(sc: Scenario, task, *, delta: float, adapt_every: int, ks) -> dict[str, TrainConfig]:
     """The contenders: "adaptive (δ = …)" and one "TBPTT(K, K)" per distinct K in ks, each K_RACE_CONFIG with the
-    sidebar's H and seed and one batch size (the lab's budget at this H and T)."""
+    sidebar's H and seed and one batch size (the lab's budget at this H and T for an update that estimates K)."""
     base = replace(K_RACE_CONFIG, hidden_size=sc.hidden, seed=sc.seed,
                    batch_size=batch_size(K_RACE_CONFIG.cell, sc.hidden, task.input_size, task.T,
-                                         K_RACE_CONFIG.batch_size))
+                                         K_RACE_CONFIG.batch_size, adaptive=True))
     out = {f"adaptive (δ = {delta:g})": replace(base, scheme="adaptive", delta=delta, adapt_every=adapt_every)}
     out.update({f"TBPTT({k}, {k})": replace(base, scheme="tbptt", k1=k, k2=k) for k in sorted(set(ks))})
     return out
