@@ -47,6 +47,9 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "
                f"H = {sc.hidden}, {sc.init} init scaled to {params.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
                f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
+    if sc.layers > 1:
+        st.info(f"The lab trains a single layer: the sidebar's Layers (L = {sc.layers}) is not used here.",
+                icon=":material/layers:")
     tl.controls(lab)
 
     def outcome(lab_):

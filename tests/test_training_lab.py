@@ -304,3 +304,12 @@ def test_the_truncation_race_runs_beside_the_lab_and_draws_its_charts():
     assert "TBPTT(3, 3): K = 3 at every update 1–7" in chart_summary(at, "krace_k")
     button(at, "↺ new race").click().run()
     assert at.session_state["krace"] is not race and at.session_state["krace"].done == 0
+
+
+def test_a_stacked_sidebar_is_said_not_to_be_used_by_the_lab():
+    at = open_lab(layers="3")
+    assert_clean(at)
+    assert any("the sidebar's Layers (L = 3) is not used here" in i.value for i in at.info)
+    button(at, "▶| step").click().run()
+    assert lab(at).trainer.model.num_layers == 1
+    assert not any("Layers" in i.value for i in open_lab().info), "said only when L > 1"

@@ -33,7 +33,7 @@ ESTIMATE_TIME, ESTIMATE_MEMORY = 3.6, 2.4
 # under another; the rest is the task's to set (its sequence, inputs and loss).
 RENAMED = {"hidden": "hidden_size"}
 SAME_NAME = tuple(f.name for f in fields(Scenario) if f.name in {g.name for g in fields(TrainConfig)})
-NOT_USED = ("T", "input_scale", "target")
+NOT_USED = ("T", "input_scale", "target", "layers")      # the lab trains one layer (its page says so when L > 1)
 # … and from the lab's own settings (ui.params.LAB; lr is a choice of strings, the batch is batch_size()'s).
 FROM_LAB = {"opt": "optimizer", "clip": "clip", "theta": "clip_threshold"}
 
