@@ -113,6 +113,15 @@ INSTRUMENT = r"""
   const errors = () => document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError]').length;
   const input = () => { const s = [...document.querySelectorAll('[data-testid=stSlider]')]
     .find(x => x.innerText.includes(__SLIDER__)); return s && s.querySelector('input[type=range]'); };
+  // why a page is not ready (kept in the JSON for a session that never was)
+  B.diag = () => { const c = [...document.querySelectorAll('[data-testid=stPlotlyChart]')], a = app();
+    return {charts: c.length, drawn: c.filter(x => x.querySelector('.main-svg')).length,
+            stale: document.querySelectorAll('[data-stale=true]').length,
+            skeletons: document.querySelectorAll('[data-testid=stSkeleton]').length,
+            connection: a && a.getAttribute('data-test-connection-state'),
+            script: a && a.getAttribute('data-test-script-state'), runs_finished: B.fin.length,
+            ms_since_finished: B.fin.length ? Math.round(performance.now() - B.fin[B.fin.length - 1]) : null,
+            text: (document.querySelector('.st-key-class_question') || {innerText: ''}).innerText.slice(0, 300)}; };
   B.connected = () => { const a = app(); return !!a && a.getAttribute('data-test-connection-state') === 'CONNECTED'; };
   const idle = (quiet) => B.connected() && app().getAttribute('data-test-script-state') === 'notRunning'
     && B.fin.length > 0 && performance.now() - Math.max(B.chart, B.fin[B.fin.length - 1]) >= quiet;
@@ -290,8 +299,9 @@ async def predict(page, run: Run, rec: dict, poll_ms: int) -> None:
     for v in predictions(rec["name"]):
         await box.fill(f"{v:g}", timeout=a.move_timeout * 1000)
         await page.get_by_role("button", name="Save my prediction").click(timeout=a.move_timeout * 1000)
+        rec["pending"] = v                  # sent: the store may hold it even if the page never says so in time
         await wait_for(page, "t => window.__b.saved(t)", f"Saved: {run.answer_text(v)}", a.move_timeout, poll_ms)
-        rec["acked"] = v
+        rec["acked"], rec["pending"] = v, None
         rec["saves"] += 1
 
 
@@ -331,10 +341,11 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
             run.answered += 1
         await run.revealed.wait()
         try:                                              # the reveal brings the lesson's charts
-            await wait_for(page, "q => window.__b.ready(q)", 300, a.open_timeout, poll_ms)
+            await wait_for(page, "q => window.__b.ready(q)", 300, 2 * a.open_timeout, poll_ms)
             rec["charts_after_reveal_s"] = round(time.time() - run.reveal_epoch_ms / 1000, 1)
         except Exception:  # noqa: BLE001
             err("no-charts-after-reveal")
+            rec["reveal_diag"] = await page.evaluate("() => window.__b.diag()")
             return
         await run.start.wait()
         direction = -1 if hash(name) % 2 else 1
@@ -476,10 +487,13 @@ async def teacher(browser, klass: Class, question: Question, replica: str, run: 
         await run.killed.wait()
         rec["count_before_kill"] = await page.evaluate("() => window.__b.count()")
         closed = await page.evaluate("() => window.__b.closed")
-        await wait_for(page, "c => window.__b.reconnected(c)", closed, RECONNECT_S, poll_ms)
+        rec["step"] = "reconnect"
+        await wait_for(page, "c => window.__b.reconnected(c)", closed, 2 * RECONNECT_S, poll_ms)
         want = len(question.answers())
         # the panel refreshes every 2 s: the count it shows once it shows the store's count again
-        got = await wait_for(page, "n => window.__b.count() === n ? n : null", want, RECONNECT_S, poll_ms)
+        rec["step"] = "count"
+        got = await wait_for(page, "n => window.__b.count() === n ? n : null", want, 2 * RECONNECT_S, poll_ms)
+        rec.pop("step")
         rec["count_after_kill"] = got
         rec["back_s"] = round(time.time() - run.kill_epoch_ms / 1000, 1)
         rec["replica_after"] = {c["name"]: c["value"] for c in await ctx.cookies()}.get("SERVERID")
@@ -500,12 +514,17 @@ def store_check(question: Question, everyone: list[dict]) -> dict:
     for r in rows:
         by_student.setdefault(r.student_id, []).append(r.value)
     acked = {s["student"]: s["acked"] for s in everyone if s.get("acked") is not None and s.get("student")}
-    lost = [sid for sid, v in acked.items() if sid not in by_student or float(by_student[sid][-1]) != v]
+    pending = {s["student"]: s.get("pending") for s in everyone if s.get("student")}
+    # lost: acknowledged, and the store holds neither that value nor a later one the page had not confirmed yet
+    lost = [sid for sid, v in acked.items()
+            if sid not in by_student or float(by_student[sid][-1]) not in (v, pending.get(sid))]
+    unconfirmed = {sid for sid, v in pending.items() if v is not None and sid not in acked}
     return dict(rows=len(rows), students_acknowledged=len(acked),
                 saves_acknowledged=sum(s.get("saves", 0) for s in everyone),
                 changed_their_mind=sum(1 for s in everyone if s.get("saves", 0) > 1),
                 lost=len(lost), duplicated=sum(len(v) - 1 for v in by_student.values()),
-                unexpected=len(set(by_student) - set(acked)),
+                unexpected=len(set(by_student) - set(acked) - unconfirmed),
+                saved_but_not_confirmed_in_time=sum(1 for v in pending.values() if v is not None),
                 ids_shared=len(acked) != sum(1 for s in everyone if s.get("acked") is not None))
 
 
@@ -562,7 +581,7 @@ async def bench(a, klass: Class):
             await asyncio.get_running_loop().run_in_executor(None, question.reveal)
             run.revealed.set()
             t_rev = time.monotonic()
-            while time.monotonic() < t_rev + a.open_timeout and sum(
+            while time.monotonic() < t_rev + 2 * a.open_timeout and sum(
                     1 for r in loads + [sentinel] if r.get("charts_after_reveal_s") is not None
                     or r.get("errors")) < a.sessions + 1:
                 await asyncio.sleep(0.5)
@@ -676,6 +695,8 @@ def report(a, r) -> dict:
             haproxy=r["haproxy"]),
         errors=errors,
         load_failures=[s.get("load_error") for s in loads if s.get("load_error")][:5],
+        per_session=[{k: v for k, v in s.items() if k != "moves"} | {"moves": len(s.get("moves", []))}
+                  for s in everyone],
         machine=f"{os.cpu_count()} cores; HAProxy, 2 replicas and every browser on this one machine",
     )
     worst_back = res["failover"]["back_on_working_view_s"].get("max")
