@@ -126,6 +126,8 @@ INSTRUMENT = r"""
   const idle = (quiet) => B.connected() && app().getAttribute('data-test-script-state') === 'notRunning'
     && B.fin.length > 0 && performance.now() - Math.max(B.chart, B.fin[B.fin.length - 1]) >= quiet;
   B.ready = (quiet) => idle(quiet) && drawn();
+  // the lesson's charts are up (the question's own timer may be running a short fragment run meanwhile)
+  B.shown = () => B.connected() && B.fin.length > 0 && drawn();
   // the class question's form is up (the lesson's charts are hidden behind it until the reveal)
   B.asked = (quiet) => idle(quiet) && [...document.querySelectorAll('button')]
     .some(b => b.innerText.includes('Save my prediction'));
@@ -341,7 +343,7 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
             run.answered += 1
         await run.revealed.wait()
         try:                                              # the reveal brings the lesson's charts
-            await wait_for(page, "q => window.__b.ready(q)", 300, 2 * a.open_timeout, poll_ms)
+            await wait_for(page, "() => window.__b.shown()", None, 2 * a.open_timeout, poll_ms)
             rec["charts_after_reveal_s"] = round(time.time() - run.reveal_epoch_ms / 1000, 1)
         except Exception:  # noqa: BLE001
             err("no-charts-after-reveal")

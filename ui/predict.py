@@ -29,6 +29,9 @@ from .question_store import QuestionNotOpen, QuestionUnavailable, RateLimited, S
 log = logging.getLogger("bptt_explorer")
 TEACHER_EVERY_S = 2.0          # the teacher's count and histogram refresh
 STUDENT_EVERY_S = 3.0          # a student's page looks for the reveal
+REVEALED_EVERY_S = 15.0       # ... and, once revealed, only for the teacher's "Hide again" (each look is a
+                              # server run: 60 students every 3 s are 20 runs a second, and in the bench
+                              # with 60 browsers on 2 cores they kept the charts from ever settling)
 _student_id = st.components.v2.component(
     "bptt_student_id", js=(Path(__file__).parent / "assets" / "student_id.js").read_text())
 
@@ -82,7 +85,8 @@ def question_box() -> bool:
             # the form is drawn in the page's run, so no timer redraws it while a student types; a small fragment
             # only watches for the teacher's reveal, close or reopen and then reruns the page
             _student_panel(q, spec)
-            st.fragment(run_every=STUDENT_EVERY_S)(_watch)(qid, q.state)
+            every = REVEALED_EVERY_S if q.state == "revealed" else STUDENT_EVERY_S
+            st.fragment(run_every=every)(_watch)(qid, q.state)
     return not teacher and q.state != "revealed"
 
 
