@@ -22,11 +22,10 @@ def depth_section(sc, rec, proj):
     st.caption(f"Layer l reads h_t^(l−1) (layer 0 reads x_t) and the readout reads the top layer, l = {L - 1}: "
                "δ reaches h_t^(l) from the layer above at the same step and from step t + 1 of its own layer. The "
                "live view above and the charts after this section show the top layer's numbers.")
-    a, b = st.columns(2, gap="large")
     fig, df = dfg.layer_time_heatmap(rec, projector=proj)
-    chart(fig, df, key="layer_time", where=a, title="‖δ_t^(l)‖ over layers and time",
-          latex=r"n(t, l) = (T - 1 - t) + (L - 1 - l)\ 	ext{Jacobians on the shortest path from } \ell_{T-1}"
-                r"	ext{ to } h^{(l)}_t",
+    chart(fig, df, key="layer_time", title="‖δ_t^(l)‖ over layers and time",
+          latex=r"n(t, l) = (T - 1 - t) + (L - 1 - l)\ \text{Jacobians on the shortest path from } \ell_{T-1}"
+                r"\text{ to } h^{(l)}_t",
           notice=f"each dashed line joins the nodes the same number n of Jacobians from the last loss (top row, "
                  f"t = {T - 1}). Depth adds at most L − 1 = {L - 1} to the T − 1 = {T - 1} steps of time, so the "
                  "lines are nearly vertical: in a long sequence, time decides how far the gradient has to travel"
@@ -35,8 +34,8 @@ def depth_section(sc, rec, proj):
           summary=summaries.layer_heatmap(df))
     last = compute.last_loss_record(sc)
     fig, df = dfg.layer_lag_lines(lag_by_layer(last), projector=proj)
-    chart(fig, df, key="layer_lags", where=b, title="The last loss's gradient against the lag, per layer",
-          latex=r"\Big\|rac{\partial \ell_{T-1}}{\partial h^{(l)}_{T-1-\ell}}\Big\|,\quad \ell = 0, \dots, T-1,"
+    chart(fig, df, key="layer_lags", title="The last loss's gradient against the lag, per layer",
+          latex=r"\Big\|\frac{\partial \ell_{T-1}}{\partial h^{(l)}_{T-1-\ell}}\Big\|,\quad \ell = 0, \dots, T-1,"
                 r"\quad l = 0, \dots, L-1",
           notice="a loss at the last step only (the sidebar's loss function), one line per layer, read from the "
                  "last step back. Where the lines run parallel, every layer's Jacobians shrink (or grow) the "
