@@ -2,6 +2,7 @@
 grid, lesson 2's heatmap and per-layer lag chart, the architectures page's same-parameter-count comparison, and
 the shortest-path formula — each chart's data checked against the engine's numbers."""
 import json
+import re
 from collections import deque
 
 import numpy as np
@@ -44,6 +45,11 @@ def chart_by_key(at, key: str) -> dict:
     return json.loads(found[0].proto.spec)
 
 
+def assert_equations_clean(at):
+    assert at.latex and not [x.value for x in at.latex if re.search(r"[\x00-\x09\x0b-\x1f]", x.value)], \
+        "no equation holds a control character (a '\\t' or '\\f' that lost its backslash)"
+
+
 def summary_of(at, key: str) -> str:
     found = [m.value for m in at.markdown if f'data-chart="{key}"' in m.value]
     assert len(found) == 1, key
@@ -82,10 +88,15 @@ def test_the_heatmap_draws_the_iso_path_lines_at_their_lengths(L):
     fig, df = dfg.layer_time_heatmap(rec_of(sc))
     line = fig["data"][1]
     xs, ys = np.array(line["x"], dtype=float), np.array(line["y"], dtype=float)
-    ok = np.isfinite(xs)
-    n = shortest_path_length(xs[ok].astype(int), ys[ok].astype(int), sc.T, L)
-    drawn = {int(a["text"][2:]) for a in fig["layout"]["annotations"]}
-    assert set(np.unique(n)) == drawn and 0 in drawn       # every point of the lines lies on a labelled level
+    labels = [int(a["text"][2:]) for a in fig["layout"]["annotations"]]
+    assert 0 in labels and len(labels) >= 3
+    for (x0, x1, _), (y0, y1, _), d in zip(xs.reshape(-1, 3), ys.reshape(-1, 3), labels, strict=True):
+        for l in range(L):                         # where the line crosses row l's centre: a cell d Jacobians away
+            t = x0 + (x1 - x0) * (l - y0) / (y1 - y0)
+            assert t == round(t)
+            if 0 <= t < sc.T:                      # (the line n = 0 leaves the plot right after the top row)
+                assert shortest_path_length(int(t), l, sc.T, L) == d
+        assert 0 <= x1 + 0.5 < sc.T, "every drawn line crosses the top row inside the plot"
 
 
 # ---- the engine's split of δ and the charts' data -------------------------------------------------------------
@@ -208,6 +219,7 @@ def test_a_nonsense_layers_value_gives_the_link_notice(bad):
 def test_lesson_1_draws_the_grid(L):
     at = open_app(L1, layers=str(L), T="40")
     assert_clean(at)
+    assert_equations_clean(at)
     sc = Scenario(layers=L, T=40)
     spec = chart_by_key(at, "stacked_grid")
     rec = compute.record(sc)
@@ -224,6 +236,7 @@ def test_lesson_1_draws_the_grid(L):
 def test_lesson_2_draws_the_layer_heatmap_and_the_lag_lines(L):
     at = open_app(L2, layers=str(L), T="60")
     assert_clean(at)
+    assert_equations_clean(at)
     sc = Scenario(layers=L, T=60)
     spec = chart_by_key(at, "layer_time")
     z = np.array(spec["data"][0]["z"], dtype=float)
@@ -252,6 +265,7 @@ def test_lesson_2_at_one_layer_has_no_depth_charts():
 def test_the_architectures_page_sets_a_stack_against_one_layer(L):
     at = open_app(L6, layers=str(L), T="60", H="24")
     assert_clean(at)
+    assert_equations_clean(at)
     sc = Scenario(layers=L, T=60, hidden=24)
     spec = chart_by_key(at, "same_budget")
     X, y, _ = sc.data()

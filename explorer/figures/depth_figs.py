@@ -16,8 +16,8 @@ LAYER_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x"]
 
 
 def path_levels(T: int, L: int, n_lines: int = 8) -> np.ndarray:
-    """The shortest-path lengths drawn as iso-lines: multiples of a round step, at most n_lines of them, from the
-    largest length (T − 1) + (L − 1) down; 0 (the loss's own node) always included."""
+    """The shortest-path lengths drawn as iso-lines: multiples of a round step from 0 (the loss's own node), at
+    most n_lines + 1 of them up to the largest length (T − 1) + (L − 1)."""
     top = (T - 1) + (L - 1)
     raw = max(1.0, top / n_lines)
     mag = 10 ** np.floor(np.log10(raw))
@@ -44,25 +44,24 @@ def layer_time_heatmap(rec, *, projector=False):
                        colorbar=dict(title=dict(text="‖δ_t^(l)‖"), tickvals=tv, ticktext=tt),
                        hovertemplate="t=%{x}, layer l=%{y}<br>log10 ‖δ‖=%{z:.2f}<br>shortest path from ℓ_T−1: "
                                      "%{customdata} Jacobians<extra></extra>"))
-    levels = path_levels(T, L)
+    # the iso-line n(t, l) = d runs through the cell centres (T − 1 − d + L − 1 − l, l): one step left per layer
+    # up; drawn from the bottom edge of row 0 to the top edge of row L − 1 and labelled where it leaves the top
     xs, ys, labels = [], [], []
-    for d in levels:
-        tl = T - 1 - (d - (L - 1 - layers))                   # t on the line n(t, l) = d, for every layer
-        ok = (tl >= 0) & (tl <= T - 1)
-        if ok.sum() == 0:
+    for d in path_levels(T, L):
+        if d > T - 1:                                          # it would only cross the top-left corner
             continue
-        xs += list(tl[ok]) + [np.nan]
-        ys += list(layers[ok]) + [np.nan]
-        top = np.flatnonzero(ok)[-1]
-        labels.append((float(tl[top]), int(layers[top]), int(d)))
+        t_bottom, t_top = T - 1 - d + L - 1, T - 1 - d
+        xs += [t_bottom + 0.5, t_top - 0.5, np.nan]
+        ys += [-0.5, L - 0.5, np.nan]
+        labels.append((t_top - 0.5, int(d)))
     fig["data"].append(trace("scatter", x=xs, y=ys, mode="lines", line=dict(color="white", width=2, dash="dash"),
                              hoverinfo="skip", showlegend=False))
-    fig["layout"]["annotations"] = [dict(x=x, y=y + 0.5, text=f"n={d}", showarrow=False, yanchor="bottom",
-                                         font=dict(size=13), bgcolor="rgba(255,255,255,0.8)")
-                                    for x, y, d in labels]
+    fig["layout"]["annotations"] = [dict(x=x, y=L - 0.5, text=f"n={d}", showarrow=False, yanchor="bottom",
+                                         font=dict(size=13), bgcolor="rgba(255,255,255,0.8)") for x, d in labels]
+    axis(fig, "xaxis", range=[-0.5, T - 0.5])
     axis(fig, "yaxis", tickvals=list(layers), ticktext=[f"l = {l}" for l in layers], range=[-0.5, L - 0.5 + 0.6])
     df = pd.DataFrame(norms, index=pd.Index(layers, name="layer"), columns=[f"t{k}" for k in t])
-    return style(fig, x="timestep t", y="layer l (0 reads x_t)", height=260 + 60 * L, projector=projector,
+    return style(fig, x="timestep t", y="layer l (0 reads x_t)", height=220 + 55 * L, projector=projector,
                  legend=False), df
 
 
@@ -81,7 +80,7 @@ def layer_lag_lines(lag_norms: np.ndarray, *, projector=False):
                                  marker=dict(size=sizes, symbol=LAYER_SYMBOLS[l % 5])))
     log_axis(fig, lag_norms)
     df = pd.DataFrame({"lag": lag, **{f"norm_layer{l}": lag_norms[l] for l in range(L)}})
-    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂h_T−1−ℓ^(l)‖ (log scale)",
+    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂h_T−1−ℓ^(l)‖ (log)",
                  projector=projector), df
 
 
@@ -97,5 +96,5 @@ def same_budget_lines(profiles, *, projector=False):
                                              size=np.where(lag % max(1, len(lag) // 20) == 0, 8, 0))))
     log_axis(fig, np.concatenate([v for _, v in profiles]) if profiles else [1.0])
     df = pd.DataFrame({"lag": lag, **{name: v for name, v in profiles}})
-    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂x_T−1−ℓ‖ (log scale)",
+    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂x_T−1−ℓ‖ (log)",
                  projector=projector), df

@@ -461,6 +461,6 @@ def same_budget(df: pd.DataFrame) -> str:
     if len(ends) >= 2 and len(same_end) == 1:
         best = max(ends, key=lambda c: ends[c][1])
         worst = min(ends, key=lambda c: ends[c][1])
-        out += (f" At lag {same_end.pop()} {best} keeps {num(ends[best][1] / ends[worst][1])}× what {worst} "
+        out += (f" At lag {same_end.pop()}, {best} keeps {num(ends[best][1] / ends[worst][1])}× what {worst} "
                 "keeps.")
     return out

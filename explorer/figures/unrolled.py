@@ -201,7 +201,7 @@ def stacked_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fal
             sel = np.flatnonzero((np.clip(np.digitize(t_val[l], edges) - 1, 0, N_BINS - 1) == k)
                                  & np.isfinite(t_val[l]))
             for j in sel:
-                ex += [ts[j] + 0.22, ts[j] + 0.78, np.nan]
+                ex += [ts[j] + 0.18, ts[j] + 0.82, np.nan]
                 ey += [Y[("h", l)], Y[("h", l)], np.nan]
             if l < L - 1:
                 sel = np.flatnonzero((np.clip(np.digitize(d_val[l], edges) - 1, 0, N_BINS - 1) == k)
@@ -241,7 +241,7 @@ def stacked_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fal
                         f"from above {down[l, j]:.3g}, through time {through[l, j]:.3g}<br>"
                         f"shortest path from ℓ_{T - 1}: {path[l, j]} Jacobians")
     fig["data"].append(trace("scatter", x=xs, y=ys, mode="markers", text=text, hovertemplate="%{text}<extra></extra>",
-                             showlegend=False, marker=dict(size=20, color=cs, colorscale=SEQ, cmin=lo_d, cmax=hi_d,
+                             showlegend=False, marker=dict(size=14, color=cs, colorscale=SEQ, cmin=lo_d, cmax=hi_d,
                                                            line=dict(width=1.5, color="#333"),
                                                            colorbar=dict(title=dict(text="‖δ_t^(l)‖"), tickvals=tv,
                                                                          ticktext=tt, len=0.8))))
