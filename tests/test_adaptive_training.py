@@ -200,6 +200,23 @@ def test_the_k_chart_draws_the_k_of_every_update_and_is_a_valid_figure():
     assert {a["text"] for a in lay["annotations"]} == {"T = 26 (full BPTT)", "lag + symbols + 1 = 24"}
 
 
+@pytest.mark.parametrize("projector", [False, True])
+def test_the_k_chart_passes_the_checks_every_training_chart_does(projector):
+    """tests/test_figures.py's checks of the lab's charts, on the K chart with six runs (every dash and marker)."""
+    import plotly.io as pio
+    from test_figures import assert_explicit_colour_scales, assert_told_apart_without_colour, axis_titles
+    h = tf.history(list(Trainer(TASK, cfg(adapt_every=2)).run(6)))
+    runs = {f"run {i}": h.assign(K=h["K"] + i) for i in range(len(tf.K_DASHES))}
+    f, data = tf.k_over_updates(runs, refs={"T": 26}, projector=projector)
+    assert_explicit_colour_scales(f)
+    assert_told_apart_without_colour(f, "K over updates")
+    fig = go.Figure(f)
+    assert axis_titles(fig) == ("update", "K (steps backpropagated)")
+    assert fig.layout.template.layout.font.size == (21 if projector else 17)
+    assert set(data["run"]) == set(runs) and data.groupby("run").size().min() >= 4     # first, last, estimates
+    json.loads(pio.to_json(fig))
+
+
 def test_the_k_chart_sentence_is_true_of_its_data():
     _, df, h, refs = k_chart()
     text = summaries.k_over_updates(df, refs)
