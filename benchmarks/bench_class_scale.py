@@ -302,7 +302,10 @@ async def predict(page, run: Run, rec: dict, poll_ms: int) -> None:
         await box.fill(f"{v:g}", timeout=a.move_timeout * 1000)
         await page.get_by_role("button", name="Save my prediction").click(timeout=a.move_timeout * 1000)
         rec["pending"] = v                  # sent: the store may hold it even if the page never says so in time
-        await wait_for(page, "t => window.__b.saved(t)", f"Saved: {run.answer_text(v)}", a.move_timeout, poll_ms)
+        t = time.monotonic()
+        await wait_for(page, "t => window.__b.saved(t)", f"Saved: {run.answer_text(v)}", 2 * a.move_timeout,
+                       poll_ms)
+        rec.setdefault("ack_s", []).append(round(time.monotonic() - t, 1))
         rec["acked"], rec["pending"] = v, None
         rec["saves"] += 1
 
@@ -667,6 +670,7 @@ def report(a, r) -> dict:
         sentinel_replica=sent.get("replica"),
         predictions=dict(**r["store"], all_answered_after_s=r["answered_s"],
                          charts_up_after_reveal_s=r["reveal_s"],
+                         saved_shown_after_s=stats([x for s in everyone for x in s.get("ack_s", [])]),
                          charts_after_reveal_s=stats([s.get("charts_after_reveal_s") for s in everyone])),
         teacher={k: v for k, v in r["teacher"].items() if k != "errors"},
         steady=dict(
@@ -768,6 +772,8 @@ def main():
         ("predictions acknowledged / rows / changed", f"{pr['students_acknowledged']} students, {pr['saves_acknowledged']} "
                                                      f"saves / {pr['rows']} rows / {pr['changed_their_mind']} changed"),
         ("predictions lost / duplicated / unexpected", f"{pr['lost']} / {pr['duplicated']} / {pr['unexpected']}"),
+        ("'Saved' shown after s, p50 / p95 / max", f"{ms(pr['saved_shown_after_s'])} / "
+                                                  f"{pr['saved_shown_after_s'].get('max')}"),
         ("all answered after s; charts after reveal s", f"{pr['all_answered_after_s']}; "
                                                         f"{ms(pr['charts_after_reveal_s'])}"),
         ("teacher's count before / after kill, back s", f"{res['teacher'].get('count_before_kill')} / "

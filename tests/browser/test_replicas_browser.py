@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import secrets
@@ -127,6 +128,13 @@ def test_the_proxy_adds_the_security_headers(klass):
                 assert r.headers.get(name) == value, (path, name, dict(r.headers))
             if path.startswith("/Gradient"):                  # a new visitor is given their replica's cookie
                 assert re.fullmatch(r"SERVERID=r[12]; path=/; HttpOnly; SameSite=Lax", r.headers["Set-Cookie"])
+    # scripts are gzipped by the proxy for a browser that accepts it (Streamlit sends them as they are)
+    plain = urllib.request.urlopen(url + asset.group(1), timeout=10).read()
+    req = urllib.request.Request(url + asset.group(1), headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.headers.get("Content-Encoding") == "gzip", dict(r.headers)
+        packed = r.read()
+    assert gzip.decompress(packed) == plain and len(packed) < len(plain) / 2, (len(packed), len(plain))
 
 
 def _student(browser, url):
