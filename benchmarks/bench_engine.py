@@ -8,7 +8,7 @@ The same grid runs again with two stacked layers (L = 2: build_model(num_layers=
 torch.nn.RNN/LSTM(num_layers=2); no hand-written loop there); every row has its `layers`.
 Everything runs on one thread (OPENBLAS/torch threads = 1), as the app does.
 
-    python benchmarks/bench_engine.py [--quick] [--out benchmarks/results/bench_engine.json]
+    python benchmarks/bench_engine.py [--quick] [--layers 1,2] [--out benchmarks/results/bench_engine.json]
 """
 from __future__ import annotations
 
@@ -137,17 +137,19 @@ def bench_row(layers, cell, dtype, T, H, B) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a small grid, for a smoke run")
+    ap.add_argument("--layers", default="1,2", help="stack depths to time, comma-separated (default 1,2)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_engine.json"))
     args = ap.parse_args()
     Ts, Hs, Bs = ([50, 200], [16, 64], [1, 32]) if args.quick else ([50, 200, 1000], [16, 64, 256], [1, 32])
     rows = []
+    load_start = os.getloadavg()
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
           f"{platform.processor() or platform.machine()}, 1 thread; times are medians in ms\n")
     head = (f"{'L':>1} {'cell':5} {'dtype':8} {'T':>5} {'H':>4} {'B':>3} | {'ours':>9} {'torch.nn':>9} {'ratio':>6} | "
             f"{'torch loop':>10} {'ratio':>6}")
     print(head)
     print("-" * len(head))
-    for layers in (1, 2):
+    for layers in sorted({int(v) for v in args.layers.split(",")}):
         for cell in ("rnn", "lstm"):
             for dtype in ("float64", "float32"):
                 for T in Ts:
@@ -163,12 +165,13 @@ def main():
         two = [r for r in rows if r["layers"] == 2]
         b1 = [r["ratio_nn"] for r in one if r["B"] == 1]
         big = [r for r in one if (r["T"], r["H"], r["B"], r["dtype"]) == (1000, 256, 32, "float32")]
-        summary = {
-            "B=1 ratio vs torch.nn: median": statistics.median(b1), "B=1 ratio vs torch.nn: max": max(b1),
-            "T=1000,H=256,B=32,float32 ratio (rnn, lstm)": [r["ratio_nn"] for r in big],
-        }
-        print(f"B=1: ours / torch.nn median {summary['B=1 ratio vs torch.nn: median']:.2f}, "
-              f"max {summary['B=1 ratio vs torch.nn: max']:.2f} (target ≤ 0.5)")
+        if b1:
+            summary = {
+                "B=1 ratio vs torch.nn: median": statistics.median(b1), "B=1 ratio vs torch.nn: max": max(b1),
+                "T=1000,H=256,B=32,float32 ratio (rnn, lstm)": [r["ratio_nn"] for r in big],
+            }
+            print(f"B=1: ours / torch.nn median {summary['B=1 ratio vs torch.nn: median']:.2f}, "
+                  f"max {summary['B=1 ratio vs torch.nn: max']:.2f} (target ≤ 0.5)")
         if big:
             print("T=1000, H=256, B=32, float32: ours / torch.nn = "
                   + ", ".join(f"{r['cell']} {r['ratio_nn']:.2f}" for r in big) + " (target ≤ 1.0)")
@@ -177,13 +180,16 @@ def main():
             summary["L=2 B=1 ratio vs torch.nn (num_layers=2): median"] = statistics.median(b1_2)
             summary["L=2 B=1 ratio vs torch.nn (num_layers=2): max"] = max(b1_2)
             summary["L=2 all rows ratio vs torch.nn: median"] = statistics.median(r["ratio_nn"] for r in two)
-            summary["L=2 / L=1 time of ours: median"] = statistics.median(
-                r2["ours_ms"] / r1["ours_ms"] for r1, r2 in zip(one, two))
             print(f"L=2: ours / torch.nn(num_layers=2) at B=1 median {statistics.median(b1_2):.2f}, max "
-                  f"{max(b1_2):.2f}; all rows median {summary['L=2 all rows ratio vs torch.nn: median']:.2f}; "
-                  f"ours L=2 / L=1 median {summary['L=2 / L=1 time of ours: median']:.2f}")
+                  f"{max(b1_2):.2f}; all rows median {summary['L=2 all rows ratio vs torch.nn: median']:.2f}")
+            if len(one) == len(two):
+                summary["L=2 / L=1 time of ours: median"] = statistics.median(
+                    r2["ours_ms"] / r1["ours_ms"] for r1, r2 in zip(one, two))
+                print(f"ours L=2 / L=1: median {summary['L=2 / L=1 time of ours: median']:.2f}")
+    load = dict(start=load_start, end=os.getloadavg())      # 1-, 5-, 15-minute load averages: other work skews times
+    print(f"load average (1, 5, 15 min) at start {load_start}, at end {load['end']} on {os.cpu_count()} cores")
     out = dict(rows=rows, classroom_ms=cls, summary=summary, numpy=np.__version__,
-               torch=torch.__version__ if torch else None, threads=1)
+               torch=torch.__version__ if torch else None, threads=1, load_average=load)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"\nwrote {args.out}")
