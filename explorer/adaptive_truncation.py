@@ -186,7 +186,7 @@ def window_traces(trace: Trace) -> tuple[Trace, Trace]:
     if S < 1:
         raise ValueError("the trace overflows at its first step: there is no window to backpropagate")
     model, B = trace.model, trace.B
-    X, y, s0 = trace.X[:S], trace.targets[:S], trace.states[0]
+    X, y, s0 = trace.X[:S], trace.targets[:S], trace.state_at(0)      # (L, B, S) for a stack
     last = np.zeros((S, B))
     last[-1] = 1.0
     return (forward(model, X, y, loss=trace.loss_name, mask=last, s0=s0),

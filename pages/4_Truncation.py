@@ -93,6 +93,9 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
                 "drops could add. The rule takes the smallest K whose bound, relative to a lower bound L on the "
                 "gradient's norm, is below δ — and the engine measures the bias it really leaves, beside it.")
     delta = url_state.widget(params.ADAPTIVE_DELTA, st)
+    if sc.layers > 1:
+        st.caption(f"This section uses one recurrent layer, not the sidebar's {sc.layers}: the bound is written "
+                   "for a single chain of states.")
     ad = compute.adaptive_truncation(sc, delta)
     every = sc.target.startswith("every_")
     own = "the sidebar's loss (a loss at every step)" if every else "the sidebar's loss"

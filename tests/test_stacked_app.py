@@ -310,3 +310,16 @@ def test_the_depth_and_time_presets_sentences_are_true_of_its_data():
     at = open_app(p.page, **p.url_params())
     assert_clean(at)
     chart_by_key(at, "layer_time")
+
+
+@pytest.mark.parametrize("page", ["pages/3_Vanishing_and_exploding.py", "pages/4_Truncation.py",
+                                  "pages/5_Training_lab.py", "pages/7_Cost_of_a_gradient.py",
+                                  "pages/9_Online_learning.py"])
+def test_every_other_page_works_with_a_stack(page):
+    """No page shows an error at Layers = 2 (lesson 4's adaptive K once failed on a stack's (L, B, S) state and
+    lesson 8's rules on its layers); those that use one layer say so."""
+    at = open_app(page, layers="2", T="40")
+    assert_clean(at)
+    if page.endswith("9_Online_learning.py"):
+        shown = [m.value for kind in (at.markdown, at.caption, at.info, at.warning) for m in kind]
+        assert any("one recurrent layer, not the sidebar's 2" in v for v in shown), shown

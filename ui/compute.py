@@ -269,5 +269,5 @@ def adaptive_truncation(sc: Scenario, delta: float):
     adaptive_figs.bound_chart): ex.adaptive_truncation on the scenario's network and sequence with tolerance δ.
     φ_k, β and the bound cost one backward pass; the measured bias of TBPTT(K, K) (every K on the last loss, a grid
     on the sidebar's loss) is O(T²) like the bias sweep, so it is measured only while quadratic_ok(sc)."""
-    model, X, y, mask, loss = sc.build()
+    model, X, y, mask, loss = replace(sc, layers=1).build()     # the rule is written for one layer (the page says so)
     return ex.adaptive_truncation(model, X, y, loss=loss, mask=mask, delta=delta, measure=quadratic_ok(sc))

@@ -41,6 +41,9 @@ def problem(sc: Scenario, seeds: int, k: int) -> tuple[Scenario, list[str]]:
     if sc.cell != "rnn":
         kw["cell"] = "rnn"                           # (every other cell's activation is one the RNN allows)
         said.append(f"the vanilla RNN (the rules are written for it), not the sidebar's {sc.cell.upper()}")
+    if sc.layers > 1:
+        kw["layers"] = 1
+        said.append(f"one recurrent layer, not the sidebar's {sc.layers} (the online rules are written for one)")
     if sc.hidden > MAX_H:
         kw["hidden"] = MAX_H
         said.append(f"H = {MAX_H}, not {sc.hidden} (the exact gradient is RTRL: H³ per step)")
