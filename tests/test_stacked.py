@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 import pytest
+from optional import needs
 
 import explorer as ex
 from explorer import losses as LS
@@ -443,8 +444,8 @@ def _npz(arrays):
 
 
 def test_the_safetensors_writer_is_what_the_safetensors_package_reads():
-    """Checked against the real package when it is installed (it is not a test dependency)."""
-    st = pytest.importorskip("safetensors.numpy")
+    """Checked against the real package (a test dependency: requirements-dev.txt; it fails rather than skips in CI)."""
+    st = needs("safetensors.numpy")
     sd = ex.to_torch_state_dict(ex.build_model("gru", 2, 3, 2, num_layers=2, bidirectional=True))
     sd["f32"] = np.arange(6, dtype=np.float32).reshape(2, 3)
     got = st.load(ex.write_safetensors(sd))
