@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pytest
 from optional import needs
+from oracles import masked_fd
 
 import explorer as ex
 from explorer import losses as LS
@@ -98,8 +99,6 @@ def stack_stepwise_fd(model, X, targets, loss, eps=EPS):
     return out
 
 
-def masked_fd(fd, mask):
-    return {k: np.tensordot(mask, v, axes=([0, 1], [0, 1])) for k, v in fd.items()}
 
 
 # --- the oracle itself ------------------------------------------------------------------------------------------
