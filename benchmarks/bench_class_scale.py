@@ -107,14 +107,17 @@ INSTRUMENT = r"""
     attributeFilter: ['data-test-connection-state', 'd', 'transform', 'points', 'width', 'height', 'x', 'y']});
   window.addEventListener('keydown', () => { B.key = performance.now(); B.seq++; }, true);
   const app = () => document.querySelector('[data-testid=stApp]');
-  const drawn = () => { const c = [...document.querySelectorAll('[data-testid=stPlotlyChart]')];
+  // the lesson's charts: not the student's own answer scale, which the question box draws before the reveal
+  const lesson = () => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]
+    .filter(x => !x.closest('.st-key-class_scale_mine'));
+  const drawn = () => { const c = lesson();
     return c.length > 0 && c.every(x => x.querySelector('.main-svg'))
            && !document.querySelector('[data-testid=stSkeleton], [data-stale=true]'); };
   const errors = () => document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError]').length;
   const input = () => { const s = [...document.querySelectorAll('[data-testid=stSlider]')]
     .find(x => x.innerText.includes(__SLIDER__)); return s && s.querySelector('input[type=range]'); };
   // why a page is not ready (kept in the JSON for a session that never was)
-  B.diag = () => { const c = [...document.querySelectorAll('[data-testid=stPlotlyChart]')], a = app();
+  B.diag = () => { const c = lesson(), a = app();
     return {charts: c.length, drawn: c.filter(x => x.querySelector('.main-svg')).length,
             stale: document.querySelectorAll('[data-stale=true]').length,
             skeletons: document.querySelectorAll('[data-testid=stSkeleton]').length,
@@ -268,6 +271,8 @@ class Run:
         self.a = a
         self.start = asyncio.Event()
         self.killed = asyncio.Event()
+        self.snapshot = asyncio.Event()         # the teacher reads its panel's count just before the kill ...
+        self.snapshot_done = asyncio.Event()    # ... and says so (read after it, the reconnect may be over)
         self.target = None          # the replica that will be killed (the sentinel's), known once all are open
         self.victim = None          # set at the kill
         self.kill_epoch_ms = None
@@ -489,9 +494,13 @@ async def teacher(browser, klass: Class, question: Question, replica: str, run: 
         await page.goto(question.teacher_url, wait_until="domcontentloaded", timeout=run.a.open_timeout * 1000)
         await wait_for(page, "() => window.__b.count() !== null", None, run.a.open_timeout, poll_ms)
         rec["replica"] = {c["name"]: c["value"] for c in await ctx.cookies()}.get("SERVERID")
+        await run.snapshot.wait()
+        try:
+            rec["count_before_kill"] = await page.evaluate("() => window.__b.count()")
+            closed = await page.evaluate("() => window.__b.closed")
+        finally:
+            run.snapshot_done.set()
         await run.killed.wait()
-        rec["count_before_kill"] = await page.evaluate("() => window.__b.count()")
-        closed = await page.evaluate("() => window.__b.closed")
         rec["step"] = "reconnect"
         await wait_for(page, "c => window.__b.reconnected(c)", closed, 2 * RECONNECT_S, poll_ms)
         want = len(question.answers())
@@ -615,6 +624,12 @@ async def bench(a, klass: Class):
             # the fault: the sentinel's replica
             victim = run.target
             survivor = next(n for n in klass.pids if n != victim)
+            run.snapshot.set()
+            try:                                  # (the teacher's task has ended if its panel never loaded)
+                if not ttask.done():
+                    await asyncio.wait_for(run.snapshot_done.wait(), 30)
+            except asyncio.TimeoutError:
+                print("# the teacher's panel did not answer before the kill", flush=True)
             scpu0 = cpu_s(klass.pids[survivor])
             run.phase = "after-kill"
             run.kill_epoch_ms = time.time() * 1000

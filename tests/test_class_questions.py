@@ -13,7 +13,7 @@ from test_app import APP, assert_clean, charts
 from explorer.architectures import contenders
 from explorer.figures import summaries
 from explorer.figures import vanishing as vf
-from explorer.figures.prediction_figs import prediction_histogram
+from explorer.figures.prediction_figs import prediction_histogram, prediction_on_scale
 from ui import compute, predict
 from ui.class_questions import BY_SLUG_Q, QUESTIONS, answer_text
 from ui.page_registry import LESSONS
@@ -78,6 +78,24 @@ def test_the_histogram_marks_the_true_answer_without_colour_alone():
     assert fig["layout"]["xaxis"]["title"]["text"] == "prediction (×, log scale)"
     assert df["predictions"].sum() == 3 and fig["layout"]["annotations"][0]["text"] == "true: 280"
     assert fig["layout"]["shapes"][0]["x0"] == pytest.approx(np.log10(280))
+
+
+def test_a_prediction_sits_on_the_answer_scale_and_no_prediction_draws_the_scale_alone():
+    fig, df = prediction_on_scale(300.0, kind="number", lo=1, hi=1e6, log=True, unit="×")
+    go.Figure(fig)
+    you = fig["data"][-1]
+    assert you["x"] == [pytest.approx(np.log10(300))] and you["text"] == ["you: 300"]
+    assert fig["layout"]["xaxis"]["range"] == [0.0, 6.0] and fig["layout"]["xaxis"]["title"]["text"] == \
+        "prediction (×, log scale)"
+    fig, df = prediction_on_scale(5e9, kind="number", lo=1, hi=1e6, log=True)       # clipped onto the scale
+    assert fig["data"][-1]["x"] == [pytest.approx(6.0)] and df["your_prediction"][0] == 5e9
+    fig, _ = prediction_on_scale(None, kind="number", lo=0, hi=100)
+    go.Figure(fig)                       # a trace even without a prediction: Streamlit refuses a figure with none
+    assert [t["name"] for t in fig["data"]] == ["scale"]
+    fig, df = prediction_on_scale("gru", kind="choice", options=("rnn", "lstm", "gru"))
+    assert fig["data"][-1]["x"] == ["gru"] and list(df["your_prediction"]) == [False, False, True]
+    fig, _ = prediction_on_scale(None, kind="choice", options=("rnn", "lstm"))
+    assert [t["name"] for t in fig["data"]] == ["options"]
 
 
 # ---- the lesson page with a question, in AppTest -------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.figures import PLOTLY_CONFIG
-from explorer.figures.prediction_figs import prediction_histogram
+from explorer.figures.prediction_figs import prediction_histogram, prediction_on_scale
 
 from . import url_state
 from .class_questions import BY_SLUG_Q, ClassQuestion, answer_text
@@ -150,10 +150,9 @@ def _student_panel(q, spec: ClassQuestion):
         st.success(f"**Revealed:** {answer_text(spec, q.true_answer)}.{said} {spec.explain}",
                    icon=":material/visibility:")
         return
-    if mine:
-        st.markdown(f"**Your prediction:** {answer_text(spec, mine.value)}"
-                    + (" — you can change it until your teacher reveals the answer." if q.state == "open" else "."))
+    scale = st.empty()                          # filled last: it shows the prediction this run has saved
     if q.state == "closed":
+        _on_scale(scale, q, spec, mine)
         st.info("Your teacher has closed this question; the answer comes with the reveal.", icon=":material/lock:")
         return
     # Every parameter of these widgets is fixed for the question: a widget whose parameters change between runs
@@ -173,21 +172,47 @@ def _student_panel(q, spec: ClassQuestion):
     if sent:
         if value is None:
             st.warning("Choose or type a prediction first.")
-            return
-        try:
-            a = store().submit(qid, sid, value, reason, nickname)
-        except RateLimited as e:
-            st.warning(f"Too many changes in a minute: try again in {math.ceil(e.retry_after_s)} s.")
-        except QuestionNotOpen:
-            st.info("Your teacher closed the question just now: that prediction was not taken.")
-        except (QuestionUnavailable, ValueError) as e:
-            st.warning(f"That prediction was not taken: {e}")
-        except StoreUnavailable as e:
-            log.warning("prediction not saved: %s", e)
-            st.error("**Not saved** — the class's database cannot be reached right now. Your answer is still in the "
-                     "form: press the button again in a moment.", icon=":material/cloud_off:")
         else:
-            st.success(f"Saved: {answer_text(spec, a.value)}.", icon=":material/check_circle:")
+            mine = _submit(qid, spec, sid, value, reason, nickname) or mine
+    _on_scale(scale, q, spec, mine)
+
+
+def _submit(qid: str, spec: ClassQuestion, sid: str, value, reason: str, nickname: str):
+    """Store one prediction; the stored answer, or None (said why) when it was not taken."""
+    try:
+        a = store().submit(qid, sid, value, reason, nickname)
+    except RateLimited as e:
+        st.warning(f"Too many changes in a minute: try again in {math.ceil(e.retry_after_s)} s.")
+    except QuestionNotOpen:
+        st.info("Your teacher closed the question just now: that prediction was not taken.")
+    except (QuestionUnavailable, ValueError) as e:
+        st.warning(f"That prediction was not taken: {e}")
+    except StoreUnavailable as e:
+        log.warning("prediction not saved: %s", e)
+        st.error("**Not saved** — the class's database cannot be reached right now. Your answer is still in the "
+                 "form: press the button again in a moment.", icon=":material/cloud_off:")
+    else:
+        st.success(f"Saved: {answer_text(spec, a.value)}.", icon=":material/check_circle:")
+        return a
+
+
+def _on_scale(where, q, spec: ClassQuestion, mine):
+    """The student's prediction on the answer's scale. Besides showing the scale (a log one spans decades), it
+    makes the page load its chart code while the class answers: drawn first at the reveal, on 60 pages at once,
+    that 4.7 MB script did not arrive on starved laptops (benchmarks/bench_class_scale.py)."""
+    value = mine.value if mine else None
+    fig, _ = prediction_on_scale(value, kind=q.kind, options=q.options, lo=q.lo, hi=q.hi, log=q.log,
+                                 unit=spec.unit, projector=url_state.projector())
+    scale_text = (", ".join(q.options) if q.kind == "choice" else
+                  f"{answer_text(spec, q.lo)} to {answer_text(spec, q.hi)}" + (", log scale" if q.log else ""))
+    said = f"Your prediction, {answer_text(spec, value)}," if value is not None else "No prediction yet;"
+    with where.container(key="class_scale_mine"):
+        if mine:
+            st.markdown(f"**Your prediction:** {answer_text(spec, value)}" + (
+                " — you can change it until your teacher reveals the answer." if q.state == "open" else "."))
+        st.plotly_chart(fig, key="class_scale_mine_fig", config=PLOTLY_CONFIG, width="stretch", theme=None)
+        st.markdown(f'<p class="chart-summary">{html.escape(f"{said} on the answer scale ({scale_text}).")}</p>',
+                    unsafe_allow_html=True)
 
 
 def _teacher_panel(qid: str, key: str, spec: ClassQuestion):

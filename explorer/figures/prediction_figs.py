@@ -48,3 +48,41 @@ def prediction_histogram(values, *, kind: str, options=(), lo: float | None = No
     what = ", ".join(filter(None, (unit, "log scale" if log else "")))
     return style(fig, x="prediction" + (f" ({what})" if what else ""), y="students", projector=projector,
                  legend=False, height=340), df
+
+
+def prediction_on_scale(value=None, *, kind: str, options=(), lo: float | None = None, hi: float | None = None,
+                        log: bool = False, unit: str = "", projector=False):
+    """One student's prediction as a marker on the answer's scale (the x axis the class histogram will use: the
+    options, or [lo, hi], in log10 when `log`), with no marker before a prediction. Drawn on the student's page
+    while the question is open, so the page has its chart code before the reveal."""
+    chosen = value is not None
+    if kind == "choice":
+        xs = list(options)
+        mark = [xs.index(value)] if chosen and value in xs else []
+        fig = figure(trace("scatter", x=xs, y=[0] * len(xs), mode="markers", name="options",
+                           marker=dict(size=10, color="#bbb", line=dict(color="#222", width=1)), hoverinfo="x"))
+        x_mark = [xs[i] for i in mark]
+        df = pd.DataFrame({"option": xs, "your_prediction": [o == value for o in xs]})
+    else:
+        f = np.log10 if log else float
+        a, b = float(f(lo)), float(f(hi))
+        fig = figure(trace("scatter", x=[a, b], y=[0, 0], mode="lines", name="scale",   # the track the marker sits on
+                           line=dict(color="#bbb", width=3), hoverinfo="skip"))
+        x_mark = [float(f(min(max(float(value), lo), hi)))] if chosen else []
+        if log:
+            tv, tt = log_ticks(a, b)
+            axis(fig, "xaxis", tickvals=tv, ticktext=tt)
+        axis(fig, "xaxis", range=[a, b])
+        df = pd.DataFrame({"your_prediction": [float(value)] if chosen else [], "scale_from": lo, "scale_to": hi})
+    if x_mark:
+        text = f"you: {value}" if kind == "choice" else f"you: {float(value):.3g}"
+        fig["data"].append(trace("scatter", x=x_mark, y=[0], mode="markers+text", name="your prediction",
+                                 marker=dict(symbol="diamond", size=20, color=COLORS["orange"],
+                                             line=dict(color="#222", width=2)),
+                                 text=[text], textposition="top center", textfont=dict(size=19), hoverinfo="skip"))
+    axis(fig, "yaxis", visible=False, range=[-1, 1.6], fixedrange=True)
+    axis(fig, "xaxis", fixedrange=True, showgrid=kind != "choice")
+    what = ", ".join(filter(None, (unit, "log scale" if log else "")))
+    fig = style(fig, x="prediction" + (f" ({what})" if what else ""), projector=projector, legend=False, height=150)
+    fig["layout"]["margin"].update(t=10, b=60)
+    return fig, df

@@ -22,6 +22,11 @@ def student(browser, link):
     pg.goto(link)
     wait_idle(pg)
     pg.get_by_text("Save my prediction").wait_for(timeout=30_000)        # its browser id has arrived
+    try:
+        pg.locator(".st-key-class_scale_mine .main-svg").first.wait_for(timeout=30_000)   # the answer's scale
+    except Exception:
+        shot(pg, "43-class-question-no-scale")
+        raise
     return ctx, pg
 
 
@@ -59,11 +64,19 @@ def test_a_teacher_and_three_students_predict_then_reveal(server, page, browser)
     students = [student(browser, link) for _ in range(3)]
     for _, pg in students:                                               # the question, not the charts
         assert pg.get_by_text(Q.prompt).count() == 1
-        assert pg.get_by_test_id("stPlotlyChart").count() == 0 and pg.locator(".bptt-scrub").count() == 0
+        # no lesson chart: only the answer's scale in the question box (so the chart code loads before the reveal)
+        assert pg.get_by_test_id("stPlotlyChart").count() == 1 and pg.locator(".bptt-scrub").count() == 0
+        assert pg.locator(".st-key-class_scale_mine .js-plotly-plot").count() == 1
+        assert pg.locator(".st-key-class_scale_mine .chart-summary").inner_text().startswith("No prediction yet")
         assert pg.get_by_role("button", name="Reveal").count() == 0
     for (_, pg), v in zip(students, (10, 30, 60)):
         predict(pg, v, reason="<b>html?</b>" if v == 10 else "")
     predict(students[2][1], 40)                                          # a change of mind: still one row
+    scale = students[2][1].locator(".st-key-class_scale_mine")            # the saved value, not the one before
+    assert scale.locator(".chart-summary").inner_text().startswith("Your prediction, 40 steps,")
+    assert scale.locator(".js-plotly-plot").evaluate("gd => gd.data.map(t => t.name)") == ["scale", "your prediction"]
+    assert scale.locator(".textpoint text").text_content() == "you: 40"      # drawn by the browser, not only in the dict
+    shot(students[2][1], "39-class-question-student-saved")
     page.wait_for_function("() => /\\b3 predictions\\b/.test(document.querySelector('.st-key-class_question')"
                            ".innerText)", timeout=30_000)               # the teacher's count, live
     shot(page, "40-class-question-teacher")
