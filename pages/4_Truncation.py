@@ -1,4 +1,6 @@
 """Lesson 4: truncation — what TBPTT and randomized truncation cut, and what that does to the gradient."""
+from dataclasses import replace
+
 import streamlit as st
 
 from explorer.figures import adaptive_figs as af
@@ -16,6 +18,43 @@ CUT_TBPTT = ("each red dashed line is where one update's backward pass stops aft
              "losses of that update (its k1 steps) send no gradient across it; earlier updates' losses still do.")
 CUT_RANDOMIZED = ("each red dashed line is a transition with ξ = 0: no loss after it sends gradient across it, in "
                   "this draw.")
+
+
+def chosen_k_charts(sc, K: int, width: int):
+    """The chosen K where it acts: the cut graph and the G map under TBPTT(K, K), on the section's one layer."""
+    sk = replace(sc, layers=1, scheme="tbptt", k1=K, k2=K)
+    rk = compute.record(sk)
+    st.markdown(f"#### The chosen K on the graph: TBPTT({sk.k1}, {sk.k2})")
+    left, right = st.columns(2, gap="large")
+    with left:
+        fig, df = unrolled_graph(rk, start=sc.T - width, stop=sc.T, projector=url_state.projector(), animate=False)
+        chart(fig, df, key="adaptive_cut_graph", title=f"Where TBPTT({sk.k1}, {sk.k2}) cuts (last {width} steps)",
+              latex=r"M_{t,k} = [\,\tau(t) - K \le k \le t\,],\quad \tau(t) = \text{steps seen at the update that holds loss } t",
+              notice=CUT_TBPTT + (f" With K = {K} ≥ the {width} steps drawn, no cut falls in this window."
+                                  if K >= width else ""),
+              summary=summaries.delta_curve(df, "norm_delta"))
+    with right:
+        al = compute.all_losses(sk)
+        if al is None:
+            quadratic_notice(compute.quadratic_cost(sk), compute.WORK)
+        else:
+            kept = rk.mask()
+            fig, df = gf.contribution_map(al.G, kept, lag=K, projector=url_state.projector())
+            chart(fig, df, key="adaptive_g_mask", title=f"What TBPTT({sk.k1}, {sk.k2}) keeps of G[t, k]",
+                  summary=summaries.contribution_grid(df, kept) + f" The purple line is lag {K} (k = t − {K}): "
+                          "no kept cell lies left of it.",
+                  latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}",
+                  notice=f"every loss keeps at most K = {K} lags, fewer early in its chunk: the grey steps in each "
+                         "row are what the adaptive rule decided it can drop.")
+    st.button(f"Use TBPTT({sk.k1}, {sk.k2}) in the sidebar", icon=":material/content_cut:", key="use_adaptive_k",
+              on_click=_use_k, args=(sk.k1,), help="Sets Truncation to TBPTT with k1 = k2 = K: every chart above "
+              "then shows this K.")
+
+
+def _use_k(K: int):
+    for key, v in (("scheme", "tbptt"), ("k1", K), ("k2", K)):
+        url_state.choose(key, v)
+
 
 with lesson(__file__, "Full BPTT keeps every path from every loss back to the start. Truncated BPTT "
             "(Williams & Peng's BPTT(k2; k1), Sutskever's TBPTT(k1, k2)) backpropagates every k1 steps for only k2 "
@@ -132,7 +171,8 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
               summary=af.bound_summary(bound_df))
     st.markdown(af.chosen_sentence(bound_df, phi_df, own))
     st.caption(f"**Chosen: K = {ad.K}** of S = {ad.S} steps (δ = {delta:g}), the purple long-dashed line at lag "
-               f"{ad.K} on the φ_k chart (the cut graph and the G map above show the sidebar's scheme, "
-               f"{rec.scheme.label()}, not this K). "
+               f"{ad.K} on the φ_k chart and on the G map below. "
                "The bound is an estimate, not a guarantee: it bounds the *state's* gradient, the bias is measured on "
                "the parameters' (readout included), and it assumes φ_k keeps decaying like β beyond the window.")
+    chosen_k_charts(sc, ad.K, width)
+

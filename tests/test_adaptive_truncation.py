@@ -334,7 +334,7 @@ def test_lesson_4_runs_with_the_section_and_delta_from_a_link():
     assert at.slider(key="w_delta").value == pytest.approx(0.05)
     assert at.query_params["delta"] == "0.05"                           # kept in the link it writes back
     figs = charts(at)
-    assert len(figs) == 6                                                 # the lesson's four and the section's two
+    assert len(figs) == 8                     # the lesson's four, the section's two, and the chosen K's two
     assert any("How long should the truncation be?" in m.value for m in at.markdown)
     assert any(r"\mathrm{bound}(K)" in x.value for x in at.latex)
     sc = Scenario(scheme="tbptt", target="every_squared")                 # lesson 4's own defaults
@@ -345,7 +345,7 @@ def test_lesson_4_runs_with_the_section_and_delta_from_a_link():
     text = page_sentence(at)
     assert f"With δ = 0.05 the rule picks K = {want.K}" in text
     assert any(f"Chosen: K = {want.K}" in c.value for c in at.caption)
-    phi = figs[-2]
+    phi = figs[-4]
     assert any(s["x0"] == want.K for s in phi["layout"]["shapes"])        # the K line on the φ_k chart
     at.slider(key="w_delta").set_value(0.01).run()
     assert_clean(at)
@@ -357,7 +357,33 @@ def test_lesson_4_says_when_no_finite_bound_exists():
     assert_clean(at)
     text = page_sentence(at)
     assert "no finite bound exists" in text and "K = S = 100" in text
-    assert any("no finite bound" in a.get("text", "") for a in charts(at)[-1]["layout"]["annotations"])
+    assert any("no finite bound" in a.get("text", "") for a in charts(at)[-3]["layout"]["annotations"])
+
+
+def test_lesson_4_marks_the_chosen_K_on_the_cut_graph_and_the_G_map_and_can_hand_it_to_the_sidebar():
+    at = open_link(L4, delta="0.05", T="60")
+    assert_clean(at)
+    sc = Scenario(scheme="tbptt", target="every_squared", T=60)
+    K = compute.adaptive_truncation.__wrapped__(sc, 0.05).K
+    assert 1 <= K < 60                                                     # a real cut, not the whole sequence
+    graph, gmap = charts(at)[-2:]
+    # the cut graph under TBPTT(K, K): its red cut lines stand at the windows' starts the engine uses
+    windows = ex.TBPTT(K, K).windows(60)
+    cuts = {round(s["x0"] + 0.5) for s in graph["layout"]["shapes"] if s.get("line", {}).get("dash") == "dash"}
+    assert cuts and cuts <= {w.lo for w in windows if w.lo > 0}, (cuts, [w.lo for w in windows])
+    # the G map: TBPTT(K, K)'s mask, and the lag-K diagonal with its label
+    lag = next(t for t in gmap["data"] if t.get("name") == f"lag {K}")
+    assert list(lag["x"]) == [0, 60 - 1 - K] and list(lag["y"]) == [K, 59] and lag["text"][-1] == f"lag K = {K}"
+    cut = np.asarray(gmap["data"][1]["z"], dtype=float)
+    M = ex.TBPTT(K, K).mask(60)
+    assert np.array_equal(np.isnan(cut[1:, :]) | np.triu(np.ones((60, 60), bool), 1)[1:], (M == 1)[1:] |
+                          np.triu(np.ones((60, 60), bool), 1)[1:])      # grey exactly where TBPTT(K, K) cuts
+    assert any(f"The purple line is lag {K}" in m.value for m in at.markdown)
+    at.button(key="use_adaptive_k").click().run()                          # hand K to the sidebar
+    assert_clean(at)
+    assert at.selectbox(key="w_scheme").value == "tbptt"
+    assert at.slider(key="w_k1").value == K and at.slider(key="w_k2").value == K
+    assert at.query_params["k1"] == str(K) and at.query_params["k2"] == str(K)
 
 
 def test_lesson_4_over_the_budget_skips_only_the_measured_bias():

@@ -83,7 +83,7 @@ def test_every_chart_has_labelled_axes_and_its_data(rec, projector):
     jp = ex.jacobian_products(rec.trace)
     p = dict(projector=projector)
     scales, lags = np.array([0.5, 1.0, 1.5]), np.array([1, 2, 4])
-    built = [gf.delta_norms(rec, **p), gf.delta_heatmap(rec, **p), gf.contribution_map(al.G, rec.mask(), **p),
+    built = [gf.delta_norms(rec, **p), gf.delta_heatmap(rec, **p), gf.contribution_map(al.G, rec.mask(), **p), gf.contribution_map(al.G, rec.mask(), lag=7, **p),
              gf.step_terms(rec, **p), gf.connectivity(al.connectivity[-1], **p), vf.eigen_plane(sp, **p),
              vf.singular_values(sp, **p), vf.jacobian_norms(jp, sp, linear=False, **p),
              vf.phase_map(scales, lags, np.outer(np.log10(scales), lags), 1.0, **p),
@@ -161,6 +161,11 @@ def test_chart_data_is_what_the_engine_computed(rec):
     lower = np.tril(np.ones_like(M, dtype=bool))
     has_loss = (al.G > 0).any(axis=1, keepdims=True)
     assert np.array_equal(np.isfinite(cut), (M == 0) & lower & has_loss)
+    T = al.G.shape[0]
+    line = fig_of(gf.contribution_map(al.G, rec.mask(), lag=7)[0]).data[2]     # the lag-K diagonal k = t − 7
+    assert list(line.x) == [0, T - 8] and list(line.y) == [7, T - 1] and line.text[-1] == "lag K = 7"
+    assert line.line.dash == "longdash"
+    assert len(gf.contribution_map(al.G, rec.mask(), lag=T)[0]["data"]) == 2      # no line outside the map
 
 
 def test_unrolled_graph_animates_backward_and_marks_the_cuts(rec):

@@ -39,8 +39,11 @@ def delta_heatmap(rec, *, max_t: int = 200, max_units: int = 64, projector=False
     return style(fig, x="timestep t", y=f"hidden unit i{note}", projector=projector, legend=False), df
 
 
-def contribution_map(G: np.ndarray, mask: np.ndarray | None = None, *, max_t: int = 300, projector=False):
-    """log10 G[t, k] for k ≤ t; where the truncation mask is 0 the cell is greyed and marked 'cut'."""
+def contribution_map(G: np.ndarray, mask: np.ndarray | None = None, *, lag: int | None = None, max_t: int = 300,
+                     projector=False):
+    """log10 G[t, k] for k ≤ t; where the truncation mask is 0 the cell is greyed and marked 'cut'. With `lag`,
+    the diagonal k = t − lag is drawn (purple, long-dashed, labelled): no term left of it is within `lag` steps
+    of its loss."""
     T = G.shape[0]
     idx = np.unique(np.linspace(0, T - 1, min(T, max_t)).astype(int))
     Gs = G[np.ix_(idx, idx)]
@@ -61,6 +64,11 @@ def contribution_map(G: np.ndarray, mask: np.ndarray | None = None, *, max_t: in
         fig["data"].append(trace("heatmap", z=cut, x=idx, y=idx, colorscale=[[0, "rgba(120,120,120,0.75)"],
                                                                           [1, "rgba(120,120,120,0.75)"]],
                                  showscale=False, hovertemplate="cut by truncation<extra></extra>"))
+    if lag is not None and 0 <= lag < T:
+        fig["data"].append(trace("scatter", x=[0, T - 1 - lag], y=[lag, T - 1], mode="lines+text", name=f"lag {lag}",
+                                 line=dict(color=COLORS["purple"], width=4, dash="longdash"),
+                                 text=["", f"lag K = {lag}"], textposition="top left", textfont=dict(size=17),
+                                 hovertemplate=f"k = t − {lag}<extra></extra>"))
     axis(fig, "yaxis", autorange="reversed")
     return style(fig, x="k: step whose use of W_hh is credited", y="t: step of the loss ℓ_t", height=520,
                  projector=projector, legend=False), df
