@@ -113,7 +113,9 @@ INSTRUMENT = r"""
   const drawn = () => { const c = lesson();
     return c.length > 0 && c.every(x => x.querySelector('.main-svg'))
            && !document.querySelector('[data-testid=stSkeleton], [data-stale=true]'); };
-  const errors = () => document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError]').length;
+  const errorBoxes = () => document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError]');
+  const errors = () => errorBoxes().length;
+  B.errorText = () => [...errorBoxes()].map(x => x.innerText.slice(0, 300));
   const input = () => { const s = [...document.querySelectorAll('[data-testid=stSlider]')]
     .find(x => x.innerText.includes(__SLIDER__)); return s && s.querySelector('input[type=range]'); };
   // why a page is not ready (kept in the JSON for a session that never was)
@@ -398,6 +400,9 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
                 continue
             if r["errors"]:
                 err("error-box")
+                if "error_text" not in rec:                # what the box said, the first time (in the JSON)
+                    rec["error_text"] = await page.evaluate("() => window.__b.errorText()")
+                    rec["error_at"] = [run.phase, await page.evaluate("() => window.__b.value()")]
             rec["moves"].append((run.phase, round(r["lat"], 1)))
             if recovering:
                 recovering = False

@@ -29,8 +29,8 @@ def chosen_k_charts(sc, K: int, width: int):
     with left:
         fig, df = unrolled_graph(rk, start=sc.T - width, stop=sc.T, projector=url_state.projector(), animate=False)
         chart(fig, df, key="adaptive_cut_graph", title=f"Where TBPTT({sk.k1}, {sk.k2}) cuts (last {width} steps)",
-              latex=r"M_{t,k} = [\,\tau(t) - K \le k \le t\,],\quad \tau(t) = \text{steps seen at the update that holds loss } t",
-              notice=CUT_TBPTT + (f" With K = {K} ≥ the {width} steps drawn, no cut falls in this window."
+              latex=r"M_{t,k} = [\,\tau(t) - K \le k \le t\,]",
+              notice=CUT_TBPTT + " τ(t) is the number of steps seen at the update that holds loss ℓ_t." + (f" With K = {K} ≥ the {width} steps drawn, no cut falls in this window."
                                   if K >= width else ""),
               summary=summaries.delta_curve(df, "norm_delta"))
     with right:
