@@ -17,6 +17,11 @@ Modes
   (Williams & Peng's BPTT(k2; k1)): the window of the last k2 inputs is run forward from the carried state at its
   start, with the current weights, and only its last k1 steps carry a loss. TBPTT(25, 25) is min-char-rnn.
 
+Stacks: `num_layers` L > 1 trains explorer.stacked's unidirectional stack (the readout reads the top layer) under
+every scheme; online mode carries every layer's state s_t^{(l)} (an LSTM's [h; c] per layer) from one window to the
+next, and adaptive truncation estimates K on the joint state [s_t^{(0)}; …; s_t^{(L−1)}] (`estimate_K`). ρ, σ₁ and
+the ‖δ_t‖ snapshot are the top layer's.
+
 Each update: loss per supervised step, the task's baseline, ‖g‖ before and after clipping, whether it clipped,
 ‖θ‖ per parameter, ρ and σ₁ of the recurrent matrix, and every `snapshot_every` updates the per-timestep
 gradient norms ‖δ_t‖. A non-finite loss or gradient ends the run with a record saying at which update (and at
@@ -31,10 +36,20 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import clipping
-from .adaptive_truncation import adaptive_truncation
+from .adaptive_truncation import (
+    adaptive_truncation,
+    bias_bound,
+    choose_K,
+    fit_decay,
+    lower_norm_bound,
+    relative_bound_of,
+    tau_rule,
+    window_traces,
+)
 from .bptt import backward
-from .forward import forward
-from .model import Model, build_model, model_from_params
+from .forward import QUIET, Trace, forward
+from .model import MAX_LAYERS, Model, build_model, model_from_params
+from .norms import frobenius
 from .npz_files import read_npz
 from .optim import Optimizer, Schedule
 from .torch_names import RecurrentWeights
@@ -52,6 +67,7 @@ ADAPT_STREAM = 2          # adaptive: its batches come from default_rng((seed, 2
 class TrainConfig:
     cell: str = "lstm"
     hidden_size: int = 32
+    num_layers: int = 1                 # L stacked layers (explorer.stacked): the readout reads the top one
     activation: str = "tanh"
     init: str = "orthogonal"
     scale: float | None = None          # ρ (or σ₁) of the recurrent weights at init; None keeps the init's
@@ -82,6 +98,7 @@ class TrainConfig:
         choice("clip", self.clip, CLIPS)
         finite_float("clip_threshold", self.clip_threshold, low=0.0, low_open=True)
         positive_int("batch_size", self.batch_size, maximum=4096)
+        positive_int("num_layers", self.num_layers, maximum=MAX_LAYERS)
         TBPTT(self.k1, self.k2)                                # checks k1 ≥ 1, k2 ≥ k1
         Randomized(self.keep_prob)
         finite_float("delta", self.delta, low=0.0, high=1.0, low_open=True)
@@ -147,7 +164,8 @@ class TrainState:
     rng: np.random.Generator
     step: int = 0
     stream_pos: int = 0                        # online: index of the next unseen step
-    carry: np.ndarray | None = None            # online: state at the start of the next window, (B, S)
+    carry: np.ndarray | None = None            # online: state at the start of the next window, (B, S); (L, B, S)
+                                               # for a stack, every layer's (Trace.state_at)
     stopped: str | None = None
     K: int | None = None                       # adaptive: the K in force (None before the first estimate)
     adapt_rng: np.random.Generator | None = None   # adaptive: draws the batches K is estimated on
@@ -168,7 +186,7 @@ class Trainer:
                                 activation=config.activation, init=config.init, scale=config.scale,
                                 scale_kind=config.scale_kind,
                                 forget_bias=config.forget_bias, input_gain=config.input_gain,
-                                seed=config.seed, dtype=config.dtype)
+                                seed=config.seed, dtype=config.dtype, num_layers=config.num_layers)
             opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
             state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
         if config.scheme == "adaptive" and getattr(task, "T", None) is None:
@@ -255,7 +273,9 @@ class Trainer:
             if online is not None:
                 w0, p = online
                 nxt = max(0, p + 2 * cfg.k1 - cfg.k2)         # start of the next window
-                st.carry = trace.states[nxt - w0].copy()
+                # every layer's state (a stack's lower layers too: carrying the top one alone would restart them
+                # from zeros at every window)
+                st.carry = trace.state_at(nxt - w0).copy()
                 st.stream_pos = p + cfg.k1
         rho = sigma1 = float("nan")
         with np.errstate(over="ignore", invalid="ignore"):       # huge but finite weights: norms may be inf
@@ -290,7 +310,8 @@ class Trainer:
         """A fresh run that starts from given weights (e.g. a model .npz downloaded earlier), after checking that
         they fit the task and the configuration (ValueError saying what differs)."""
         _check_fits(task, config, dict(cell=model.cell.kind, activation=model.cell.activation, H=model.hidden_size,
-                                       D=model.input_size, O=model.output_size), "this model does not fit")
+                                       L=model.num_layers, bidirectional=model.bidirectional, D=model.input_size,
+                                       O=model.output_size), "this model does not fit")
         model = model.copy()
         opt = Optimizer(config.optimizer, config.lr, Schedule(config.schedule))
         state = TrainState(model, opt, np.random.default_rng(config.seed + 1))
@@ -302,7 +323,7 @@ class Trainer:
         the task and configuration like from_model. The readout is the file's when it has the task's O outputs,
         else a fresh one initialised exactly as build_model does with config.seed; `trainer.note` says which."""
         _check_fits(task, config, dict(cell=weights.cell, activation=weights.activation, H=weights.hidden_size,
-                                       D=weights.input_size), "these weights do not fit")
+                                       L=1, D=weights.input_size), "these weights do not fit")   # one torch layer
         trainer = cls(task, config)                       # its model holds the seeded fresh readout
         fresh = trainer.model.params
         note = f"Started from {weights.description}."
@@ -330,10 +351,14 @@ class Trainer:
         saved = dict(header["config"])
         if "truncation" in saved:                      # states saved before the field was named `scheme`
             saved["scheme"] = saved.pop("truncation")
-        cfg = TrainConfig(**saved)
+        cfg = TrainConfig(**saved)                     # states saved before num_layers existed: one layer, its default
         mc = header["model_config"]
         params = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
         model = model_from_params(mc["cell"], params, activation=mc["activation"], dtype=mc["dtype"])
+        if model.num_layers != cfg.num_layers or model.bidirectional:
+            raise ValueError(f"not a saved training state: its parameters are those of {model.num_layers} "
+                             f"layer(s){' (bidirectional)' if model.bidirectional else ''}, its configuration says "
+                             f"num_layers={cfg.num_layers}")
         model.config = mc
         opt = Optimizer(cfg.optimizer, cfg.lr, Schedule(cfg.schedule),
                         state={k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
@@ -352,12 +377,37 @@ def estimate_K(model: Model, task, rng: np.random.Generator, *, delta: float, ba
     """Aicher et al.'s K for `model` now: a fresh batch of `batch_size` sequences X (T, B, D) from `task` (drawn with
     `rng`), the last step's loss ℓ_{T−1} backpropagated once (explorer.adaptive_truncation, measure=False), and
     K = the smallest K whose relative bias bound(K) / L is below δ, else the window's length (T, or the steps before
-    a forward overflow; 1 when even the first step overflows: the update that follows stops the run)."""
+    a forward overflow; 1 when even the first step overflows: the update that follows stops the run). A stack's K
+    is estimated on its joint state (`joint_state_K`)."""
     b = task.batch(batch_size, rng)
     trace = forward(model, b.X, b.targets, loss=task.loss, mask=b.mask)
     if trace.valid_T < 1:
         return 1
+    if model.stacked:
+        return joint_state_K(trace, delta)
     return adaptive_truncation(trace, delta=delta, measure=False).K
+
+
+def joint_state_K(trace: Trace, delta: float) -> int:
+    """Aicher et al.'s K (explorer.adaptive_truncation, steps 1–5, measure=False) for a unidirectional stack, on its
+    joint state s_t = [s_t^{(0)}; …; s_t^{(L−1)}] (L·S wide): the state that carries the stack from step to step,
+    and the one TBPTT(K, K) cuts, at every layer at once. So
+        v_k = (1/B) Σ_b ∂ℓ_{T−1,b}/∂s_{T−k,b}      φ_k = (1/B) Σ_b ‖∂ℓ_{T−1,b}/∂s_{T−k,b}‖
+    take every layer's adjoint (adaptive_truncation itself reads the top layer's alone, and a lower layer's can
+    decay more slowly). For one layer this is adaptive_truncation(trace, delta=δ, measure=False).K exactly."""
+    last, _ = window_traces(trace)
+    if last.valid_T < last.T:          # the last loss itself overflowed: the window is what stays finite
+        last, _ = window_traces(last)
+    S = last.T
+    rec = backward(last)
+    with np.errstate(**QUIET):
+        # (S, B, L·S_state) by lag: every layer's ∂ℓ_{t,b}/∂s (the engine's adjoints carry the 1/B)
+        d = np.concatenate([runs[0].delta[:S] for runs in rec.runs], axis=-1)[::-1] * last.B
+        phi = frobenius(d, axis=2).mean(axis=1)
+        cum = frobenius(np.cumsum(d.mean(axis=1), axis=0), axis=1)
+    tau = tau_rule(S)
+    bound = bias_bound(phi, tau, fit_decay(phi, tau)[0])
+    return choose_K(relative_bound_of(bound, lower_norm_bound(cum, bound)), delta)
 
 
 def reach(task) -> dict[str, int]:
@@ -376,14 +426,14 @@ def reach(task) -> dict[str, int]:
 
 
 def _check_fits(task, config: TrainConfig, got: dict, what: str) -> None:
-    """ValueError "<what> the current setup: H 8 (the lab has 16), …" when `got` (cell, activation, H, D and
-    possibly O) differs from what the configuration and the task need."""
-    want = dict(cell=config.cell, activation=config.activation, H=config.hidden_size, D=task.input_size,
-                O=task.output_size)
+    """ValueError "<what> the current setup: H 8 (the lab has 16), …" when `got` (cell, activation, H, L layers, D
+    and possibly bidirectional and O) differs from what the configuration and the task need."""
+    want = dict(cell=config.cell, activation=config.activation, H=config.hidden_size, L=config.num_layers,
+                bidirectional=False, D=task.input_size, O=task.output_size)
     diff = [f"{k} {got[k]} (the lab has {want[k]})" for k in got if got[k] != want[k]]
     if diff:
-        raise ValueError(f"{what} the current setup: " + ", ".join(diff) + ". Pick the same cell, activation "
-                         "and H in the sidebar, and the task it was trained on.")
+        raise ValueError(f"{what} the current setup: " + ", ".join(diff) + ". Pick the same cell, activation, "
+                         "H and Layers in the sidebar, and the task it was trained on.")
 
 
 def summarize(records: list[StepRecord], config: TrainConfig, task) -> str:

@@ -15,7 +15,7 @@ from ui.plain_text import plain
 
 CHART_EVERY = 1.0          # seconds between chart redraws while training (the status line is faster)
 
-with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation, truncation scheme) on a "
+with lesson(__file__, "Train the network of the sidebar (cell, H, layers, initialisation, truncation scheme) on a "
             "task with a known baseline, and watch what the gradient does while it learns. The heatmap of "
             "‖δ_t‖ over (timestep × update) shows *where in the sequence* the gradient lives at every stage of "
             "training — with truncation or a vanishing gradient, the early steps stay dark, and the task's "
@@ -43,13 +43,13 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     if cfg.batch_size < v["B"]:
         st.info(tl.batch_notice(sc, T_task, v["B"], cfg.batch_size, cfg.scheme == "adaptive"), icon=":material/timer:")
     lab = tl.lab_state(tl.run_key(spec, cfg), task, cfg)
-    lab.size = f"{sc.cell.upper()}, H = {sc.hidden}, B = {cfg.batch_size}, T = {T_task}"
+    stacked = sc.layers > 1
+    layers = f"L = {sc.layers} stacked layers, " if stacked else ""
+    lab.size = f"{sc.cell.upper()}, {layers}H = {sc.hidden}, B = {cfg.batch_size}, T = {T_task}"
     st.caption(f"**Task:** {plain(task.describe(), 400)} · **network:** {sc.cell.upper()} (φ = {sc.activation}), "
-               f"H = {sc.hidden}, {sc.init} init scaled to {params.LABELS[sc.scale_kind].split()[0]} = {sc.scale:g} · "
-               f"**gradient:** {cfg.label()} · the sidebar's T is not used here (the task sets it).")
-    if sc.layers > 1:
-        st.info(f"The lab trains a single layer: the sidebar's Layers (L = {sc.layers}) is not used here.",
-                icon=":material/layers:")
+               f"{layers}H = {sc.hidden}, {sc.init} init scaled to {params.LABELS[sc.scale_kind].split()[0]} = "
+               f"{sc.scale:g}{' in every layer' if stacked else ''} · **gradient:** {cfg.label()}"
+               f"{' through every layer' if stacked else ''} · the sidebar's T is not used here (the task sets it).")
     tl.controls(lab)
 
     def outcome(lab_):
@@ -63,6 +63,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     def charts(lab_):
         if not lab_.records:
             return
+        top = lab_.trainer.config.num_layers > 1        # a stack: ‖δ_t‖, ρ and σ₁ are its top layer's
         df = tf.history(lab_.records)
         a, b = st.columns(2, gap="large")
         fig, d = tf.loss_curve(df, projector=proj)
@@ -82,13 +83,16 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         if snaps:
             fig, d = tf.delta_over_training(np.array([s for s, _ in snaps]), [n for _, n in snaps],
                                             projector=proj)
-            chart(fig, d, key="lab_delta", where=c, title="‖δ_t‖ over training (timestep × update)",
-                  latex=r"\|\delta_t\| = \|\partial L/\partial h_t\| \text{ at every update}",
+            chart(fig, d, key="lab_delta", where=c, title="‖δ_t‖ over training (timestep × update)"
+                  + (" — top layer" if top else ""),
+                  latex=(r"\|\delta_t\| = \|\partial L/\partial h_t^{(L-1)}\|" if top else
+                         r"\|\delta_t\| = \|\partial L/\partial h_t\|") + r" \text{ at every update}",
                   notice="each column is one update's backward pass: dark at small t means the early steps get "
                          "no gradient — whatever they should store is never learned.",
                   summary=summaries.heatmap_over_updates(d))
         fig, d = tf.spectrum_over_training(df, projector=proj)
-        chart(fig, d, key="lab_spec", where=d_, title="ρ and σ₁ of the recurrent matrix",
+        chart(fig, d, key="lab_spec", where=d_, title="ρ and σ₁ of the "
+              + ("top layer's recurrent matrix" if top else "recurrent matrix"),
               latex=r"\rho = \max_i |\lambda_i(W_{hh})|,\quad \sigma_1 = \|W_{hh}\|_2",
               notice="learning long memories pushes ρ towards 1 from below; past it, gradients can explode.",
               summary=summaries.lines(d, "step", {"rho": "ρ", "sigma1": "σ₁"}, "update"))
@@ -123,18 +127,27 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
         tl.start_from_file(lab, task, cfg)
 
     if spec.name == "text" and lab.records:
-        st.markdown("#### What the network writes, and what one unit tracks")
+        deep = lab.trainer.model.num_layers
+        # explorer.sampling steps a single cell: on a stack it would run layer 0 alone into the readout
+        st.markdown("#### What the network writes, and what one unit tracks" if deep == 1 else
+                    "#### What one unit of the top layer tracks")
         e1, e2 = st.columns([1, 3])
-        temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
-                         help="divides the logits: low = safe and repetitive, high = adventurous")
+        if deep == 1:
+            temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
+                             help="divides the logits: low = safe and repetitive, high = adventurous")
         unit = e1.number_input("Hidden unit", 0, sc.hidden - 1, 0, key="lab_unit")
-        s = sample(lab.trainer.model, task.corpus.vocab, 300, temperature=temp, seed=len(lab.records))
-        e2.code(s.text, language=None, wrap_lines=True)
+        if deep > 1:
+            e2.caption(f"No sample of what the network writes: the sampler runs a single layer, and this network "
+                       f"has {deep}. Below, the top layer's units after all {deep} layers have read each character.")
+        else:
+            s = sample(lab.trainer.model, task.corpus.vocab, 300, temperature=temp, seed=len(lab.records))
+            e2.code(s.text, language=None, wrap_lines=True)
         text = task.corpus.text[:400]
-        h = activations_over_text(lab.trainer.model, task.corpus.vocab, text)
+        h = activations_over_text(lab.trainer.model, task.corpus.vocab, text)     # the top layer's h_t
         e2.html(tf.text_activations(text, h[:, int(unit)]))
-        e2.caption("**What to notice:** the background is unit h_i after reading each character (red > 0, "
-                   "blue < 0): some units switch on inside brackets or quotes, or count position in a line.")
+        e2.caption("**What to notice:** the background is unit h_i" + (" of the top layer" if deep > 1 else "")
+                   + " after reading each character (red > 0, blue < 0): some units switch on inside brackets or "
+                   "quotes, or count position in a line.")
 
     st.divider()
     st.markdown("### Race: adaptive K against fixed K on the copy task")
@@ -146,7 +159,8 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, initialisation
     krace = kr.k_race_state(sc, rv["kr_lag"], (rv["kr_short"], rv["kr_long"]), rv["kr_n"], delta=v["delta"],
                             adapt_every=v["adapt_every"])
     st.caption(f"**Task:** {plain(krace.task.describe(), 400)} · LSTM, H = {sc.hidden}, batch size "
-               f"{krace.batch_size}.")
+               f"{krace.batch_size}" + (f" · one layer: the race keeps its own network, not the sidebar's "
+                                        f"L = {sc.layers}." if stacked else "."))
     live.controls("krace", krace, play_label="▶ start the race" if not krace.done else "▶ continue",
                   pause_label="❚❚ hold", reset_label="↺ new race")
 

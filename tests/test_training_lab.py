@@ -306,10 +306,11 @@ def test_the_truncation_race_runs_beside_the_lab_and_draws_its_charts():
     assert at.session_state["krace"] is not race and at.session_state["krace"].done == 0
 
 
-def test_a_stacked_sidebar_is_said_not_to_be_used_by_the_lab():
+def test_a_stacked_sidebar_is_the_network_the_lab_trains():
     at = open_lab(layers="3")
     assert_clean(at)
-    assert any("the sidebar's Layers (L = 3) is not used here" in i.value for i in at.info)
+    assert any("L = 3 stacked layers" in c.value for c in at.caption)
+    assert not any("Layers" in i.value for i in at.info), "no notice: the sidebar's layers are used"
     button(at, "▶| step").click().run()
-    assert lab(at).trainer.model.num_layers == 1
-    assert not any("Layers" in i.value for i in open_lab().info), "said only when L > 1"
+    assert lab(at).trainer.model.num_layers == 3
+    assert not any("stacked layers" in c.value for c in open_lab().caption), "said only when L > 1"

@@ -61,12 +61,20 @@ def run_bytes(key: tuple, trainer: Trainer, records: list[StepRecord]) -> bytes:
     return buf.getvalue()
 
 
+def same_key(saved: str, key: tuple) -> bool:
+    """Whether a run saved under the key repr `saved` is the run of `key`. Runs kept before TrainConfig had
+    num_layers (every one of them a single layer) have a key repr without the field: they are the run of the same
+    key at num_layers = 1, the field's default."""
+    now = repr(key)
+    return saved == now or saved == now.replace(" num_layers=1,", "", 1)
+
+
 def restore(data: bytes, key: tuple, task) -> tuple[Trainer, list[StepRecord]]:
     """(trainer, records) from run_bytes, if it was saved for `key` (ValueError saying why not)."""
     a = read_npz(data, "not a saved training-lab run", max_bytes=MAX_RUN_BYTES)
     try:
         header = json.loads(a["header"].tobytes().decode())
-        if header["key"] != repr(key):
+        if not same_key(header["key"], key):
             raise ValueError("it was saved with other lab settings")
         trainer = Trainer.from_state_bytes(task, a["trainer"].tobytes())
         lens, flat = a["snap_len"], a["snaps"]

@@ -29,20 +29,30 @@ SLOW_UPDATE_S = 0.25          # above this, the status line says how long an upd
 # takes ≈ 3.6× a plain update's time and ≈ 2.4× its peak memory (measured: LSTM H = 64, RNN H = 128, B = 32).
 ESTIMATE_TIME, ESTIMATE_MEMORY = 3.6, 2.4
 
-# What the lab takes from the sidebar's Scenario: every field TrainConfig has under the same name, and this one
+# What the lab takes from the sidebar's Scenario: every field TrainConfig has under the same name, and these
 # under another; the rest is the task's to set (its sequence, inputs and loss).
-RENAMED = {"hidden": "hidden_size"}
+RENAMED = {"hidden": "hidden_size", "layers": "num_layers"}
 SAME_NAME = tuple(f.name for f in fields(Scenario) if f.name in {g.name for g in fields(TrainConfig)})
-NOT_USED = ("T", "input_scale", "target", "layers")      # the lab trains one layer (its page says so when L > 1)
+NOT_USED = ("T", "input_scale", "target")
 # … and from the lab's own settings (ui.params.LAB; lr is a choice of strings, the batch is batch_size()'s).
 FROM_LAB = {"opt": "optimizer", "clip": "clip", "theta": "clip_threshold"}
 
 
-def batch_size(cell: str, H: int, D: int, T: int, requested: int, adaptive: bool = False) -> int:
+def stack_factors(H: int, D: int, layers: int) -> tuple[float, float]:
+    """(memory, work) of one update of an L-layer stack, as multiples of one layer's (explorer.work_budget counts
+    one): L for memory, every layer keeping its forward cache and adjoints; 1 + (L − 1)·2H/(H + D) for work, since
+    a layer above the first reads an H-wide input, G·H·(H + H) multiply-adds a step where layer 0 takes G·H·(H + D).
+    (1, 1) for one layer."""
+    return float(layers), 1.0 + (layers - 1) * 2.0 * H / (H + D)
+
+
+def batch_size(cell: str, H: int, D: int, T: int, requested: int, adaptive: bool = False, layers: int = 1) -> int:
     """The batch the lab trains with: the requested one, or less when an update would pass UPDATE_MEMORY or
-    UPDATE_WORK (explorer.work_budget's counts) — for adaptive truncation, an update that estimates K."""
+    UPDATE_WORK (explorer.work_budget's counts, × stack_factors for L layers) — for adaptive truncation, an update
+    that estimates K."""
     m, w = (ESTIMATE_MEMORY, ESTIMATE_TIME) if adaptive else (1.0, 1.0)
-    return min(requested, wb.batch_limit(cell, H, D, T, memory=UPDATE_MEMORY / m, work=UPDATE_WORK / w))
+    sm, sw = stack_factors(H, D, layers)
+    return min(requested, wb.batch_limit(cell, H, D, T, memory=UPDATE_MEMORY / m / sm, work=UPDATE_WORK / w / sw))
 
 
 @dataclass(frozen=True)
@@ -86,16 +96,17 @@ def k_refs(task) -> dict[str, int]:
 
 
 def lab_config(sc: Scenario, lab: dict, task) -> TrainConfig:
-    """What the lab trains with: the sidebar's network and truncation (sc) — or, when the lab's own truncation
-    (`lab["lab_scheme"]`) is "adaptive", TBPTT(K, K) with K from δ every adapt_every updates —, the optimizer and
-    clipping of the lab's own settings (`lab`: their values by key, ui.params.LAB and LAB_ADAPTIVE), and the
-    requested batch as far as the update budget allows it (batch_size)."""
+    """What the lab trains with: the sidebar's network (its L layers too) and truncation (sc) — or, when the lab's
+    own truncation (`lab["lab_scheme"]`) is "adaptive", TBPTT(K, K) with K from δ every adapt_every updates —, the
+    optimizer and clipping of the lab's own settings (`lab`: their values by key, ui.params.LAB and LAB_ADAPTIVE),
+    and the requested batch as far as the update budget allows it (batch_size)."""
     T = sequence_length(task)
     adaptive = (dict(scheme="adaptive", delta=float(lab["delta"]), adapt_every=int(lab["adapt_every"]))
                 if lab.get("lab_scheme") == "adaptive" else {})
     sidebar = {f: getattr(sc, f) for f in SAME_NAME} | {c: getattr(sc, f) for f, c in RENAMED.items()}
     return TrainConfig(**(sidebar | adaptive), **{c: lab[k] for k, c in FROM_LAB.items()}, lr=float(lab["lr"]),
-                       batch_size=batch_size(sc.cell, sc.hidden, task.input_size, T, lab["B"], bool(adaptive)),
+                       batch_size=batch_size(sc.cell, sc.hidden, task.input_size, T, lab["B"], bool(adaptive),
+                                             sc.layers),
                        snapshot_every=1 if T <= 200 else 5)
 
 
@@ -106,9 +117,11 @@ def run_key(task: LabTask, config: TrainConfig) -> tuple:
 
 
 def batch_notice(sc: Scenario, T: int, asked: int, B: int, adaptive: bool = False) -> str:
-    need = wb.update_bytes(sc.cell, sc.hidden, T, asked) / 1e6 * (ESTIMATE_MEMORY if adaptive else 1.0)
+    """Why the batch is B and not the `asked` one: the memory one update would need (L layers: L times one's)."""
+    need = wb.update_bytes(sc.cell, sc.hidden, T, asked) / 1e6 * (ESTIMATE_MEMORY if adaptive else 1.0) * sc.layers
     what = "one update that estimates K again" if adaptive else "one update"
-    return (f"Training with batch size **{B}**, not {asked}: {what} of a {sc.cell.upper()} with H = {sc.hidden} "
+    net = f"{sc.layers} stacked layers of {sc.cell.upper()}" if sc.layers > 1 else f"a {sc.cell.upper()}"
+    return (f"Training with batch size **{B}**, not {asked}: {what} of {net} with H = {sc.hidden} "
             f"over T = {T} steps needs about {need:,.0f} MB at B = {asked}; the lab keeps an update under "
             f"{UPDATE_MEMORY / 1e6:.0f} MB and about {wb.seconds(UPDATE_WORK):.1g} s so the server stays responsive "
             "for everyone.")
@@ -248,7 +261,9 @@ def trainer_from_file(data: bytes, name: str, task, config) -> tuple[Trainer, st
         model, extra = load_model(data)
         trainer = Trainer.from_model(task, config, model)
         done = f" after {extra['updates']} updates" if isinstance(extra.get("updates"), int) else ""
-        return trainer, f"Started from the model saved by this lab{done} ({model.cell.kind.upper()}, H = {model.hidden_size})."
+        layers = f", L = {model.num_layers}" if model.num_layers > 1 else ""
+        return trainer, (f"Started from the model saved by this lab{done} ({model.cell.kind.upper()}{layers}, "
+                         f"H = {model.hidden_size}).")
     trainer = Trainer.from_weights(task, config, recurrent_weights(arrays, activation=config.activation))
     return trainer, trainer.note + (" The lab's φ is used: a state_dict does not store nn.RNN's nonlinearity."
                                     if config.cell == "rnn" else "")
