@@ -25,7 +25,7 @@ def test_at_least_six_questions_across_lessons_1_to_6_each_on_a_preset():
     pages = {q.on.page for q in QUESTIONS}
     assert pages <= {p.path for p in LESSONS[:6]} and len(pages) >= 5
     for q in QUESTIONS:
-        assert q.kind in ("number", "choice") and q.prompt.endswith("?") and q.explain[0].isupper()
+        assert q.kind in ("number", "choice") and q.prompt.endswith("?") and q.explain[0].isupper() and q.latex
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.slug)

@@ -51,6 +51,7 @@ def lesson(file: str, idea: str):
             st.info("The lesson's charts appear here when your teacher reveals the answer.",
                     icon=":material/visibility_off:")
             link_notice.notices(notes, complete=True)
+            classroom.teacher_panel()      # as after the reveal (its code box's script loads now, not then)
             # the URL is left as the link wrote it: the page's own settings (not read while hidden) stay in it
             st.stop()
         yield sc

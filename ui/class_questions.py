@@ -34,6 +34,7 @@ class ClassQuestion:
     log: bool = False                  # a number spanning decades: predictions and the histogram on a log scale
     unit: str = ""                     # e.g. "steps", "×"
     explain: str = ""                  # one sentence after the reveal: where the chart shows it
+    latex: str = ""                    # the quantity asked, in the lesson's symbols (shown with the question)
 
     @property
     def on(self) -> Preset:
@@ -94,28 +95,34 @@ QUESTIONS = (
     ClassQuestion("fade-20", "backward-pass",
                   "A tanh RNN with ρ = 0.9 and one loss, at the last of 20 steps: how many times smaller is ‖δ_0‖ "
                   "than ‖δ_19‖?", "number", _shrink, lo=1.0, hi=1e12, log=True, unit="×",
-                  explain="Read ‖δ_t‖ at t = 19 and t = 0 on the live graph's colours or in its summary."),
+                  explain="Read ‖δ_t‖ at t = 19 and t = 0 on the live graph's colours or in its summary.",
+                  latex=r"\|\delta_{19}\| \,/\, \|\delta_0\|"),
     ClassQuestion("explode-100", "exploding",
                   "A ReLU RNN with ρ = 1.5 and a loss at every step: how many times larger is ‖δ_0‖ than ‖δ_99‖?",
                   "number", _growth, lo=1.0, hi=1e30, log=True, unit="×",
-                  explain="The ‖δ_t‖ chart rises towards t = 0; its summary gives both ends."),
+                  explain="The ‖δ_t‖ chart rises towards t = 0; its summary gives both ends.",
+                  latex=r"\|\delta_0\| \,/\, \|\delta_{99}\|"),
     ClassQuestion("lag-1e-3", "vanishing",
                   "tanh, ρ = 0.9: at which lag ℓ will ‖∂h_t/∂h_(t−ℓ)‖ first fall below 1e-3?", "number",
                   _lag_below(1e-3), lo=0, hi=100, unit="steps",
-                  explain="Follow the blue line of the lag chart down to 10⁻³."),
+                  explain="Follow the blue line of the lag chart down to 10⁻³.",
+                  latex=r"\min\,\{\ell : \|\partial h_t / \partial h_{t-\ell}\| < 10^{-3}\}"),
     ClassQuestion("k2-1pct", "tbptt-bias",
                   "TBPTT(5, k2) at ρ = 1: from which k2 on is the truncated gradient within 1 % of full BPTT's?",
                   "number", _k2_within(0.01), lo=5, hi=100, unit="steps",
-                  explain="The dashed relative-error line of the bias chart crosses 1 % there (of the k2 it draws)."),
+                  explain="The dashed relative-error line of the bias chart crosses 1 % there (of the k2 it draws).",
+                  latex=r"\min\,\{k_2 : \|\hat g_{k_2} - g\| \,/\, \|g\| \le 0.01\}"),
     ClassQuestion("copy-tbptt", "tbptt-fails-copy",
                   "An LSTM trained with TBPTT(10, 10) on the copy task with a lag of 15: will it learn to copy?",
                   "choice", _tbptt_links_lag, options=("yes", "no"),
                   explain="No backward pass reaches 15 steps back, so no gradient links an output to its symbol: "
-                          "press ▶ play and watch the loss stay on the baseline."),
+                          "press ▶ play and watch the loss stay on the baseline.",
+                  latex=r"\text{TBPTT}(k_1 = 10,\ k_2 = 10),\qquad y_t = x_{t-15}"),
     ClassQuestion("survives-100", "lstm-alive",
                   "At initialisation, whose gradient survives a lag of 100 steps best (largest ‖∂h_t/∂h_(t−100)‖)?",
                   "choice", _best_cell, options=tuple(c.name for c in contenders()),
-                  explain="The first chart of the architectures page: the highest line at lag 100."),
+                  explain="The first chart of the architectures page: the highest line at lag 100.",
+                  latex=r"\arg\max_{\text{cell}}\ \|\partial h_t / \partial h_{t-100}\|"),
 )
 BY_SLUG_Q = {q.slug: q for q in QUESTIONS}
 

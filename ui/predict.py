@@ -79,6 +79,8 @@ def question_box() -> bool:
                    icon=":material/key_off:")
     with st.container(border=True, key="class_question"):
         st.markdown(f"#### :material/quiz: Class question\n{q.prompt}")
+        if spec.latex:
+            st.latex(spec.latex)
         if teacher:
             st.fragment(run_every=TEACHER_EVERY_S)(_teacher_panel)(qid, key, spec)
         else:
@@ -197,11 +199,14 @@ def _submit(qid: str, spec: ClassQuestion, sid: str, value, reason: str, nicknam
 
 
 def _on_scale(where, q, spec: ClassQuestion, mine):
-    """The student's prediction on the answer's scale. Besides showing the scale (a log one spans decades), it
-    makes the page load its chart code while the class answers: drawn first at the reveal, on 60 pages at once,
-    that 4.7 MB script did not arrive on starved laptops (benchmarks/bench_class_scale.py)."""
+    """The student's prediction on the answer's scale, with its table. Besides showing the scale (a log one spans
+    decades), it makes the page load the code of the lesson's elements while the class answers (the browser fetches
+    each kind's script the first time one is drawn): fetched first at the reveal, on 60 pages at once, Plotly's
+    4.7 MB and then the tables' and code boxes' scripts did not arrive on starved laptops
+    (benchmarks/bench_class_scale.py). The question's formula (KaTeX) and the sidebar's teacher panel (a code box)
+    do the same for theirs."""
     value = mine.value if mine else None
-    fig, _ = prediction_on_scale(value, kind=q.kind, options=q.options, lo=q.lo, hi=q.hi, log=q.log,
+    fig, df = prediction_on_scale(value, kind=q.kind, options=q.options, lo=q.lo, hi=q.hi, log=q.log,
                                  unit=spec.unit, projector=url_state.projector())
     scale_text = (", ".join(q.options) if q.kind == "choice" else
                   f"{answer_text(spec, q.lo)} to {answer_text(spec, q.hi)}" + (", log scale" if q.log else ""))
@@ -213,6 +218,8 @@ def _on_scale(where, q, spec: ClassQuestion, mine):
         st.plotly_chart(fig, key="class_scale_mine_fig", config=PLOTLY_CONFIG, width="stretch", theme=None)
         st.markdown(f'<p class="chart-summary">{html.escape(f"{said} on the answer scale ({scale_text}).")}</p>',
                     unsafe_allow_html=True)
+        with st.expander("Table: your prediction", icon=":material/table:"):
+            st.dataframe(df, hide_index=True, key="table_class_scale_mine")
 
 
 def _teacher_panel(qid: str, key: str, spec: ClassQuestion):

@@ -69,6 +69,10 @@ def test_a_teacher_and_three_students_predict_then_reveal(server, page, browser)
         assert pg.locator(".st-key-class_scale_mine .js-plotly-plot").count() == 1
         assert pg.locator(".st-key-class_scale_mine .chart-summary").inner_text().startswith("No prediction yet")
         assert pg.get_by_role("button", name="Reveal").count() == 0
+        # the scripts of the lesson's element kinds are fetched now, while the class answers, not all at the reveal
+        fetched = pg.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)")
+        for chunk in ("PlotlyChart", "DataFrame", "rehype-katex", "StreamlitSyntaxHighlighter"):
+            assert any(f"/{chunk}." in u for u in fetched), (chunk, " ".join(u.split("/")[-1] for u in fetched if "/static/js/" in u))
     for (_, pg), v in zip(students, (10, 30, 60)):
         predict(pg, v, reason="<b>html?</b>" if v == 10 else "")
     predict(students[2][1], 40)                                          # a change of mind: still one row
