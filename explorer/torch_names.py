@@ -282,7 +282,7 @@ def _infer_cell(w_ih: np.ndarray, w_hh: np.ndarray, ih: str, hh: str) -> tuple[s
 
 def _refuse_other_layers(sd: dict, prefix: str, cell: str) -> None:
     """Stacked (…_l1) and bidirectional (…_reverse) layers: say so rather than load part of them silently (the
-    lab trains one unidirectional layer; `load_torch_model` reads a whole stack into a Model)."""
+    reader returns one layer's weights; `load_torch_model` reads a whole stack into a Model)."""
     n_layers, bidi = torch_layers(sd, prefix)
     kind = _MODULES[cell]
     if n_layers > 1:

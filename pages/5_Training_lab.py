@@ -128,20 +128,14 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, layers, initia
 
     if spec.name == "text" and lab.records:
         deep = lab.trainer.model.num_layers
-        # explorer.sampling steps a single cell: on a stack it would run layer 0 alone into the readout
-        st.markdown("#### What the network writes, and what one unit tracks" if deep == 1 else
-                    "#### What one unit of the top layer tracks")
+        st.markdown("#### What the network writes, and what one unit" + (" of the top layer" if deep > 1 else "")
+                    + " tracks")
         e1, e2 = st.columns([1, 3])
-        if deep == 1:
-            temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
-                             help="divides the logits: low = safe and repetitive, high = adventurous")
+        temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
+                         help="divides the logits: low = safe and repetitive, high = adventurous")
         unit = e1.number_input("Hidden unit", 0, sc.hidden - 1, 0, key="lab_unit")
-        if deep > 1:
-            e2.caption(f"No sample of what the network writes: the sampler runs a single layer, and this network "
-                       f"has {deep}. Below, the top layer's units after all {deep} layers have read each character.")
-        else:
-            s = sample(lab.trainer.model, task.corpus.vocab, 300, temperature=temp, seed=len(lab.records))
-            e2.code(s.text, language=None, wrap_lines=True)
+        s = sample(lab.trainer.model, task.corpus.vocab, 300, temperature=temp, seed=len(lab.records))
+        e2.code(s.text, language=None, wrap_lines=True)
         text = task.corpus.text[:400]
         h = activations_over_text(lab.trainer.model, task.corpus.vocab, text)     # the top layer's h_t
         e2.html(tf.text_activations(text, h[:, int(unit)]))

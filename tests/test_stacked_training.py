@@ -15,6 +15,7 @@ from explorer import clipping, tasks
 from explorer.adaptive_truncation import adaptive_truncation
 from explorer.optim import Optimizer, Schedule
 from explorer.persistence import load_model, model_bytes
+from explorer.sampling import sample
 from explorer.training import TrainConfig, Trainer, joint_state_K
 from explorer.truncation import TBPTT
 from ui import lab_store
@@ -364,13 +365,14 @@ def test_the_lab_trains_the_sidebars_two_layers(settings):
     assert len([c for c in at.get("plotly_chart")]) >= 4
 
 
-def test_the_lab_trains_two_layers_on_text_and_says_it_does_not_sample_them():
+def test_the_lab_trains_two_layers_on_text_and_samples_them():
     at = open_lab(layers="2", H="8", task="text", size="25")
     for _ in range(2):
         button(at, "▶| step").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert lab(at).trainer.model.num_layers == 2
-    assert any("No sample of what the network writes" in c.value for c in at.caption)
+    lb = lab(at)
+    assert lb.trainer.model.num_layers == 2
     assert any("unit h_i of the top layer" in c.value for c in at.caption)
-    # the page's only code block is its address (a one-layer lab draws the sample in another)
-    assert [c.value[:1] for c in at.code] == ["?"], "no sample drawn from layer 0 alone"
+    # the sample the page writes is the stacked sampler's (explorer.sampling: every layer's state carried)
+    want = sample(lb.trainer.model, lb.trainer.task.corpus.vocab, 300, temperature=0.8, seed=len(lb.records)).text
+    assert [c.value for c in at.code if not c.value.startswith("?")] == [want]
