@@ -9,9 +9,12 @@ keep probability π of randomized truncation (the same network and sequence, onl
     per lag ℓ (L,)     log10 ‖∂h_t/∂h_(t−ℓ)‖₂ from the last step (explorer.jacobians.jacobian_products);
     W_hh's spectrum    eigenvalues, ρ, σ₁ and the activation's γ (the bound (σ₁γ)^ℓ and ρ^ℓ lines are drawn from
                        these two numbers).
-For a stack of L layers (Scenario.layers) every number is the top layer's, the one the readout reads, and every
-layer's W_hh is scaled alike (as build_model does). Cost per scale: one forward and backward pass and max(lags) step Jacobians with one SVD per lag —
-`sweep_cost` counts it (explorer.work_budget) so the app can refuse a sweep that would hold a core too long.
+For a stack of L layers (Scenario.layers) every number above is the top layer's, the one the readout reads, and
+every layer's W_hh is scaled alike (as build_model does); with `by_layer` the sweep also keeps, per value, the
+layers × time grid of `layer_grid` (each node's ‖δ_t^(l)‖ and what each time and depth edge carries back), the
+numbers the static grid (explorer.figures.unrolled.stacked_graph) draws. Cost per scale: one forward and backward
+pass and max(lags) step Jacobians with one SVD per lag — `sweep_cost` counts it (explorer.work_budget) so the app
+can refuse a sweep that would hold a core too long.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import numpy as np
 
 from . import work_budget as wb
 from .bptt import backward, bptt, step_norms
+from .depth_paths import layer_step_norms
 from .forward import forward
 from .init import largest_singular_value, spectral_radius
 from .jacobians import jacobian_products, weight_spectrum
@@ -53,22 +57,31 @@ class Sweep:
     cuts: list                    # per value: positions between steps where the scheme cuts a path (t + ½)
     xi: np.ndarray | None = None  # (n, T) randomized truncation's ξ_t ∈ {0, 1/π} per value, else None
     units: np.ndarray | None = None   # (n, T, H) δ_{t,i} per unit (sequence 0), when asked for
+    grid: dict | None = None      # a stack's layer_grid per value: node (n, L, T), time (n, L, T−1), depth (n, L−1, T)
 
     def index(self, value: float) -> int:
         """The grid point nearest to `value`."""
         return int(np.argmin(np.abs(self.values - value)))
 
 
-def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum: bool = True) -> float:
+def sweep_cost(sc: Scenario, n_scales: int, max_lag: int, n_lags: int, spectrum: bool = True,
+               by_layer: bool = False) -> float:
     """Multiply-adds of scale_sweep: per scale a forward and backward pass at B = 1 (with each step's fixed cost,
     which dominates at small H), the lag profile (max_lag step Jacobians, n_lags SVDs) and, with spectrum, W_hh's
     eigenvalues (≈ 10 H³). A stack of L layers passes L times forward and back; the lag profile and the spectrum
-    are its top layer's."""
+    are its top layer's; with `by_layer`, grid_cost more."""
     D = 3
     per_scale = (sc.layers * (B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, D, sc.T, 1) + 2 * sc.T * STEP_OVERHEAD)
                  + max_lag * (B1_FACTOR * wb.step_jacobian_cost(sc.cell, sc.hidden) + STEP_OVERHEAD)
-                 + n_lags * wb.svd_cost(sc.hidden) + (10.0 * sc.hidden ** 3 if spectrum else 0.0))
+                 + n_lags * wb.svd_cost(sc.hidden) + (10.0 * sc.hidden ** 3 if spectrum else 0.0)
+                 + (grid_cost(sc) if by_layer else 0.0))
     return float(n_scales) * per_scale
+
+
+def grid_cost(sc: Scenario) -> float:
+    """Multiply-adds of one layer_grid: what each layer above sends down, W_xh^(l+1)ᵀ dA_ih^(l+1), again for the
+    L − 1 layers below the top (T · G·H · H each, at the B = 1 rate)."""
+    return (sc.layers - 1) * B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, 0, sc.T, 1) / 3
 
 
 def _rescaler(sc: Scenario):
@@ -97,10 +110,31 @@ def _rescaler(sc: Scenario):
     return at
 
 
-def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True, units: bool = False) -> Sweep:
+def layer_grid(rec) -> dict[str, np.ndarray]:
+    """The layers × time grid of a unidirectional stack's record (sequence 0), from
+    explorer.depth_paths.layer_step_norms, where δ_t^(l) = d_t^(l) + J_{t+1}^(l)ᵀ δ_{t+1}^(l):
+        node   (L, T)       ‖δ_t^(l)‖: the colour of h_t^(l)
+        time   (L, T − 1)   [l, t]: the edge h_t^(l) → h_{t+1}^(l) carries ‖J_{t+1}^(l)ᵀ δ_{t+1}^(l)‖ back to step t
+        depth  (L − 1, T)   [l, t]: the edge h_t^(l) → h_t^(l+1) carries ‖d_t^(l)‖ = ‖W_xh^(l+1)ᵀ dA_ih,t^(l+1)‖ down
+    (the top layer's d_t is the readout's W_hyᵀ ∂ℓ_t/∂y_t: no edge of the grid). The live grid and the static one
+    both draw these arrays, so their edges cannot disagree on which step a value belongs to."""
+    n = layer_step_norms(rec)
+    return {"node": n["norm_delta"], "time": n["norm_through_J"][:, :-1], "depth": n["norm_direct"][:-1]}
+
+
+def _grid_arrays(sc: Scenario, n: int) -> dict[str, np.ndarray]:
+    """NaN-filled room for n values' layer_grid."""
+    L, T = sc.layers, sc.T
+    return {"node": np.full((n, L, T), np.nan), "time": np.full((n, L, T - 1), np.nan),
+            "depth": np.full((n, L - 1, T), np.nan)}
+
+
+def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True, units: bool = False,
+                by_layer: bool = False) -> Sweep:
     """Run `sc` at every scale of `scales` and keep what the scrubbed charts draw (see the module docstring);
     without `spectrum` the eigenvalues are left NaN (ρ and σ₁ are still given). The spectrum is that of the
-    unscaled matrix times scale / (its ρ or σ₁): eigenvalues and singular values scale with the matrix."""
+    unscaled matrix times scale / (its ρ or σ₁): eigenvalues and singular values scale with the matrix. With
+    `by_layer`, a stack (L > 1) also keeps every value's layer_grid (one layer has no grid: Sweep.grid stays None)."""
     scales = np.asarray(scales, dtype=float)
     lags = np.unique(np.clip(np.asarray(lags, dtype=int), 0, sc.T))
     n, T = scales.size, sc.T
@@ -108,6 +142,7 @@ def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True, units: bool =
     lag_norm = np.full((n, lags.size), np.nan)
     overflow = np.full(n, -1)
     per_unit = np.full((n, T, sc.hidden), np.nan) if units else None
+    grids = _grid_arrays(sc, n) if by_layer and sc.layers > 1 else None
     model_at = _rescaler(sc)
     X, y, mask = sc.data()
     unit = weight_spectrum(model_at(1.0)) if spectrum else None
@@ -125,12 +160,15 @@ def scale_sweep(sc: Scenario, scales, lags, spectrum: bool = True, units: bool =
             overflow[i] = rec.trace.overflow_step
         if units:
             per_unit[i] = rec.delta_h[:, 0]
+        if grids is not None:
+            for k, v in layer_grid(rec).items():
+                grids[k][i] = v
         jp = jacobian_products(rec.trace, spectrum=False, lags=lags)
         lag_norm[i, np.searchsorted(lags, jp.lags)] = jp.log10_norm
     eig = np.outer(scales, unit.eigenvalues) if spectrum else np.full((n, sc.hidden), np.nan, dtype=complex)
     cuts = [cut_positions(sc.truncation(), T)] * n
     return Sweep(sc, "scale", scales, steps, target, overflow, lags, lag_norm, scales * rho1, scales * sigma1_1,
-                 model_at(1.0).cell.gamma, eig, cuts, None, per_unit)
+                 model_at(1.0).cell.gamma, eig, cuts, None, per_unit, grids)
 
 
 def backward_steps(sc: Scenario, knob: str, value) -> int:
@@ -140,18 +178,19 @@ def backward_steps(sc: Scenario, knob: str, value) -> int:
     return int(sum(w.hi - w.lo + 1 for w in scheme.windows(sc.T)))
 
 
-def truncation_sweep_cost(sc: Scenario, knob: str, values) -> float:
+def truncation_sweep_cost(sc: Scenario, knob: str, values, by_layer: bool = False) -> float:
     """Multiply-adds of truncation_sweep: one forward pass, then per value a backward pass of backward_steps (× L
-    for a stack of L layers)."""
+    for a stack of L layers), and with `by_layer` a grid_cost per value."""
     step = B1_FACTOR * wb.update_cost(sc.cell, sc.hidden, 3, 1, 1) / 3 + STEP_OVERHEAD    # one cell step
-    return sc.layers * step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
+    return (sc.layers * step * (sc.T + sum(2 * backward_steps(sc, knob, v) for v in values))
+            + (len(values) * grid_cost(sc) if by_layer else 0.0))
 
 
-def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sweep:
+def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False, by_layer: bool = False) -> Sweep:
     """Run `sc` under every value of its truncation knob ("k2" for TBPTT(k1, k2), "keep_prob" for randomized
     truncation's π): one forward pass, one backward pass per value; per step the same numbers as scale_sweep, plus
-    each value's cut positions (and ξ for randomized truncation). No lag profile or spectrum: they do not depend on
-    the scheme."""
+    each value's cut positions (and ξ for randomized truncation), and with `by_layer` a stack's layer_grid. No lag
+    profile or spectrum: they do not depend on the scheme."""
     if knob not in ("k2", "keep_prob"):
         raise ValueError(f"knob must be 'k2' or 'keep_prob', got {knob!r}")
     values = np.asarray(values, dtype=int if knob == "k2" else float)
@@ -162,6 +201,7 @@ def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sw
     overflow = np.full(n, -1 if trace.overflow_step is None else trace.overflow_step)
     cuts, xi = [], np.full((n, T), np.nan) if knob == "keep_prob" else None
     per_unit = np.full((n, T, sc.hidden), np.nan) if units else None
+    grids = _grid_arrays(sc, n) if by_layer and sc.layers > 1 else None
     for i, v in enumerate(values):
         one = replace(sc, **{knob: v.item()})
         scheme = one.truncation()
@@ -169,6 +209,9 @@ def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sw
         norms = step_norms(rec)
         if units:
             per_unit[i] = rec.delta_h[:, 0]
+        if grids is not None:
+            for k, g in layer_grid(rec).items():
+                grids[k][i] = g
         for k in steps:
             steps[k][i] = norms[k]
         cuts.append(cut_positions(scheme, T))
@@ -177,7 +220,7 @@ def truncation_sweep(sc: Scenario, knob: str, values, units: bool = False) -> Sw
     spec_nan = np.full(n, np.nan)
     return Sweep(sc, knob, values, steps, mask[:, 0] > 0, overflow, np.array([0]), np.full((n, 1), np.nan),
                  spec_nan, spec_nan, model.cell.gamma, np.full((n, sc.hidden), np.nan, dtype=complex), cuts, xi,
-                 per_unit)
+                 per_unit, grids)
 
 
 def cut_positions(scheme, T: int) -> list[float]:

@@ -4,7 +4,9 @@ component: no iframe, nothing fetched). On release the value comes back through 
 written to the setting, so the sidebar, the URL, the other charts and the exports follow.
 
 Budgets: a sweep is computed only when its work (explorer.sweeps.sweep_cost) fits SCRUB_WORK and its JSON fits
-MAX_PAYLOAD_BYTES; otherwise the page keeps its release-to-redraw charts and says so in one line.
+MAX_PAYLOAD_BYTES; otherwise the page keeps its release-to-redraw charts and says so in one line. A stack's graph
+(L > 1 layers) is the layers × time grid, whose sweep ships L·(3T − 1) − T numbers per knob value more than the
+top layer's; when that does not fit, the view draws the top layer alone and says so.
 """
 from __future__ import annotations
 
@@ -89,10 +91,10 @@ def knob_values(sc: Scenario, knob: str) -> np.ndarray:
     return grid(p.lo, p.hi, p.step)
 
 
-def _cost(sc: Scenario, knob: str, values, with_lags: bool) -> float:
+def _cost(sc: Scenario, knob: str, values, with_lags: bool, by_layer: bool) -> float:
     if knob == "scale":
-        return sweep_cost(sc, values.size, 0, 0, spectrum=with_lags)
-    return truncation_sweep_cost(sc, knob, values)
+        return sweep_cost(sc, values.size, 0, 0, spectrum=with_lags, by_layer=by_layer)
+    return truncation_sweep_cost(sc, knob, values, by_layer=by_layer)
 
 
 _KNOBS = {"scale": ("scale", "Scale W_hh to {kind}", 2), "k2": ("k2", "k2 (steps each update goes back)", 0),
@@ -113,22 +115,34 @@ def _centi_log10(a) -> list:
     return [[[None if v is None else int(v) for v in row] for row in m] for m in out]
 
 
+def _off(sc: Scenario, why: str, then: str, by_layer: bool) -> str:
+    """The one line a refused view leaves: at which sizes, why, and what the page shows instead (for a refused
+    grid: the top layer's live view, which live_view tries next)."""
+    if by_layer:
+        return (f"The live layers × time grid is off at T = {sc.T}, H = {sc.hidden}, {sc.layers} layers: {why}. "
+                f"The live view below draws the top layer, h_t^({sc.layers - 1}), only; the static grid below draws "
+                f"every layer.")
+    return f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: {why}; {then}."
+
+
 @st.cache_data(max_entries=16, max_size="96MB", show_spinner=False)
-def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | None = None
+def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | None = None, by_layer: bool = False
             ) -> tuple[str | None, str, Sweep | None]:
     """(JSON, note, sweep): the sweep over the knob's grid as the browser view reads it, or (None, why, None);
-    `window` (start, width): the graph's steps whose per-unit δ it ships for the unit focus."""
+    `window` (start, width): the graph's steps whose per-unit δ it ships for the unit focus; `by_layer` (a stack):
+    the layers × time grid of every value instead (explorer.sweeps.layer_grid — no unit focus then)."""
     values = knob_values(sc, knob)
     reach = max_lag(sc, values.size) if with_lags else 0
-    if _cost(sc, knob, values, with_lags) > SCRUB_WORK or (with_lags and reach < 2):
-        return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: the sweep over all {values.size} "
-                      f"values would pass its work budget; the charts below redraw when you release a slider."), None
-    units = window is not None and values.size * window[1] * sc.hidden <= UNIT_VALUES
+    by_layer = by_layer and sc.layers > 1
+    if _cost(sc, knob, values, with_lags, by_layer) > SCRUB_WORK or (with_lags and reach < 2):
+        return None, _off(sc, f"the sweep over all {values.size} values would pass its work budget",
+                          "the charts below redraw when you release a slider", by_layer), None
+    units = window is not None and not by_layer and values.size * window[1] * sc.hidden <= UNIT_VALUES
     if knob == "scale":
         lags = ex.even_lags(reach, LAG_POINTS) if with_lags else np.array([0])
-        sw = scale_sweep(sc, values, lags, spectrum=with_lags, units=units)
+        sw = scale_sweep(sc, values, lags, spectrum=with_lags, units=units, by_layer=by_layer)
     else:
-        sw = truncation_sweep(sc, knob, values, units=units)
+        sw = truncation_sweep(sc, knob, values, units=units, by_layer=by_layer)
     setting, label, digits = _KNOBS[knob]
     out = {
         "label": label.format(kind="ρ" if sc.scale_kind == "rho" else "σ₁"), "knob": setting, "digits": digits,
@@ -141,6 +155,8 @@ def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | 
     if sw.units is not None:
         out["units"] = _centi_log10(sw.units[:, window[0]:window[0] + window[1]])
         out["units_start"] = window[0]
+    if sw.grid is not None:                             # per value: node (L, T), time (L, T−1), depth (L−1, T)
+        out["grid"] = {k: _enc(v) for k, v in sw.grid.items()}
     if knob != "scale":                                 # the full-BPTT gradient, for what the scheme keeps
         model, X, y, mask, loss = sc.build()
         out["reference"] = _enc(step_norms(ex.bptt(model, X, y, loss=loss, mask=mask))["norm_delta"])
@@ -149,8 +165,8 @@ def payload(sc: Scenario, knob: str, with_lags: bool, window: tuple[int, int] | 
                    eig_im=_enc(sw.eigenvalues.imag))
     text = json.dumps(out, allow_nan=False, separators=(",", ":"))
     if len(text) > MAX_PAYLOAD_BYTES:
-        return None, (f"Live scrubbing is off at T = {sc.T}, H = {sc.hidden}: its data ({len(text) / 1e6:.1f} MB) "
-                      f"would pass {MAX_PAYLOAD_BYTES / 1e6:.0f} MB; the charts below redraw on release."), None
+        return None, _off(sc, f"its data ({len(text) / 1e6:.1f} MB) would pass {MAX_PAYLOAD_BYTES / 1e6:.0f} MB",
+                          "the charts below redraw on release", by_layer), None
     note = (f"The live lag profile reaches lag {reach} of {sc.T} (the sweep's work budget)."
             if with_lags and reach < sc.T else "")
     if knob == "k2" and values.size < sc.T - sc.k1 + 1:
@@ -188,10 +204,17 @@ def _take_page(key: str, name: str, setting: str):
 def live_view(sc: Scenario, views: tuple[str, ...], *, key: str, knob: str = "scale", step: int | None = None,
               end: int | None = None, window: int = 30) -> Sweep | None:
     """Mount the live view of `views` ("graph", "delta", "lags", "eigen") for `knob` ("scale", "k2" or
-    "keep_prob"); returns the sweep it draws (None, with a one-line note, when it does not fit its budget)."""
+    "keep_prob"); returns the sweep it draws (None, with a one-line note, when it does not fit its budget). For a
+    stack (L > 1) the graph is the layers × time grid (the sweep's `grid`); when the grid's sweep does not fit,
+    the view falls back to the top layer alone (sweep.grid is None) and says so."""
     end = sc.T if end is None else end
     unit_window = (max(0, end - window), min(window, sc.T)) if "graph" in views else None
-    text, note, sw = payload(_key_scenario(sc, knob), knob, bool({"lags", "eigen"} & set(views)), unit_window)
+    args = (_key_scenario(sc, knob), knob, bool({"lags", "eigen"} & set(views)), unit_window)
+    by_layer = "graph" in views and sc.layers > 1
+    text, note, sw = payload(*args, by_layer=by_layer)
+    if text is None and by_layer:
+        st.caption(note)
+        text, note, sw = payload(*args)
     if text is None:
         st.caption(note)
         return None

@@ -17,7 +17,7 @@ import pandas as pd
 from ..bptt import step_norms
 from ..depth_paths import layer_step_norms, shortest_path_length
 from ..norms import frobenius
-from ..sweeps import cut_positions
+from ..sweeps import cut_positions, layer_grid
 from .style import COLORS, SEQ, axis, figure, log_ticks, ref_line, safe_log10, style, trace
 
 N_BINS = 6
@@ -176,6 +176,7 @@ def stacked_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fal
     nd = df["norm_delta"].to_numpy().reshape(L, ts.size)
     down = df["norm_direct"].to_numpy().reshape(L, ts.size)           # row l: what arrives at h^(l) from above
     through = df["norm_through_J"].to_numpy().reshape(L, ts.size)
+    g = layer_grid(rec)                                   # the edges' values, as the live grid (ui/scrub) draws them
     fig = figure()
 
     # forward structure that carries no per-layer gradient here: x_t → h_t^(0), h_t^(L−1) → y_t → ℓ_t
@@ -187,10 +188,10 @@ def stacked_graph(rec, *, start: int = 0, stop: int | None = None, projector=Fal
     fig["data"].append(trace("scatter", x=seg_x, y=seg_y, mode="lines", line=dict(color="#bbbbbb", width=2),
                              hoverinfo="skip", showlegend=False))
 
-    # the edges that carry δ: time (h_t^(l) → h_{t+1}^(l), value through[l, t+1]) and depth (h_t^(l) → h_t^(l+1),
-    # value down[l, t]), binned on one log range
-    t_val = safe_log10(through[:, 1:]) if ts.size > 1 else np.zeros((L, 0))
-    d_val = safe_log10(down[:-1])
+    # the edges that carry δ: time (h_t^(l) → h_{t+1}^(l), what it carries back to step t) and depth (h_t^(l) →
+    # h_t^(l+1), what it carries down to h_t^(l)), binned on one log range
+    t_val = safe_log10(g["time"][:, start:stop - 1])
+    d_val = safe_log10(g["depth"][:, start:stop])
     both = np.concatenate([t_val.ravel(), d_val.ravel()])
     fin = both[np.isfinite(both)]
     lo, hi = (fin.min(), fin.max()) if fin.size else (0.0, 1.0)

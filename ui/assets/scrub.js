@@ -4,7 +4,9 @@
 //
 // Views (data.views): "graph" the unrolled network (h_t coloured by ‖δ_t‖, each recurrent edge's width and colour
 // the gradient it carries back, the LSTM's cell-state row, truncation cuts) with a step-through of the forward and
-// backward passes; "delta" ‖δ_t‖ against t; "lags" ‖∂h_t/∂h_{t−ℓ}‖ against ℓ with the (σ₁γ)^ℓ and ρ^ℓ lines;
+// backward passes — for a stack (data.grid) the layers × time grid: a row of h_t^(l) per layer, time edges within a
+// layer and depth edges between layers, each carrying the gradient it passes back; "delta" ‖δ_t‖ against t (every
+// layer's, for a stack); "lags" ‖∂h_t/∂h_{t−ℓ}‖ against ℓ with the (σ₁γ)^ℓ and ρ^ℓ lines;
 // "eigen" the eigenvalues of W_hh with the unit circle. Non-finite numbers arrive as null ("nan"), "inf", "-inf".
 // What is drawn is also exposed for tests: window.__bpttScrub[key] and data-* attributes on the SVG elements.
 // Without sight, colour or a mouse: under every view a one-sentence summary written from the numbers it draws
@@ -215,6 +217,7 @@ export default function (component) {
       eig_im: D.eig_im ? nums(D.eig_im[i]) : null,
       cuts: D.cuts[i] || [],
       xi: D.xi ? nums(D.xi[i]) : null, reference: D.reference ? nums(D.reference) : null,
+      layers: D.grid ? D.grid.node[i].map(nums) : null,      // a stack: ‖δ_t^(l)‖ of every layer, (L, T)
     };
   }
 
@@ -258,9 +261,13 @@ export default function (component) {
     }
     box.appendChild(steps);
     const lstm = !!D.steps.norm_c;
-    const rows = lstm ? ["x", "h", "c", "y", "L"] : ["x", "h", "y", "L"];
+    const G = D.grid || null;              // a stack: per grid point node (L, T), time (L, T−1), depth (L−1, T)
+    const NL = G ? G.node[0].length : 1;
+    const rows = G ? ["x", ...Array.from({ length: NL }, (_, l) => "h" + l), "y", "L"]   // layer 0 at the bottom
+      : (lstm ? ["x", "h", "c", "y", "L"] : ["x", "h", "y", "L"]);
     const rowName = { x: "x_t", h: "h_t", c: "c_t", y: "y_t", L: "ℓ_t" };
-    const Wpx = 1100, left = 60, right = 170, top = 24, rowH = big ? 78 : 66;
+    for (let l = 0; l < NL && G; l++) rowName["h" + l] = `h_t^(${l})`;
+    const Wpx = 1100, left = G ? 84 : 60, right = 170, top = 24, rowH = big ? 78 : 66;   // (h_t^(l) is wider)
     const Hpx = top + rowH * rows.length + 30;
     const svg = el("svg", { viewBox: `0 0 ${Wpx} ${Hpx}`, width: "100%", role: "img" }, box);
     const ov = T > W ? overview(box) : null;
@@ -304,6 +311,7 @@ export default function (component) {
       const bwdDone = Math.max(0, S.phase - W);          // backward steps done (right to left)
       const forward = (t) => t - S.view < fwdDone;
       const backward = (t) => S.view + W - 1 - t < bwdDone;
+      if (G) return drawGrid(c, ts, fwdDone, bwdDone, forward, backward);
       const unitOf = (t) => {                           // |δ_t,i| of the focused unit (shipped as centi-log10)
         const row = D.units[S.index][t - D.units_start];
         const v = row ? row[S.unit] : null;
@@ -329,13 +337,7 @@ export default function (component) {
       }
       // recurrent edges h_t → h_{t+1} (and c_t → c_{t+1}), between the nodes, never under them
       const defs = el("defs", {}, svg);
-      const marker = (id, color) => {
-        const m = el("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
-                                 markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
-        el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: color }, m);
-      };
-      marker("arrow-fwd", "#9a9a9a");
-      for (let k = 0; k < BLUES.length; k++) marker(`arrow-b${k}`, BLUES[k]);
+      arrowMarkers(defs);
       const edge = (row, t, lv, raw) => {
         const u = (lv - elo) / (ehi - elo || 1);
         const bin = fin(lv) ? Math.min(BLUES.length - 1, Math.floor(Math.max(0, u) * BLUES.length)) : 0;
@@ -383,22 +385,8 @@ export default function (component) {
       for (const t of ts) if ((t - S.view) % every === 0 || t === S.step) {
         el("text", { x: X(t), y: Hpx - 8, class: "tick" + (t === S.step ? " cursor" : "") }, g).textContent = t;
       }
-      // legends: node colour and edge width, both log scales
-      const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
-      el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = S.unit === null ? "h_t: ‖δ_t‖" : `h_t: |δ_t,${S.unit}|`;
-      const Lh = rowH * rows.length - 72;
-      for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 20 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
-                                                 fill: ramp(VIRIDIS, k / 39) }, lg);
-      for (const [d, txt] of logTicks(lo, hi, 4)) {
-        el("text", { x: 18, y: 25 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
-      }
-      // (below the colour bar's lowest tick, which sits at Lh + 25)
-      el("text", { x: 0, y: Lh + 42, class: "legend" }, lg).textContent = "edge: gradient";
-      el("text", { x: 0, y: Lh + 57, class: "legend" }, lg).textContent = "carried back (log)";
-      el("line", { x1: 0, y1: Lh + 68, x2: 50, y2: Lh + 68, stroke: BLUES[5], "stroke-width": 9 }, lg);
-      el("text", { x: 56, y: Lh + 72, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
-      el("line", { x1: 0, y1: Lh + 82, x2: 50, y2: Lh + 82, stroke: BLUES[0], "stroke-width": 2 }, lg);
-      el("text", { x: 56, y: Lh + 86, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
+      legend(lo, hi, elo, ehi, S.unit === null ? "h_t: ‖δ_t‖" : `h_t: |δ_t,${S.unit}|`,
+             ["edge: gradient", "carried back (log)"]);
       // the equation of the step being computed (stepping through), else of the clicked step, with its numbers
       eq.innerHTML = "";
       const line = document.createElement("div");
@@ -430,13 +418,237 @@ export default function (component) {
         }
       }
       eq.append(line, note);
-      const fw = `forward pass: ${fwdDone} of ${W} steps`, bw = `backward pass: ${bwdDone} of ${W} steps back`;
-      phaseText.textContent = S.phase < W ? `${fw} (h_t, y_t, ℓ_t filled left to right)` :
-        (S.phase < 2 * W ? `${bw} (δ carried right to left along the edges)` : "both passes done");
+      phaseText.textContent = phaseLine(fwdDone, bwdDone);
       if (ov) ov.draw(c);
       tell("graph", graphSummary(c, fwdDone, bwdDone));
       exposed.graph = { start: S.view, window: W, phase: S.phase, step: S.step,
                         delta: ts.map((t) => c.delta[t]), through: ts.slice(0, -1).map((t) => c.through[t]) };
+    }
+
+    // the arrowheads: grey for the forward structure, one per shade of the gradient-carrying edges
+    function arrowMarkers(defs) {
+      const marker = (id, color) => {
+        const m = el("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
+                                 markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
+        el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: color }, m);
+      };
+      marker("arrow-fwd", "#9a9a9a");
+      for (let k = 0; k < BLUES.length; k++) marker(`arrow-b${k}`, BLUES[k]);
+    }
+
+    // legends right of the graph: the node colour bar (log10 lo…hi) under `title`, then the edge width and shade
+    // (log10 elo…ehi) under the lines of `words`, `gap` px apart
+    function legend(lo, hi, elo, ehi, title, words, gap = 15) {
+      const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
+      el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = title;
+      const Lh = rowH * rows.length - 72 - (words.length - 2) * gap - 5 * (gap - 15);
+      for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 20 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
+                                                 fill: ramp(VIRIDIS, k / 39) }, lg);
+      for (const [d, txt] of logTicks(lo, hi, 4)) {
+        el("text", { x: 18, y: 25 + Lh * (1 - (d - lo) / (hi - lo)), class: "legend" }, lg).textContent = txt;
+      }
+      // (below the colour bar's lowest tick, which sits at Lh + 25)
+      words.forEach((w, k) => { el("text", { x: 0, y: Lh + 42 + k * gap, class: "legend" }, lg).textContent = w; });
+      const y0 = Lh + 42 + (words.length - 1) * gap + 11 + (gap - 15), y1 = y0 + 14 + (gap - 15);
+      el("line", { x1: 0, y1: y0, x2: 50, y2: y0, stroke: BLUES[5], "stroke-width": 9 }, lg);
+      el("text", { x: 56, y: y0 + 4, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
+      el("line", { x1: 0, y1, x2: 50, y2: y1, stroke: BLUES[0], "stroke-width": 2 }, lg);
+      el("text", { x: 56, y: y1 + 4, class: "legend" }, lg).textContent = fmt(Math.pow(10, elo));
+    }
+
+    // "forward pass: 3 of 30 steps (…)": the step-through's place, beside its buttons
+    function phaseLine(fwdDone, bwdDone) {
+      const fw = `forward pass: ${fwdDone} of ${W} steps`, bw = `backward pass: ${bwdDone} of ${W} steps back`;
+      return S.phase < W ? `${fw} (${G ? "every layer's h_t^(l)" : "h_t"}, y_t, ℓ_t filled left to right)` :
+        (S.phase < 2 * W ? `${bw} (δ carried right to left along the edges)` : "both passes done");
+    }
+
+    // ---- a stack: the layers × time grid ---------------------------------------------------------------------
+    // Row l holds h_t^(l) coloured by ‖δ_t^(l)‖; the time edge h_t^(l) → h_{t+1}^(l) carries time[l][t] =
+    // ‖J_{t+1}^(l)ᵀ δ_{t+1}^(l)‖ back to step t, the depth edge h_t^(l) → h_t^(l+1) carries depth[l][t] =
+    // ‖W_xh^(l+1)ᵀ dA_t^(l+1)‖ down to layer l (explorer.sweeps.layer_grid): widths and shades on one log scale
+    // over both kinds, as the static grid's. A backward step t fills the whole column t, every layer at once.
+    const gridAt = (i) => ({ node: G.node[i].map(nums), time: G.time[i].map(nums), depth: G.depth[i].map(nums) });
+    S.layer = NL - 1;                                  // the node whose equation is written out: (S.layer, S.step)
+    const hy = (l) => Y["h" + l];
+    const above = (l) => (l === NL - 1 ? "W_hyᵀ ∂ℓ_t/∂y_t (the readout)"
+      : `W_xh^(${l + 1})ᵀ dA_t^(${l + 1}) (layer ${l + 1})`);
+    const supl = (l) => `⁽${SUP(l)}⁾`;
+
+    function drawGrid(c, ts, fwdDone, bwdDone, forward, backward) {
+      const gr = gridAt(S.index), L = NL, inner = ts.slice(0, -1);
+      const done = S.phase >= 2 * W;
+      const ld = [].concat(...gr.node.map((row) => ts.map((t) => log10(row[t]))));
+      const [lo, hi] = extent(ld);
+      const le = [].concat(...gr.time.map((row) => inner.map((t) => log10(row[t]))),
+                           ...gr.depth.map((row) => ts.map((t) => log10(row[t]))));
+      const [elo, ehi] = extent(le);                   // one log range for the time and the depth edges
+      svg.innerHTML = "";
+      const g = el("g", {}, svg);
+      for (const r of rows) el("text", { x: 8, y: Y[r] + 5, class: "rowname" }, g).textContent = rowName[r];
+      // forward structure that carries no per-layer gradient here: x_t → h_t^(0), h_t^(L−1) → y_t → ℓ_t
+      for (const t of ts) {
+        const on = forward(t) ? "fwd on" : "fwd";
+        for (const [a, b] of [["x", "h0"], ["h" + (L - 1), "y"], ["y", "L"]]) {
+          el("line", { x1: X(t), y1: Y[a] - R - 2, x2: X(t), y2: Y[b] + R + 2, class: on,
+                       "marker-end": "url(#arrow-fwd)" }, g);
+        }
+      }
+      const defs = el("defs", {}, svg);
+      arrowMarkers(defs);
+      // an edge of the grid: width and shade from its log value on the shared range; drawn faint until the
+      // backward pass has crossed it (or both passes are done)
+      const edge = (x1, y1, x2, y2, lv, raw, used, cls, l, t) => {
+        const u = (lv - elo) / (ehi - elo || 1);
+        const bin = fin(lv) ? Math.min(BLUES.length - 1, Math.floor(Math.max(0, u) * BLUES.length)) : 0;
+        return el("line", {
+          x1, y1, x2, y2, stroke: fin(lv) ? ramp(BLUES, u) : "#dddddd",
+          "stroke-width": fin(lv) ? 2 + 7 * Math.max(0, u) : 1.5, opacity: used || done ? 1 : 0.25,
+          "marker-end": `url(#arrow-b${bin})`, class: cls, "data-layer": l, "data-t": t, "data-value": String(raw),
+        }, g);
+      };
+      for (let l = 0; l < L; l++) {                    // time edges, and the truncation's cuts in every layer
+        inner.forEach((t) => {
+          const v = gr.time[l][t], cut = c.cuts.includes(t + 0.5);
+          if (!cut) {
+            edge(X(t) + R + 1, hy(l), X(t + 1) - R - 3, hy(l), log10(v), v, backward(t + 1), "edge h", l, t);
+            if (c.xi && l === L - 1 && c.xi[t + 1] > 1) {      // randomized truncation: ξ = 1/π, on every layer alike
+              el("text", { x: (X(t) + X(t + 1)) / 2, y: hy(l) - R - 6, class: "xi" }, g).textContent =
+                "×" + Number(c.xi[t + 1].toPrecision(3));
+            }
+            return;
+          }
+          el("line", { x1: X(t) + R + 1, y1: hy(l), x2: X(t + 1) - R - 3, y2: hy(l), stroke: "#d62728",
+                       "stroke-width": 2, "stroke-dasharray": "5 4", opacity: backward(t + 1) || done ? 1 : 0.25,
+                       class: "edge h", "data-layer": l, "data-t": t, "data-value": String(v) }, g);
+          el("text", { x: (X(t) + X(t + 1)) / 2, y: hy(l) - R - 6, class: "cut" }, g).textContent = "✂";
+        });
+      }
+      for (let l = 0; l + 1 < L; l++) {                // depth edges h_t^(l) → h_t^(l+1), between the rows
+        for (const t of ts) {
+          const v = gr.depth[l][t];
+          edge(X(t), hy(l) - R - 1, X(t), hy(l + 1) + R + 3, log10(v), v, backward(t), "edge depth", l, t);
+        }
+      }
+      // nodes
+      for (const t of ts) {
+        const f = forward(t), b = backward(t);
+        el("rect", { x: X(t) - R * 0.8, y: Y.x - R * 0.8, width: 1.6 * R, height: 1.6 * R, class: "node plain" }, g);
+        el("polygon", { points: `${X(t)},${Y.y - R} ${X(t) + R},${Y.y} ${X(t)},${Y.y + R} ${X(t) - R},${Y.y}`,
+                        class: f ? "node plain" : "node plain idle" }, g);
+        el("polygon", { points: `${X(t)},${Y.L - R} ${X(t) + R},${Y.L + R * 0.8} ${X(t) - R},${Y.L + R * 0.8}`,
+                        class: f ? "node" : "node idle", fill: D.target[t] ? "#e69f00" : "#ffffff" }, g);
+        for (let l = 0; l < L; l++) {
+          const v = gr.node[l][t], u = (log10(v) - lo) / (hi - lo);
+          const h = el("circle", {
+            cx: X(t), cy: hy(l), r: R,
+            class: "node h" + (t === S.step && l === S.layer ? " cursor" : "") +
+              (c.overflow >= 0 && t >= c.overflow ? " overflow" : ""),
+            fill: b || done ? ramp(VIRIDIS, u) : (f ? "#f4f4f4" : "#ffffff"),
+            "data-t": t, "data-layer": l, "data-delta": fin(v) ? v : String(v), "data-value": String(v),
+          }, g);
+          h.style.cursor = "pointer";
+          h.onclick = () => { S.step = t; S.layer = l; draw(); setStateValue("step", { value: t, at: Date.now() }); };
+        }
+      }
+      const every = Math.max(1, Math.ceil(W / 15));
+      for (const t of ts) if ((t - S.view) % every === 0 || t === S.step) {
+        el("text", { x: X(t), y: Hpx - 8, class: "tick" + (t === S.step ? " cursor" : "") }, g).textContent = t;
+      }
+      legend(lo, hi, elo, ehi, "node: ‖δ_t^(l)‖", ["edges, time and", "depth: gradient", "carried back (log)"],
+             big ? 21 : 17);
+      gridEquation(c, gr, g);
+      phaseText.textContent = phaseLine(fwdDone, bwdDone);
+      if (ov) ov.draw(c);
+      tell("graph", gridSummary(c, gr, fwdDone, bwdDone));
+      exposed.graph = {
+        start: S.view, window: W, phase: S.phase, step: S.step, layer: S.layer, layers: L,
+        delta: ts.map((t) => c.delta[t]), through: inner.map((t) => c.through[t]),
+        grid: { node: gr.node.map((row) => ts.map((t) => row[t])), time: gr.time.map((row) => inner.map((t) => row[t])),
+                depth: gr.depth.map((row) => ts.map((t) => row[t])) },
+      };
+    }
+
+    // the written-out node (S.layer, S.step), or the column the step-through is computing, with its numbers
+    function gridEquation(c, gr, g) {
+      eq.innerHTML = "";
+      const line = document.createElement("div");
+      line.className = "eqline";
+      const note = document.createElement("div");
+      note.className = "eqnote";
+      const active = S.phase < W ? S.view + S.phase - 1 : (S.phase < 2 * W ? S.view + W - (S.phase - W) : null);
+      const top = NL - 1;
+      if (S.phase < W && active >= S.view) {           // forward: the column t, bottom to top
+        const t = active;
+        const h = (k, l) => `h${sub(k)}${supl(l)}`;
+        line.textContent = `forward step ${t}:  ${h(t, 0)} = φ(W_xh${supl(0)} x${sub(t)} + W_hh${supl(0)} ` +
+          `${h(t - 1, 0)} + b${supl(0)}),  …,  ${h(t, top)} = φ(W_xh${supl(top)} ${h(t, top - 1)} + ` +
+          `W_hh${supl(top)} ${h(t - 1, top)} + b${supl(top)}),  ‖${h(t, top)}‖ = ${fmt(c.h[t])};  ` +
+          `ℓ${sub(t)} = ${fmt(c.loss[t])}`;
+        note.textContent = `Each layer reads the layer below at the same step and its own state one step back; ` +
+          `the forward pass stores every h_t^(l): the backward pass needs them all (memory ∝ L·T).`;
+      } else {
+        const cursor = S.step >= S.view && S.step < S.view + W ? S.step : S.view + W - 1;
+        const t = active === null || active < S.view ? cursor : active, l = S.layer, nx = t + 1 < T ? t + 1 : "T";
+        const from = l === top ? c.direct[t] : gr.depth[l][t], through = t + 1 < T ? gr.time[l][t] : 0;
+        const share = from + through > 0 ? through / (from + through) : 0;
+        line.textContent = `${active === null ? "step" : "backward step"} ${t}, layer ${l}:  ` +
+          `‖δ${sub(t)}${supl(l)}‖ = ${fmt(gr.node[l][t])}  ≤  ‖from above‖ = ${fmt(from)}  +  ` +
+          `‖J${sub(nx)}${supl(l)}ᵀ δ${sub(nx)}${supl(l)}‖ = ${fmt(through)}`;
+        line.dataset.delta = gr.node[l][t];
+        note.textContent = `${Math.round(100 * share)}% of the gradient at h_${t}^(${l}) arrives through time; the ` +
+          `rest comes from above, ${above(l)}` +
+          (l === top && !D.target[t] ? ", 0 here (no target at this step)" : "") + "." +
+          (active === null ? "  Click a node (or press [ and ] for the step, ↑ and ↓ for the layer) to read " +
+           "another." : "");
+        if (active !== null) {                          // the two edges whose gradients δ_t^(l) just summed
+          if (t + 1 < S.view + W) {
+            el("line", { x1: X(t) + R + 1, y1: hy(l), x2: X(t + 1) - R - 3, y2: hy(l), class: "active-edge" }, g);
+          }
+          if (l < top) {
+            el("line", { x1: X(t), y1: hy(l) - R - 1, x2: X(t), y2: hy(l + 1) + R + 3, class: "active-edge" }, g);
+          }
+        }
+      }
+      eq.append(line, note);
+    }
+
+    // the grid in words: the passes' progress, then one sentence per layer (top first) with ‖δ‖ at the newest
+    // backward step and at the window's last step, then the cuts
+    function gridSummary(c, gr, fwdDone, bwdDone) {
+      const a = S.view, b = S.view + W - 1, L = NL, all = L === 2 ? "both" : `all ${L}`;
+      let text;
+      if (S.phase === 0) {
+        text = `At ${at()}, steps ${a}–${b} of ${L} layers before either pass: nothing computed yet.`;
+      }
+      else if (S.phase < W) {
+        text = `Forward pass at ${at()}: h_t^(l) of ${all} layers, y_t and ℓ_t computed for ` +
+          `${span(a, a + fwdDone - 1)} (${fwdDone} of ${W}).`;
+      } else if (bwdDone === 0) {
+        text = `At ${at()}, forward pass done for steps ${a}–${b} in ${all} layers; the backward pass has not ` +
+          "started.";
+      } else {
+        const t = b - bwdDone + 1;
+        text = (bwdDone < W ? `Backward pass at ${at()}: δ_t^(l) known for steps ${b} down to ${t} in every layer ` +
+          `(${bwdDone} of ${W}).` : `Both passes done at ${at()}: δ_t^(l) known for steps ${b} down to ${t} in ` +
+          `${all} layers.`);
+        for (let l = L - 1; l >= 0; l--) {
+          const role = l === L - 1 ? " (top, feeds y_t)" : (l === 0 ? " (bottom, reads x_t)" : "");
+          text += ` Layer ${l}${role}: ‖δ_${t}‖ = ${say(gr.node[l][t])}` +
+            (t < b ? `, ‖δ_${b}‖ = ${say(gr.node[l][b])}.` : ".");
+        }
+      }
+      if (c.overflow >= 0) {
+        text += ` The forward pass overflowed at step ${c.overflow} at this value` +
+          (S.view !== S.start || b >= c.overflow ? `; the view shows the steps before it.` : ".");
+      }
+      if (scheme) {
+        const cs = c.cuts.filter((x) => x > a && x < b).map((x) => `${x - 0.5} and ${x + 0.5}`);
+        text += cs.length === 0 ? ` No truncation cut among steps ${a}–${b}.` :
+          ` Truncation cuts the path back between steps ${cs.slice(0, 5).join(", ")}` +
+          (cs.length > 5 ? ` and ${cs.length - 5} more places` : "") + ", in every layer.";
+      }
+      return text;
     }
 
     // the playback in words: which steps each pass has computed, the gradient at the newest backward step, cuts
@@ -527,8 +739,9 @@ export default function (component) {
     }
     root.tabIndex = 0;                                 // with focus on the view: ← → step, space plays, Home/End
     root.setAttribute("aria-label", "live view: with focus here, ← and → step through the passes, space plays " +
-                      "or pauses, Home and End jump to either end, [ and ] choose the step written out");
-    root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Home End [ ]");
+                      "or pauses, Home and End jump to either end, [ and ] choose the step written out" +
+                      (G ? `, ↑ and ↓ its layer (0 to ${NL - 1})` : ""));
+    root.setAttribute("aria-keyshortcuts", "ArrowLeft ArrowRight Space Home End [ ]" + (G ? " ArrowUp ArrowDown" : ""));
     root.setAttribute("role", "group");
     let stepTimer = null;
     root.addEventListener("keydown", (ev) => {
@@ -541,6 +754,10 @@ export default function (component) {
       else if (ev.key === " ") { toggle(); ev.preventDefault(); }
       else if (ev.key === "Home") { stop(); S.phase = 0; draw(); ev.preventDefault(); }
       else if (ev.key === "End") { stop(); S.phase = 2 * W; draw(); ev.preventDefault(); }
+      else if (G && (ev.key === "ArrowUp" || ev.key === "ArrowDown")) {   // the grid: the written-out node's layer
+        S.layer = Math.max(0, Math.min(NL - 1, S.layer + (ev.key === "ArrowUp" ? 1 : -1)));
+        draw(); ev.preventDefault();
+      }
       else if (ev.key === "[" || ev.key === "]") {     // the step whose equation is written out (as a click on h_t)
         S.step = Math.max(S.view, Math.min(S.view + W - 1, S.step + (ev.key === "]" ? 1 : -1)));
         draw(); ev.preventDefault();
@@ -685,16 +902,30 @@ export default function (component) {
     };
   }
 
+  // a stack's ‖δ_t‖ chart: the top layer's line first (the sentence's), then the layers below it, each its own
+  // colour and dash; the sentence adds what they hold at t = 0
+  const NLD = D.grid ? D.grid.node[0].length : 1;
+  const LAYER_LOOK = [["#d55e00", "9 4"], ["#cc79a7", "3 3"], ["#e69f00", "12 3 3 3"]];
+  const lowerLayers = (c) => (c.layers ? c.layers.slice(0, -1).reverse().map((row, k) => ({
+    name: `‖δ_t^(${NLD - 2 - k})‖`, x: [...Array(T).keys()], y: row.map(log10), color: LAYER_LOOK[k][0],
+    dash: LAYER_LOOK[k][1] })) : []);
+  const layersSentence = (c) => (c.layers ? ` That is the top layer, h_t^(${NLD - 1}); at t = 0 ` +
+    c.layers.slice(0, -1).map((row, l) => `layer ${l}'s ‖δ‖ is ${say(row[0])}`).reverse().join(", ") + "." : "");
+  const topName = (c) => (c.layers
+    ? (c.reference ? `layer ${NLD - 1}, this scheme` : `‖δ_t^(${NLD - 1})‖, top layer`)
+    : (c.reference ? "‖∂L/∂h_t‖, this scheme" : "‖∂L/∂h_t‖"));
   const draws = [];
   for (const v of D.views || ["graph"]) {
     if (v === "graph") draws.push(graphView());
-    if (v === "delta") draws.push(lineView("delta", "‖δ_t‖ over time (live)", "timestep t",
-      "‖δ_t‖ (log scale)", (c) => [{ name: c.reference ? "‖∂L/∂h_t‖, this scheme" : "‖∂L/∂h_t‖",
+    if (v === "delta") draws.push(lineView("delta", D.grid ? "‖δ_t^(l)‖ of every layer over time (live)" :
+      "‖δ_t‖ over time (live)", "timestep t",
+      "‖δ_t‖ (log scale)", (c) => [{ name: topName(c),
                                      x: [...Array(T).keys()], y: c.delta.map(log10), color: "#0072b2" }]
-        .concat(c.reference ? [{ name: "full BPTT", x: [...Array(T).keys()], y: c.reference.map(log10),
-                                 color: "#555555", dash: "6 4" }] : [])
+        .concat(lowerLayers(c))
+        .concat(c.reference ? [{ name: c.layers ? "full BPTT (top)" : "full BPTT", x: [...Array(T).keys()],
+                                 y: c.reference.map(log10), color: "#555555", dash: "6 4" }] : [])
         .concat(c.c ? [{ name: "‖∂L/∂c_t‖ (carried)", x: [...Array(T).keys()], y: c.c.map(log10),
-                         color: "#009e73", dash: "6 4" }] : []), deltaSentence));
+                         color: "#009e73", dash: "6 4" }] : []), (c) => deltaSentence(c) + layersSentence(c)));
     if (v === "lags") draws.push(lineView("lags", "How much of the gradient survives a lag of ℓ steps (live)",
       "lag ℓ (steps back from the last step t)", "‖∂h_t / ∂h_(t−ℓ)‖₂ (log scale)", (c) => [
         { name: "‖∂h_t / ∂h_(t−ℓ)‖₂", x: D.lags, y: c.lag.map((v) => (fin(v) ? v : NaN)), color: "#0072b2" },
