@@ -129,7 +129,7 @@ def test_truncation_page_with_tbptt_shows_the_cut():
     at = open_app("pages/4_Truncation.py", scheme="tbptt", k1="5", k2="10", T="60")
     assert_clean(at)
     figs = charts(at)
-    assert len(figs) == 6                                 # and the adaptive-truncation section's two
+    assert len(figs) == 8                 # and the adaptive-truncation section's two, and its chosen K's two
     graph = figs[0]
     assert any(s.get("line", {}).get("dash") == "dash" for s in graph["layout"].get("shapes", []))
     g_map = figs[1]

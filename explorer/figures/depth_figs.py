@@ -41,7 +41,7 @@ def layer_time_heatmap(rec, *, projector=False):
     tv, tt = log_ticks(lo, hi)
     n = shortest_path_length(t[None, :], layers[:, None], T, L)
     fig = figure(trace("heatmap", z=z, x=t, y=layers, colorscale=SEQ, zmin=lo, zmax=hi, customdata=n,
-                       colorbar=dict(title=dict(text="‖δ_t^(l)‖"), tickvals=tv, ticktext=tt),
+                       colorbar=dict(title=dict(text="‖δ<sub>t</sub><sup>(l)</sup>‖"), tickvals=tv, ticktext=tt),
                        hovertemplate="t=%{x}, layer l=%{y}<br>log10 ‖δ‖=%{z:.2f}<br>shortest path from ℓ_T−1: "
                                      "%{customdata} Jacobians<extra></extra>"))
     # the iso-line n(t, l) = d runs through the cell centres (T − 1 − d + L − 1 − l, l): one step left per layer
@@ -59,7 +59,10 @@ def layer_time_heatmap(rec, *, projector=False):
     fig["layout"]["annotations"] = [dict(x=x, y=L - 0.5, text=f"n={d}", showarrow=False, yanchor="bottom",
                                          font=dict(size=13), bgcolor="rgba(255,255,255,0.8)") for x, d in labels]
     axis(fig, "xaxis", range=[-0.5, T - 0.5])
-    axis(fig, "yaxis", tickvals=list(layers), ticktext=[f"l = {l}" for l in layers], range=[-0.5, L - 0.5 + 0.6])
+    # ticks are the layer numbers alone (the axis title names them), the top one marked: it feeds y_t
+    axis(fig, "yaxis", tickvals=list(layers), ticktext=[f"{l} (top)" if l == L - 1 and L > 1 else str(l)
+                                                        for l in layers], range=[-0.5, L - 0.5 + 0.6],
+         automargin=True, ticklabelstandoff=8)
     df = pd.DataFrame(norms, index=pd.Index(layers, name="layer"), columns=[f"t{k}" for k in t])
     return style(fig, x="timestep t", y="layer l (0 reads x_t)", height=220 + 55 * L, projector=projector,
                  legend=False), df
@@ -80,7 +83,7 @@ def layer_lag_lines(lag_norms: np.ndarray, *, projector=False):
                                  marker=dict(size=sizes, symbol=LAYER_SYMBOLS[l % 5])))
     log_axis(fig, lag_norms)
     df = pd.DataFrame({"lag": lag, **{f"norm_layer{l}": lag_norms[l] for l in range(L)}})
-    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂h_T−1−ℓ^(l)‖ (log)",
+    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ<sub>T−1</sub>/∂h<sub>T−1−ℓ</sub><sup>(l)</sup>‖ (log)",
                  projector=projector), df
 
 
@@ -96,5 +99,5 @@ def same_budget_lines(profiles, *, projector=False):
                                              size=np.where(lag % max(1, len(lag) // 20) == 0, 8, 0))))
     log_axis(fig, np.concatenate([v for _, v in profiles]) if profiles else [1.0])
     df = pd.DataFrame({"lag": lag, **{name: v for name, v in profiles}})
-    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ_T−1/∂x_T−1−ℓ‖ (log)",
+    return style(fig, x="lag ℓ (steps back from the last step T − 1)", y="‖∂ℓ<sub>T−1</sub>/∂x<sub>T−1−ℓ</sub>‖ (log)",
                  projector=projector), df
