@@ -57,15 +57,18 @@ def layer_time_heatmap(rec, *, projector=False):
     fig["data"].append(trace("scatter", x=xs, y=ys, mode="lines", line=dict(color="white", width=2, dash="dash"),
                              hoverinfo="skip", showlegend=False))
     fig["layout"]["annotations"] = [dict(x=x, y=L - 0.5, text=f"n={d}", showarrow=False, yanchor="bottom",
-                                         font=dict(size=13), bgcolor="rgba(255,255,255,0.8)") for x, d in labels]
+                                         font=dict(size=15), bgcolor="rgba(255,255,255,0.8)") for x, d in labels]
     axis(fig, "xaxis", range=[-0.5, T - 0.5])
     # ticks are the layer numbers alone (the axis title names them), the top one marked: it feeds y_t
     axis(fig, "yaxis", tickvals=list(layers), ticktext=[f"{l} (top)" if l == L - 1 and L > 1 else str(l)
                                                         for l in layers], range=[-0.5, L - 0.5 + 0.6],
          automargin=True, ticklabelstandoff=8)
     df = pd.DataFrame(norms, index=pd.Index(layers, name="layer"), columns=[f"t{k}" for k in t])
-    return style(fig, x="timestep t", y="layer l (0 reads x_t)", height=220 + 55 * L, projector=projector,
-                 legend=False), df
+    fig = style(fig, x="timestep t", y="layer l (0 reads x_t)", height=220 + 55 * L, projector=projector,
+                legend=False)
+    fig["layout"]["margin"]["l"] = 130                        # room for "2 (top)" beside the axis title
+    axis(fig, "yaxis", title={"text": "layer l (0 reads x_t)", "standoff": 14})
+    return fig, df
 
 
 def layer_lag_lines(lag_norms: np.ndarray, *, projector=False):
