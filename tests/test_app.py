@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 PAGES = {"pages/1_Unrolled_graph.py": 1, "pages/2_Gradient_flow.py": 5, "pages/3_Vanishing_and_exploding.py": 5,
-         "pages/4_Truncation.py": 6}
+         "pages/4_Truncation.py": 8}
 
 
 def open_app(page=None, **params):

@@ -97,7 +97,7 @@ def test_sequential_heatmaps_draw_high_values_yellow_and_low_values_dark(server,
     """Lesson 2's δ_t-per-unit and G[t, k] maps and lesson 4's masked G map: the cell with the largest value is the
     scale's yellow end, the smallest (when it is at the bottom of the range) its dark end, and so are the colour
     bar's ends; on lesson 4 a cell the truncation cuts is drawn grey, as its caption says."""
-    for path, n_maps in (("Gradient_flow", 2), ("Truncation", 1)):
+    for path, n_maps in (("Gradient_flow", 2), ("Truncation", 2)):
         page.goto(f"{server}/{path}")
         wait_idle(page)
         assert_no_problem(page)
@@ -116,7 +116,9 @@ def test_sequential_heatmaps_draw_high_values_yellow_and_low_values_dark(server,
             top, bottom = colorbar_ends(page, plot)
             assert near(top, SEQ_HIGH) and near(bottom, SEQ_LOW), (path, k, top, bottom)
         if path == "Truncation":
-            k, plot = found[0]
+            k, plot = found[0]                          # the lesson's G map (the chosen K's comes after it)
+            plot.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
             cut = plot.evaluate("""gd => { const c = gd.data[1]; if (!c) return null;
               for (let r = c.z.length - 1; r >= 0; r--) for (let j = 0; j < c.z[r].length; j++)
                 if (c.z[r][j] === 1) return [c.x[j], c.y[r]]; return null; }""")
