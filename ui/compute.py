@@ -37,6 +37,9 @@ ui.cost_compute) → engine call (ex = `import explorer as ex`) → figure build
                     sc, delta)            .fitted, .tau, .K
     adaptive_bound  adaptive_truncation(  … → .relative_bound, .bias_last,       adaptive_figs.bound_chart
                     sc, delta)            .bias_trace
+    adaptive_cut_graph  record(sk)        ex.bptt under TBPTT(K, K), sk = sc with   unrolled.unrolled_graph
+                                          layers=1, k1 = k2 = the chosen K
+    adaptive_g_mask  all_losses(sk)       ex.all_losses_backward → .G, mask of sk  gradient_flow.contribution_map
   pages/5_Training_lab.py (a live run: not cached here)
     lab_loss        ui.training_lab.Lab   explorer.training.Trainer.step         training_figs.loss_curve
     lab_grad                              → StepRecord, tabled by                training_figs.grad_norms
