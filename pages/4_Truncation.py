@@ -20,6 +20,18 @@ CUT_RANDOMIZED = ("each red dashed line is a transition with ξ = 0: no loss aft
                   "this draw.")
 
 
+def g_map(sc, rec, *, key: str, title: str, notice: str, lag: int | None = None, also: str = ""):
+    """G[t, k] with what `rec`'s scheme cuts greyed (and the lag-`lag` diagonal), or the budget's notice."""
+    al = compute.all_losses(sc)
+    if al is None:
+        quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
+        return
+    kept = rec.mask()
+    fig, df = gf.contribution_map(al.G, kept, lag=lag, projector=url_state.projector())
+    chart(fig, df, key=key, title=title, summary=summaries.contribution_grid(df, kept) + also, notice=notice,
+          latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}")
+
+
 def chosen_k_charts(sc, K: int, width: int):
     """The chosen K where it acts: the cut graph and the G map under TBPTT(K, K), on the section's one layer."""
     sk = replace(sc, layers=1, scheme="tbptt", k1=K, k2=K)
@@ -34,18 +46,10 @@ def chosen_k_charts(sc, K: int, width: int):
                                   if K >= width else ""),
               summary=summaries.delta_curve(df, "norm_delta"))
     with right:
-        al = compute.all_losses(sk)
-        if al is None:
-            quadratic_notice(compute.quadratic_cost(sk), compute.WORK)
-        else:
-            kept = rk.mask()
-            fig, df = gf.contribution_map(al.G, kept, lag=K, projector=url_state.projector())
-            chart(fig, df, key="adaptive_g_mask", title=f"What TBPTT({sk.k1}, {sk.k2}) keeps of G[t, k]",
-                  summary=summaries.contribution_grid(df, kept) + f" The purple line is lag {K} (k = t − {K}): "
-                          "no kept cell lies left of it.",
-                  latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}",
-                  notice=f"every loss keeps at most K = {K} lags, fewer early in its chunk: the grey steps in each "
-                         "row are what the adaptive rule decided it can drop.")
+        g_map(sk, rk, key="adaptive_g_mask", title=f"What TBPTT({sk.k1}, {sk.k2}) keeps of G[t, k]", lag=K,
+              also=f" The purple line is lag {K} (k = t − {K}): no kept cell lies left of it.",
+              notice=f"every loss keeps at most K = {K} lags, fewer early in its chunk: the grey steps in each "
+                     "row are what the adaptive rule decided it can drop.")
     st.button(f"Use TBPTT({sk.k1}, {sk.k2}) in the sidebar", icon=":material/content_cut:", key="use_adaptive_k",
               on_click=_use_k, args=(sk.k1,), help="Sets Truncation to TBPTT with k1 = k2 = K: every chart above "
               "then shows this K.")
@@ -89,17 +93,9 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
               summary=summaries.delta_curve(df, "norm_delta"))
     a, b = st.columns(2, gap="large")
     with a:
-        al = compute.all_losses(sc)
-        if al is None:
-            quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
-        else:
-            kept = rec.mask()
-            fig, df = gf.contribution_map(al.G, kept, projector=proj)
-            chart(fig, df, key="g_mask", title="What the scheme keeps of G[t, k]",
-                  summary=summaries.contribution_grid(df, kept),
-                  latex=r"\hat g = \sum_t \sum_{k \le t} M_{t,k}\, G_{t,k}\text{-terms}",
-                  notice="grey cells are terms the truncated gradient never sees: long-range credit (far below "
-                         "the diagonal) is exactly what is cut.")
+        g_map(sc, rec, key="g_mask", title="What the scheme keeps of G[t, k]",
+              notice="grey cells are terms the truncated gradient never sees: long-range credit (far below the "
+                     "diagonal) is exactly what is cut.")
     with b:
         sweep = compute.bias_sweep(sc)
         if sweep is None:

@@ -638,6 +638,12 @@ export default function (component) {
             (t < b ? `, ‖δ_${b}‖ = ${say(gr.node[l][b])}.` : ".");
         }
       }
+      return text + overflowAndCuts(c, a, b, ", in every layer.");
+    }
+
+    // the sentences both summaries end with: where the forward pass overflowed, where the truncation cuts
+    function overflowAndCuts(c, a, b, cutsEnd) {
+      let text = "";
       if (c.overflow >= 0) {
         text += ` The forward pass overflowed at step ${c.overflow} at this value` +
           (S.view !== S.start || b >= c.overflow ? `; the view shows the steps before it.` : ".");
@@ -646,7 +652,7 @@ export default function (component) {
         const cs = c.cuts.filter((x) => x > a && x < b).map((x) => `${x - 0.5} and ${x + 0.5}`);
         text += cs.length === 0 ? ` No truncation cut among steps ${a}–${b}.` :
           ` Truncation cuts the path back between steps ${cs.slice(0, 5).join(", ")}` +
-          (cs.length > 5 ? ` and ${cs.length - 5} more places` : "") + ", in every layer.";
+          (cs.length > 5 ? ` and ${cs.length - 5} more places` : "") + cutsEnd;
       }
       return text;
     }
@@ -667,16 +673,7 @@ export default function (component) {
           `; ‖δ_${t}‖ = ${say(c.delta[t])} at the newest step` +
           (t < b ? `, ‖δ_${b}‖ = ${say(c.delta[b])} at the last.` : ".");
       }
-      if (c.overflow >= 0) {
-        text += ` The forward pass overflowed at step ${c.overflow} at this value` +
-          (S.view !== S.start || b >= c.overflow ? `; the view shows the steps before it.` : ".");
-      }
-      if (scheme) {
-        const cs = c.cuts.filter((x) => x > a && x < b).map((x) => `${x - 0.5} and ${x + 0.5}`);
-        text += cs.length === 0 ? ` No truncation cut among steps ${a}–${b}.` :
-          ` Truncation cuts the path back between steps ${cs.slice(0, 5).join(", ")}` +
-          (cs.length > 5 ? ` and ${cs.length - 5} more places.` : ".");
-      }
+      text += overflowAndCuts(c, a, b, ".");
       if (S.unit !== null) text += ` Nodes coloured by unit ${S.unit}'s |δ_t,${S.unit}|.`;
       return text;
     }
