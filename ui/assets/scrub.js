@@ -37,6 +37,16 @@ function ramp(colors, u) {
   return `rgb(${c(1)},${c(3)},${c(5)})`;
 }
 
+// x_t (square), y_t (diamond) and ℓ_t (triangle, orange where the step has a target) at horizontal position x:
+// the rows the one-layer graph and the stacked grid share
+function ioNodes(g, x, Y, R, f, target) {
+  el("rect", { x: x - R * 0.8, y: Y.x - R * 0.8, width: 1.6 * R, height: 1.6 * R, class: "node plain" }, g);
+  el("polygon", { points: `${x},${Y.y - R} ${x + R},${Y.y} ${x},${Y.y + R} ${x - R},${Y.y}`,
+                  class: f ? "node plain" : "node plain idle" }, g);
+  el("polygon", { points: `${x},${Y.L - R} ${x + R},${Y.L + R * 0.8} ${x - R},${Y.L + R * 0.8}`,
+                  class: f ? "node" : "node idle", fill: target ? "#e69f00" : "#ffffff" }, g);
+}
+
 function el(tag, attrs, parent) {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -363,11 +373,7 @@ export default function (component) {
       // nodes
       for (const t of ts) {
         const f = forward(t), b = backward(t);
-        el("rect", { x: X(t) - R * 0.8, y: Y.x - R * 0.8, width: 1.6 * R, height: 1.6 * R, class: "node plain" }, g);
-        el("polygon", { points: `${X(t)},${Y.y - R} ${X(t) + R},${Y.y} ${X(t)},${Y.y + R} ${X(t) - R},${Y.y}`,
-                        class: f ? "node plain" : "node plain idle" }, g);
-        el("polygon", { points: `${X(t)},${Y.L - R} ${X(t) + R},${Y.L + R * 0.8} ${X(t) - R},${Y.L + R * 0.8}`,
-                        class: f ? "node" : "node idle", fill: D.target[t] ? "#e69f00" : "#ffffff" }, g);
+        ioNodes(g, X(t), Y, R, f, D.target[t]);
         if (lstm) el("circle", { cx: X(t), cy: Y.c, r: R * 0.8, class: f ? "node plain" : "node plain idle" }, g);
         const u = (ld[t - S.view] - lo) / (hi - lo);
         const h = el("circle", {
@@ -533,11 +539,7 @@ export default function (component) {
       // nodes
       for (const t of ts) {
         const f = forward(t), b = backward(t);
-        el("rect", { x: X(t) - R * 0.8, y: Y.x - R * 0.8, width: 1.6 * R, height: 1.6 * R, class: "node plain" }, g);
-        el("polygon", { points: `${X(t)},${Y.y - R} ${X(t) + R},${Y.y} ${X(t)},${Y.y + R} ${X(t) - R},${Y.y}`,
-                        class: f ? "node plain" : "node plain idle" }, g);
-        el("polygon", { points: `${X(t)},${Y.L - R} ${X(t) + R},${Y.L + R * 0.8} ${X(t) - R},${Y.L + R * 0.8}`,
-                        class: f ? "node" : "node idle", fill: D.target[t] ? "#e69f00" : "#ffffff" }, g);
+        ioNodes(g, X(t), Y, R, f, D.target[t]);
         for (let l = 0; l < L; l++) {
           const v = gr.node[l][t], u = (log10(v) - lo) / (hi - lo);
           const h = el("circle", {
