@@ -193,6 +193,25 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def browser_cpu_s() -> dict[str, float]:
+    """CPU seconds of every live Chromium process, by scheduling policy: "load" = SCHED_IDLE (the load browser and
+    every process it forked), "sentinel" = the rest (the sentinel's and the teacher's browser). A renderer that has
+    exited is not counted: read it while the pages are open."""
+    out = {"load": 0.0, "sentinel": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if b"chromium" not in (d / "cmdline").read_bytes().split(b"\0")[0]:
+                continue
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out["load" if int(f[38]) == 5 else "sentinel"] += (int(f[11]) + int(f[12])) / tick
+    return out
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in open(f"/proc/{pid}/status"):
@@ -317,6 +336,14 @@ async def predict(page, run: Run, rec: dict, poll_ms: int) -> None:
         rec["saves"] += 1
 
 
+async def diag(page) -> dict | None:
+    """What the page shows when a step timed out (kept in the JSON)."""
+    try:
+        return await asyncio.wait_for(page.evaluate("() => window.__b && window.__b.diag()"), 30)
+    except Exception as e:  # noqa: BLE001
+        return {"unreadable": f"{type(e).__name__}"}
+
+
 async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening: asyncio.Semaphore):
     a = run.a
     rec.update(name=name, replica=None, load_s=None, moves=[], errors={}, affected=False, reconnect_s=None,
@@ -339,6 +366,7 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
         except Exception as e:  # noqa: BLE001 (any failure to open is this session's error)
             err("load-failed")
             rec["load_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            rec["load_diag"] = await diag(page)
             run.answered += 1
             return
         rec["load_s"] = round(time.monotonic() - t, 1)
@@ -349,6 +377,7 @@ async def session(name, browser, url, run: Run, rec: dict, poll_ms: int, opening
         except Exception as e:  # noqa: BLE001 (a prediction not acknowledged: an error, not a lost one)
             err("prediction-not-saved")
             rec["predict_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            rec["predict_diag"] = await diag(page)
         finally:
             run.answered += 1
         await run.revealed.wait()
@@ -580,7 +609,7 @@ async def bench(a, klass: Class):
             t_open = time.monotonic()
             for i in range(a.sessions):
                 loads.append({})
-                tasks.append(asyncio.ensure_future(session(i, lbrowser, url, run, loads[-1], 100, opening)))
+                tasks.append(asyncio.ensure_future(session(i, lbrowser, url, run, loads[-1], a.load_poll_ms, opening)))
                 await asyncio.sleep(a.ramp_s / max(a.sessions, 1))
             deadline = t_open + a.ramp_s + a.open_timeout + 30
             while time.monotonic() < deadline and sum(
@@ -612,6 +641,7 @@ async def bench(a, klass: Class):
             # steady phase
             cpu0 = {n: cpu_s(p) for n, p in klass.pids.items()}
             hcpu0, t0 = cpu_s(klass.haproxy_pid), time.monotonic()
+            bcpu0 = browser_cpu_s()
             run.phase = "steady"
             run.end = time.monotonic() + a.seconds + a.after_kill
             run.start.set()
@@ -623,6 +653,7 @@ async def bench(a, klass: Class):
             steady_s = time.monotonic() - t0
             cpu1 = {n: cpu_s(p) for n, p in klass.pids.items()}
             hcpu1 = cpu_s(klass.haproxy_pid)
+            bcpu1 = browser_cpu_s()
             steady_moves = {r["name"]: sum(1 for ph, _ in r.get("moves", []) if ph == "steady")
                             for r in loads + [sentinel]}
 
@@ -663,7 +694,8 @@ async def bench(a, klass: Class):
                 reveal_s=reveal_s, question=dict(slug=a.question, id=question.id, true_answer=question.true_answer,
                                                   page=question.path),
                 open_s=open_s, loaded=loaded, steady_s=steady_s, after_s=after_s,
-                cpu={n: cpu1[n] - cpu0[n] for n in cpu0}, haproxy_cpu=hcpu1 - hcpu0, steady_moves=steady_moves,
+                cpu={n: cpu1[n] - cpu0[n] for n in cpu0}, haproxy_cpu=hcpu1 - hcpu0,
+                browser_cpu={k: bcpu1[k] - bcpu0[k] for k in bcpu0}, steady_moves=steady_moves,
                 victim=victim, survivor=survivor, survivor_cpu_after=scpu1 - scpu0, down_seen_s=down_seen,
                 haproxy=hastat, rss_peak=rss_peak)
 
@@ -683,6 +715,8 @@ def report(a, r) -> dict:
     recovered = [s for s in affected if s.get("recovered_s") is not None]
     steady_interactions = sum(r["steady_moves"].values())
     total_cpu = sum(r["cpu"].values())
+    sent_moves = r["steady_moves"].get(sent.get("name"), 0)
+    load_moves = steady_interactions - sent_moves
     res = dict(
         sessions=a.sessions, seconds=a.seconds, after_kill_s=a.after_kill, question=r["question"], slider=SLIDER,
         think_ms=a.think_ms, kill_signal=a.kill_signal, loaded=r["loaded"], open_all_s=r["open_s"],
@@ -704,7 +738,13 @@ def report(a, r) -> dict:
                                                       for n in r["cpu"] if moves_by[n]},
             haproxy_cpu_ms_per_interaction=round(1000 * r["haproxy_cpu"] / steady_interactions, 2)
             if steady_interactions else None,
-            server_rss_peak_mb=r["rss_peak"]),
+            server_rss_peak_mb=r["rss_peak"],
+            # the browsers' side of the same phase: what 60 laptops would each spend, here all on this machine
+            load_browser_cpu_pct=round(100 * r["browser_cpu"]["load"] / r["steady_s"], 1),
+            load_browser_cpu_ms_per_interaction=round(1000 * r["browser_cpu"]["load"] / load_moves, 1)
+            if load_moves else None,
+            sentinel_browser_cpu_ms_per_interaction=round(1000 * r["browser_cpu"]["sentinel"] / sent_moves, 1)
+            if sent_moves else None),
         failover=dict(
             victim=r["victim"], survivor=r["survivor"], sessions_on_victim=len(affected),
             recovered=len(recovered), recovered_by_reload=sum(1 for s in affected if s.get("recovered_by_reload")),
@@ -753,6 +793,9 @@ def main():
     ap.add_argument("--open-concurrency", type=int, default=8)
     ap.add_argument("--open-timeout", type=int, default=300)
     ap.add_argument("--move-timeout", type=int, default=60)
+    ap.add_argument("--load-poll-ms", type=int, default=500,
+                    help="how often a load session's page checks whether its move is served (its latency is timed "
+                         "inside the page either way; 60 pages checking every 100 ms cost the browsers ~0.5 core)")
     ap.add_argument("--note", default="", help="stored in the JSON (e.g. what else ran on the machine)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_class_scale.json"))
     a = ap.parse_args()
@@ -787,6 +830,9 @@ def main():
         ("server CPU ms / interaction", f"{st['server_cpu_ms_per_interaction']}  "
                                         f"{st['server_cpu_ms_per_interaction_by_replica']}"),
         ("HAProxy CPU ms / interaction", st["haproxy_cpu_ms_per_interaction"]),
+        ("load browsers CPU % (of one core)", st["load_browser_cpu_pct"]),
+        ("browser CPU ms / interaction load|sentinel", f"{st['load_browser_cpu_ms_per_interaction']} | "
+                                                      f"{st['sentinel_browser_cpu_ms_per_interaction']}"),
         ("server RSS peak MB", st["server_rss_peak_mb"]),
         ("errors", res["errors"] or "none"),
         ("predictions acknowledged / rows / changed", f"{pr['students_acknowledged']} students, {pr['saves_acknowledged']} "
