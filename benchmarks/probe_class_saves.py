@@ -1,13 +1,15 @@
-"""A probe for a known bug (issue #15): N students save a prediction at once through HAProxy + 2 replicas; a page whose
-"Saved: ..." confirmation does not stay up is reported with the alert history it drew and the websocket messages it
-sent and received around the click (BackMsgs base64, decodable with streamlit.proto.BackMsg_pb2).
+"""A probe for a bug found and fixed in issue #15: N students save a prediction at once through HAProxy + 2 replicas;
+a page whose "Saved: ..." confirmation does not stay up is reported with the alert history it drew and the websocket
+messages it sent and received around the click (base64 protobufs: streamlit.proto.BackMsg_pb2 / ForwardMsg_pb2).
 
     python3 benchmarks/probe_class_saves.py [N=16]      # writes /tmp/probe_class_saves.json
 
-Found with it (session 9): the student page's reveal-watching timer (ui/predict.py, st.fragment(run_every=3 s))
-sends its auto rerun within ~0.25 s of the form's submit; the run that follows removes the "Saved" box (the store
-has the row). With the timer disabled, 15/16 pages passed; the 16th is a second, undiagnosed kind (the number
-input cannot be filled for 30 s).
+What it found (session 10): a student page's reveal watch is a timer fragment (ui/predict.py). A timer run that the
+browser sent while a save was on its way ran after the save's full run, and was applied at the place the fragment
+had before it. That place had moved by one element (the "Saved" box drawn above it, or "Connecting…" gone), so the
+timer's run replaced the "Saved" box (3 to 5 of 16 pages) or the whole form (the number input that could not be
+filled, 1 of 16). With the panel in one container, the fragment keeps its place: 16 of 16 pages keep their box.
+tests/browser/test_class_question_browser.py checks that place in every state of the panel.
 """
 import asyncio
 import json
@@ -32,7 +34,9 @@ WSLOG = r"""(() => {
   window.WebSocket = class extends NativeWS {
     constructor(url, p) { super(url, p);
       if (!String(url).includes('_stcore/stream')) return;
-      this.addEventListener('message', (ev) => { const f = fields(ev.data); if (!f.some(x => x.startsWith('3:'))) L.push([Math.round(performance.now()), 'in', f.join(' ')]); });
+      L.push([Math.round(performance.now()), 'open', String(url)]);
+      this.addEventListener('close', (ev) => L.push([Math.round(performance.now()), 'close', String(ev.code)]));
+      this.addEventListener('message', (ev) => { const f = fields(ev.data); if (!f.some(x => x.startsWith('3:'))) { const u = new Uint8Array(ev.data); L.push([Math.round(performance.now()), 'in', f.join(' '), u.length < 4000 ? btoa(String.fromCharCode(...u)) : '']); } });
       const send = this.send.bind(this);
       this.send = (d) => { let b = d instanceof ArrayBuffer ? new Uint8Array(d) : (ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null);
         L.push([Math.round(performance.now()), 'out', b ? btoa(String.fromCharCode(...b)) : String(d).slice(0, 40)]); return send(d); };
@@ -70,7 +74,7 @@ async def one(browser, url, name, out, run):
         rec["err"] = str(e).splitlines()[0][:100]
         rec["clicks"] = clicks
         rec["history"] = await page.evaluate("window.__saves")
-        rec["ws"] = [x for x in await page.evaluate("window.__ws") if x[0] > (clicks[0][0] - 3000 if clicks else 15000)][:60]
+        rec["ws"] = [x for x in await page.evaluate("window.__ws") if x[0] > (clicks[0][0] - 3000 if clicks else 0)][:400]
         pass
     out.append(rec)
     await ctx.close()

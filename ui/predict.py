@@ -85,8 +85,12 @@ def question_box() -> bool:
             st.fragment(run_every=TEACHER_EVERY_S)(_teacher_panel)(qid, key, spec)
         else:
             # the form is drawn in the page's run, so no timer redraws it while a student types; a small fragment
-            # only watches for the teacher's reveal, close or reopen and then reruns the page
-            _student_panel(q, spec)
+            # only watches for the teacher's reveal, close or reopen and then reruns the page. The panel is one
+            # container, so the fragment keeps its place whatever the panel draws: a timer run queued before a
+            # full run is still applied at the fragment's old place, and there it replaced the "Saved" box or
+            # the form (benchmarks/probe_class_saves.py).
+            with st.container(key="class_student_panel"):
+                _student_panel(q, spec)
             every = REVEALED_EVERY_S if q.state == "revealed" else STUDENT_EVERY_S
             st.fragment(run_every=every)(_watch)(qid, q.state)
     return not teacher and q.state != "revealed"

@@ -2,6 +2,7 @@
 teacher opens a question from the classroom page; students open its link (without the teacher key), see the
 question and not the charts, predict, and one changes their mind; the teacher's count follows live; the reveal
 shows every student the charts, the class histogram and the true value; the CSV export holds every prediction."""
+import base64
 import csv
 import io
 import re
@@ -105,3 +106,67 @@ def test_a_teacher_and_three_students_predict_then_reveal(server, page, browser)
     shot(students[0][1], "41-class-question-revealed")
     for ctx, _ in students:
         ctx.close()
+
+
+
+# Keeps every message the server sends the page (the protobuf bytes, base64), for the test below to decode.
+RECORD_FORWARD_MSGS = r"""(() => {
+  const Native = window.WebSocket;
+  window.__in = [];
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (!String(url).includes('_stcore/stream')) return;
+      this.addEventListener('message', (ev) => {
+        if (ev.data instanceof ArrayBuffer && ev.data.byteLength < 20000)
+          window.__in.push(btoa(String.fromCharCode(...new Uint8Array(ev.data))));
+      });
+    }
+  };
+})();"""
+
+
+def fragment_places(pg) -> set[tuple[str, tuple[int, ...]]]:
+    """(fragment id, delta path) of every fragment block the server has drawn on the page."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    places = set()
+    for b64 in pg.evaluate("window.__in"):
+        m = ForwardMsg()
+        m.ParseFromString(base64.b64decode(b64))
+        if m.WhichOneof("type") == "delta" and m.delta.fragment_id and m.delta.WhichOneof("type") == "add_block":
+            places.add((m.delta.fragment_id, tuple(m.metadata.delta_path)))
+    return places
+
+
+def test_the_reveal_watch_keeps_its_place_whatever_the_panel_draws(server, page, browser):
+    """A student's page watches for the reveal with a timer fragment. A timer run that was queued before a full run
+    (a save) is applied at the place the fragment had before that run: when the panel above it drew one element
+    more or less (the "Saved" box, "Connecting…"), that place held the "Saved" box or the form, and the timer's run
+    replaced it (on a busy server, 2 to 5 of 16 pages saving at once: benchmarks/probe_class_saves.py). So the
+    fragment must have one place, and one id, in every state of the panel."""
+    page.goto(f"{server}/Classroom")
+    wait_idle(page)
+    page.locator(f".st-key-question_{Q.slug} button").click()
+    page.wait_for_url(re.compile(r"Vanishing_and_exploding\?.*q=.*qt="), timeout=60_000)
+    wait_idle(page)
+    link = page.locator("[data-testid=stCode]").filter(has_text="q=").last.inner_text().strip()
+    if not link.startswith("http"):
+        link = server + "/" + link.lstrip("/")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx.add_init_script(RECORD_FORWARD_MSGS)
+    pg = ctx.new_page()
+    pg.goto(link)
+    pg.get_by_text("Save my prediction").wait_for(timeout=30_000)
+    wait_idle(pg)
+    pg.get_by_role("button", name="Save my prediction").click()     # nothing chosen: a warning instead
+    pg.get_by_text("Choose or type a prediction first.").wait_for(timeout=30_000)
+    for value in (25, 35):                                            # a save, and a change of mind
+        pg.get_by_label(re.compile("Your prediction")).fill(str(value))
+        pg.get_by_role("button", name="Save my prediction").click()
+        saved = pg.get_by_text(re.compile(rf"Saved: {value} steps"))
+        saved.wait_for(timeout=30_000)
+        pg.wait_for_timeout(3_500)                                    # one tick of the timer at least
+        assert saved.count() == 1 and pg.get_by_role("button", name="Save my prediction").count() == 1
+    places = fragment_places(pg)
+    assert len(places) == 1, places
+    ctx.close()
