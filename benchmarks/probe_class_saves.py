@@ -74,6 +74,11 @@ async def one(browser, url, name, out, run):
         rec["err"] = str(e).splitlines()[0][:100]
         rec["clicks"] = clicks
         rec["history"] = await page.evaluate("window.__saves")
+        rec["page"] = await page.evaluate("""() => { const a = document.querySelector('[data-testid=stApp]');
+          const i = [...document.querySelectorAll('[data-testid=stNumberInput] input')];
+          return {inputs: i.map(x => ({disabled: x.disabled, w: x.getBoundingClientRect().width, value: x.value})),
+                  connection: a && a.getAttribute('data-test-connection-state'), script: a && a.getAttribute('data-test-script-state'),
+                  asks: window.__bpttAsks || 0, stale: document.querySelectorAll('[data-stale=true]').length}; }""")
         rec["ws"] = [x for x in await page.evaluate("window.__ws") if x[0] > (clicks[0][0] - 3000 if clicks else 0)][:400]
         pass
     out.append(rec)
@@ -93,7 +98,7 @@ async def main():
         print(f"{len(out) - len(bad)}/{len(out)} ok")
         json.dump(bad, open("/tmp/probe_class_saves.json", "w"))
         for r in bad:
-            print(r["name"], r["err"])
+            print(r["name"], r["err"], r.get("page"))
         print("rows", len(q.answers()))
     finally:
         klass.stop()

@@ -35,6 +35,7 @@ def lesson(file: str, idea: str):
     title = page.title
     st.set_page_config(page_title=title if page.slug == "" else f"{title} · BPTT Explorer", page_icon=FAVICON,
                        layout="wide")
+    predict.run_mark("start")               # on a class question's page only: see run_mark
     st.title(title)
     st.markdown(idea)
     # The link's notice is placed here but filled at the end: pages read their own settings (lab, race, cliff,
@@ -52,6 +53,7 @@ def lesson(file: str, idea: str):
                     icon=":material/visibility_off:")
             link_notice.notices(notes, complete=True)
             classroom.teacher_panel()      # as after the reveal (its code box's script loads now, not then)
+            predict.run_mark("end")
             # the URL is left as the link wrote it: the page's own settings (not read while hidden) stay in it
             st.stop()
         yield sc
@@ -66,6 +68,7 @@ def lesson(file: str, idea: str):
     link_notice.notices(notes, complete=complete)
     classroom.teacher_panel()
     url_state.write_url()
+    predict.run_mark("end")
 
 
 def _slug(s: str) -> str:

@@ -51,10 +51,34 @@ def _unavailable(e: StoreUnavailable, teacher: bool):
 
 
 def student_id() -> str | None:
-    """This browser's id (None on the very first run of a page, until the browser has sent it)."""
+    """This browser's id (None on the very first run of a page, until the browser has sent it). The component also
+    watches that each run of the page arrives to its end (`run_mark`; ui/assets/student_id.js)."""
     known = (st.session_state.get("student_id_box") or {}).get("id")
-    _student_id(key="student_id_box", data=known or "", default={"id": None}, on_id_change=lambda: None)
+    _student_id(key="student_id_box", data=known or "", default={"id": None}, on_id_change=lambda: None,
+                on_redraw_change=_redraw_asked)
     return known
+
+
+def _redraw_asked():
+    log.info("a student's page asked for its view again: the end of its last run did not arrive")
+
+
+def run_mark(where: str):
+    """An empty mark, first ("start") and last ("end") on a class question's page, with the run's number. Under
+    load a Streamlit race can drop the end of a full run: a timer's fragment run that starts as the full run ends
+    takes its place, and the full run's last messages never reach the page (its form half drawn, nothing to redraw
+    it: 1 of 16 students saving at once, benchmarks/probe_class_saves.py). A student's browser that sees a run's
+    start without its end asks for the run again (ui/assets/student_id.js)."""
+    if not url_state.meta(QUESTION):
+        return
+    ss = st.session_state
+    if where == "start":
+        ss["class_page_run"] = ss.get("class_page_run", 0) + 1
+        # the marks take no room (an empty element still gets the column's gap); a <style>-only st.html takes none
+        st.html('<style>div[data-testid="stElementContainer"]:has(> div .bptt-run-start, > div .bptt-run-end) '
+                '{display: none;}</style>')
+    st.markdown(f'<span class="bptt-run-{where} bptt-run-{where}-{ss.get("class_page_run", 0)}"></span>',
+                unsafe_allow_html=True)
 
 
 def question_box() -> bool:

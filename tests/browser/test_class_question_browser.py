@@ -14,6 +14,18 @@ from ui.class_questions import BY_SLUG_Q
 Q = BY_SLUG_Q["lag-1e-3"]                     # a number question on lesson 3: the true answer is a lag
 
 
+def open_as_teacher(page, server) -> str:
+    """Open Q from the classroom page as its teacher; the students' link."""
+    page.goto(f"{server}/Classroom")
+    wait_idle(page)
+    page.locator(f".st-key-question_{Q.slug} button").click()
+    page.wait_for_url(re.compile(r"Vanishing_and_exploding\?.*q=.*qt="), timeout=60_000)
+    wait_idle(page)
+    link = page.locator("[data-testid=stCode]").filter(has_text="q=").last.inner_text().strip()
+    assert "qt=" not in link and "q=" in link
+    return link if link.startswith("http") else server + "/" + link.lstrip("/")
+
+
 def student(browser, link):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
     pg = ctx.new_page()
@@ -144,14 +156,7 @@ def test_the_reveal_watch_keeps_its_place_whatever_the_panel_draws(server, page,
     more or less (the "Saved" box, "Connecting…"), that place held the "Saved" box or the form, and the timer's run
     replaced it (on a busy server, 2 to 5 of 16 pages saving at once: benchmarks/probe_class_saves.py). So the
     fragment must have one place, and one id, in every state of the panel."""
-    page.goto(f"{server}/Classroom")
-    wait_idle(page)
-    page.locator(f".st-key-question_{Q.slug} button").click()
-    page.wait_for_url(re.compile(r"Vanishing_and_exploding\?.*q=.*qt="), timeout=60_000)
-    wait_idle(page)
-    link = page.locator("[data-testid=stCode]").filter(has_text="q=").last.inner_text().strip()
-    if not link.startswith("http"):
-        link = server + "/" + link.lstrip("/")
+    link = open_as_teacher(page, server)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
     ctx.add_init_script(RECORD_FORWARD_MSGS)
     pg = ctx.new_page()
@@ -169,4 +174,96 @@ def test_the_reveal_watch_keeps_its_place_whatever_the_panel_draws(server, page,
         assert saved.count() == 1 and pg.get_by_role("button", name="Save my prediction").count() == 1
     places = fragment_places(pg)
     assert len(places) == 1, places
+    ctx.close()
+
+
+# Drops the end of one full run as the Streamlit race does under load: a timer's fragment run that starts as a full
+# run finishes takes its place, and the full run's last messages (its end, and the message that restarts the
+# reveal watch's timer among them) never reach the page; the fragment run's do. Once armed, the next message that
+# holds the text window.__cutAfter passes, every later one of that run is dropped, and in place of its end the page
+# gets the messages of its last timer run again. The page is left as the race leaves it: idle, half of the new run
+# drawn over the last one, and no timer.
+CUT_A_RUN = r"""(() => {
+  const Native = window.WebSocket;
+  window.__cut = null; window.__dropped = 0; window.__sent = 0; window.__replayed = 0;
+  const fields = (b) => { let i = 0; const out = [];
+    const varint = () => { let x = 0, sh = 0, c; do { c = b[i++]; x += (c & 0x7f) * 2 ** sh; sh += 7; } while (c & 0x80); return x; };
+    while (i < b.length && out.length < 4) { const tag = varint(), f = Math.floor(tag / 8), w = tag % 8;
+      if (w === 0) varint(); else if (w === 2) { const n = varint(); i += n; } else if (w === 1) i += 8; else if (w === 5) i += 4; else break;
+      out.push(f); }
+    return out; };
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      this.__stream = String(url).includes('_stcore/stream');
+      this.__handlers = []; this.__run = [];            // the messages since the page last sent one: its last run
+      if (!this.__stream) return;
+      const send = this.send.bind(this);
+      this.send = (data) => { send(data); if (!window.__cut) { this.__run = []; window.__sent += 1; } };
+    }
+    __drop(ev) {
+      if (!(ev.data instanceof ArrayBuffer)) return false;
+      const b = new Uint8Array(ev.data);
+      if (!window.__cut) { this.__run.push(ev.data); return false; }
+      if (window.__cut === 'armed') {
+        if (new TextDecoder('latin1').decode(b).includes(window.__cutAfter)) window.__cut = 'cutting';
+        return false;
+      }
+      window.__dropped += 1;
+      if (fields(b).includes(6)) {                     // the run's end (ForwardMsg.script_finished): the timer run's instead
+        const replay = this.__run;
+        window.__cut = 'replaying';
+        setTimeout(() => {
+          for (const data of replay) for (const fn of this.__handlers) fn.call(this, new MessageEvent('message', {data}));
+          window.__replayed = replay.length; window.__cut = null;
+        }, 0);
+      }
+      return true;
+    }
+    addEventListener(type, fn, opts) {
+      if (type !== 'message' || !this.__stream) return super.addEventListener(type, fn, opts);
+      this.__handlers.push(fn);
+      return super.addEventListener(type, (ev) => { if (!this.__drop(ev)) fn.call(this, ev); }, opts);
+    }
+    set onmessage(fn) {
+      if (this.__stream && fn) this.__handlers.push(fn);
+      super.onmessage = this.__stream && fn ? (ev) => { if (!this.__drop(ev)) fn.call(this, ev); } : fn;
+    }
+    get onmessage() { return super.onmessage; }
+  };
+})();"""
+
+
+def test_a_page_whose_run_lost_its_end_asks_for_it_again(server, page, browser):
+    """The end of a save's run is lost (CUT_A_RUN), once early (the whole panel) and once after the student-id
+    component (the form): the page notices within seconds that its last run has a start and no end, and asks for
+    the run again; the panel comes back whole, with the saved prediction."""
+    link = open_as_teacher(page, server)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx.add_init_script(CUT_A_RUN)
+    pg = ctx.new_page()
+    pg.goto(link)
+    pg.get_by_text("Save my prediction").wait_for(timeout=30_000)
+    wait_idle(pg)
+    # cut after the run's start mark (the whole panel lost), then after the student-id component (the form lost)
+    for value, after in ((25, "bptt-run-start-"), (35, "bptt_student_id")):
+        sent = pg.evaluate("window.__sent")
+        pg.wait_for_function(f"window.__sent > {sent}", timeout=15_000)   # the timer has sent: its message is last
+        pg.get_by_label(re.compile("Your prediction")).fill(str(value))
+        pg.evaluate(f"window.__cutAfter = {after!r}; window.__cut = 'armed'; window.__dropped = window.__replayed = 0")
+        pg.get_by_role("button", name="Save my prediction").click()
+        pg.wait_for_function("window.__cut === null && window.__dropped > 0 && window.__replayed > 0",
+                             timeout=30_000)                          # the save's run, cut
+        marks = pg.evaluate("() => [...document.querySelectorAll('.bptt-run-start, .bptt-run-end')].map(e => e.className)"
+                            " + ' ' + [window.__dropped, window.__replayed, window.__sent]")
+        start = re.search(r"bptt-run-start-(\d+)", marks).group(1)
+        assert f"bptt-run-end-{start}" not in marks, marks                # a start without its end
+        try:   # its browser notices within seconds and asks for the run again: the panel is whole, with the save
+            pg.get_by_text(re.compile(rf"Your prediction:\s*{value} steps")).wait_for(timeout=20_000)
+            pg.get_by_role("button", name="Save my prediction").wait_for(timeout=5_000)
+        except Exception:
+            shot(pg, "45-class-question-run-cut")
+            raise
+        wait_idle(pg)
+    assert pg.locator(".bptt-run-end").count() == 1
     ctx.close()
