@@ -72,6 +72,7 @@ async def one(browser, url, name, out, run):
     except Exception as e:
         rec["ok"] = False
         rec["err"] = str(e).splitlines()[0][:100]
+        rec["call_log"] = str(e).splitlines()[1:40]
         rec["clicks"] = clicks
         rec["history"] = await page.evaluate("window.__saves")
         rec["page"] = await page.evaluate("""() => { const a = document.querySelector('[data-testid=stApp]');
