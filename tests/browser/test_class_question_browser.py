@@ -26,8 +26,10 @@ def open_as_teacher(page, server) -> str:
     return link if link.startswith("http") else server + "/" + link.lstrip("/")
 
 
-def student(browser, link):
+def student(browser, link, init_script: str | None = None):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    if init_script:
+        ctx.add_init_script(init_script)
     pg = ctx.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -157,12 +159,7 @@ def test_the_reveal_watch_keeps_its_place_whatever_the_panel_draws(server, page,
     replaced it (on a busy server, 2 to 5 of 16 pages saving at once: benchmarks/probe_class_saves.py). So the
     fragment must have one place, and one id, in every state of the panel."""
     link = open_as_teacher(page, server)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    ctx.add_init_script(RECORD_FORWARD_MSGS)
-    pg = ctx.new_page()
-    pg.goto(link)
-    pg.get_by_text("Save my prediction").wait_for(timeout=30_000)
-    wait_idle(pg)
+    ctx, pg = student(browser, link, RECORD_FORWARD_MSGS)
     pg.get_by_role("button", name="Save my prediction").click()     # nothing chosen: a warning instead
     pg.get_by_text("Choose or type a prediction first.").wait_for(timeout=30_000)
     for value in (25, 35):                                            # a save, and a change of mind
@@ -239,12 +236,7 @@ def test_a_page_whose_run_lost_its_end_asks_for_it_again(server, page, browser):
     component (the form): the page notices within seconds that its last run has a start and no end, and asks for
     the run again; the panel comes back whole, with the saved prediction."""
     link = open_as_teacher(page, server)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
-    ctx.add_init_script(CUT_A_RUN)
-    pg = ctx.new_page()
-    pg.goto(link)
-    pg.get_by_text("Save my prediction").wait_for(timeout=30_000)
-    wait_idle(pg)
+    ctx, pg = student(browser, link, CUT_A_RUN)
     # cut after the run's start mark (the whole panel lost), then after the student-id component (the form lost)
     for value, after in ((25, "bptt-run-start-"), (35, "bptt_student_id")):
         sent = pg.evaluate("window.__sent")
