@@ -170,6 +170,16 @@ def test_an_error_in_a_step_or_in_the_fragment_becomes_a_message():
     assert [e.value for e in at.error] == ["The demo stopped on an error (ValueError: no chart). Press ↺ reset."]
 
 
+def test_a_failed_steps_message_moves_nothing_below_it():
+    # A fragment's timer run that was queued before a full run is applied at the place the fragment had: the
+    # step's message must take a place that is there (empty) without it, or it would shift the fragment down.
+    at = open_live("raise")
+    before = list(at.main.children)
+    button(at, "▶| step").click().run()
+    assert at.error[0].value == "That update failed (RuntimeError: boom). Press ↺ reset."
+    assert list(at.main.children) == before
+
+
 def test_a_page_without_a_step_has_no_step_button():
     def page():
         from ui import live

@@ -125,8 +125,11 @@ def controls(key: str, run: LiveRun, *, play_label: str = "▶ play", pause_labe
     def reset():
         ss.pop(key, None)
 
+    # One element here whether or not a step failed, so the fragments below keep their place in the page (a timer
+    # run queued before a full run is applied at the place its fragment had: see ui/predict.py's student panel).
+    error_slot = st.empty()
     if key + "_error" in ss:
-        st.error(ss.pop(key + "_error"), icon=":material/error:")
+        error_slot.error(ss.pop(key + "_error"), icon=":material/error:")
     buttons = [(play_label, play, dict(disabled=run.playing or bool(run.over), type="primary", key=f"{key}_play")),
                (pause_label, pause, dict(disabled=not run.playing, key=f"{key}_pause"))]
     if on_step is not None:
