@@ -16,7 +16,7 @@ runs after both: 124 of 128 pages kept their box (README, "Run it for a lecture 
 
 Session 11, on a new machine: 2 to 15 of 16 pages failed, nearly all because the number box was not there 30 s
 after the Save button. It comes last (its code, like the scale's Plotly and table code, loads on first use, and the
-browser draws it once the Plotly code is compiled: ~1 s on a page alone, 29 s median with 16 pages on 2 cores), so
+browser draws it after compiling the Plotly code fetched at the same moment: ~1 s on a page alone, 29 s median with 16 pages on 2 cores), so
 the probe now waits up to 120 s for the box and counts the two failures apart.
 """
 import asyncio
