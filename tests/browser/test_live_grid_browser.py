@@ -252,3 +252,30 @@ def test_the_step_through_fills_whole_columns_of_the_grid(server, page):
     assert page.locator(".bptt-scrub .eqline").inner_text().startswith("backward step 29, layer 1:")
     assert page.locator(".bptt-scrub line.active-edge").count() == 1
     assert_no_problem(page)
+
+
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('.bptt-scrub .view.graph svg:not(.overview) text.legend')]
+    .map(t => [t.textContent, t.getBoundingClientRect()]);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, p] = boxes[i], [b, q] = boxes[j];
+    const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+    if (w > 1 && h > 1) out.push([a, b, Math.round(h)]);
+  }
+  return [boxes.length, out];
+}"""
+
+
+@pytest.mark.parametrize("query", ["T=30", "T=30&proj=1", "layers=3", "layers=3&proj=1"])
+def test_no_two_words_of_the_graphs_legend_overlap(server, page, query):
+    """The legend beside the live graph (the colour bar's ticks, its title, the edge key's lines and values) in
+    normal and projector mode, one layer and three: no two of its texts share pixels."""
+    page.goto(f"{server}/Unrolled_graph?{query}")
+    wait_idle(page)
+    n, overlaps = page.evaluate(OVERLAPS)
+    assert n >= 6, "the legend is drawn"
+    assert not overlaps, overlaps
+    if query.endswith("proj=1"):
+        shot(page, f"live_legend_{query.replace('&', '_').replace('=', '')}")
+    assert_no_problem(page)

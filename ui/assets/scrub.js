@@ -392,7 +392,7 @@ export default function (component) {
         el("text", { x: X(t), y: Hpx - 8, class: "tick" + (t === S.step ? " cursor" : "") }, g).textContent = t;
       }
       legend(lo, hi, elo, ehi, S.unit === null ? "h_t: ‖δ_t‖" : `h_t: |δ_t,${S.unit}|`,
-             ["edge: gradient", "carried back (log)"]);
+             ["edge: gradient", "carried back (log)"], big ? 21 : 17);
       // the equation of the step being computed (stepping through), else of the clicked step, with its numbers
       eq.innerHTML = "";
       const line = document.createElement("div");
@@ -447,7 +447,7 @@ export default function (component) {
     function legend(lo, hi, elo, ehi, title, words, gap = 15) {
       const lg = el("g", { transform: `translate(${Wpx - right + 22}, ${top})` }, svg);
       el("text", { x: 0, y: 0, class: "legend" }, lg).textContent = title;
-      const Lh = rowH * rows.length - 72 - (words.length - 2) * gap - 5 * (gap - 15);
+      const Lh = rowH * rows.length - 75 - (words.length - 2) * gap - 5 * (gap - 15);
       for (let k = 0; k < 40; k++) el("rect", { x: 0, y: 20 + Lh * (1 - (k + 1) / 40), width: 14, height: Lh / 40 + 0.5,
                                                  fill: ramp(VIRIDIS, k / 39) }, lg);
       for (const [d, txt] of logTicks(lo, hi, 4)) {
@@ -455,7 +455,7 @@ export default function (component) {
       }
       // (below the colour bar's lowest tick, which sits at Lh + 25)
       words.forEach((w, k) => { el("text", { x: 0, y: Lh + 42 + k * gap, class: "legend" }, lg).textContent = w; });
-      const y0 = Lh + 42 + (words.length - 1) * gap + 11 + (gap - 15), y1 = y0 + 14 + (gap - 15);
+      const y0 = Lh + 42 + (words.length - 1) * gap + 11 + (gap - 15), y1 = y0 + 17 + (gap - 15);    // (17: a value's superscripts reach above its line)
       el("line", { x1: 0, y1: y0, x2: 50, y2: y0, stroke: BLUES[5], "stroke-width": 9 }, lg);
       el("text", { x: 56, y: y0 + 4, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
       el("line", { x1: 0, y1, x2: 50, y2: y1, stroke: BLUES[0], "stroke-width": 2 }, lg);
