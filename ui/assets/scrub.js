@@ -455,7 +455,8 @@ export default function (component) {
       }
       // (below the colour bar's lowest tick, which sits at Lh + 25)
       words.forEach((w, k) => { el("text", { x: 0, y: Lh + 42 + k * gap, class: "legend" }, lg).textContent = w; });
-      const y0 = Lh + 42 + (words.length - 1) * gap + 11 + (gap - 15), y1 = y0 + 17 + (gap - 15);    // (17: a value's superscripts reach above its line)
+      // (the second value 17 px lower: a value's superscripts reach above its line)
+      const y0 = Lh + 42 + (words.length - 1) * gap + 11 + (gap - 15), y1 = y0 + 17 + (gap - 15);
       el("line", { x1: 0, y1: y0, x2: 50, y2: y0, stroke: BLUES[5], "stroke-width": 9 }, lg);
       el("text", { x: 56, y: y0 + 4, class: "legend" }, lg).textContent = fmt(Math.pow(10, ehi));
       el("line", { x1: 0, y1, x2: 50, y2: y1, stroke: BLUES[0], "stroke-width": 2 }, lg);
