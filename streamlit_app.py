@@ -28,12 +28,12 @@ with lesson(__file__, "A recurrent network applies the **same weights at every s
             "lesson redraws at once, and the page's address always holds your exact settings.") as sc:
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.markdown("#### The backward pass in one line")
+        st.markdown("## The backward pass in one line")
         st.latex(r"\delta_t = \frac{\partial L}{\partial h_t} = W_{hy}^{\top}\frac{\partial \ell_t}{\partial y_t}"
                  r" + J_{t+1}^{\top}\,\delta_{t+1},\qquad \delta_T = 0")
         st.latex(r"\frac{\partial L}{\partial W_{hh}} = \sum_t \big(\varphi'(a_t)\odot\delta_t\big)\,h_{t-1}^{\top},"
                  r"\qquad \frac{\partial h_t}{\partial h_k} = J_t J_{t-1}\cdots J_{k+1}")
-        st.markdown(f"#### The selected cell: `{sc.cell}`")
+        st.markdown(f"## The selected cell: `{sc.cell}`")
         for eq in CELL_EQUATIONS[sc.cell]:
             st.latex(eq)
         st.caption("Steps are t = 0 … T − 1, as the engine's arrays are; h₋₁ is the initial state. "
@@ -49,7 +49,7 @@ with lesson(__file__, "A recurrent network applies the **same weights at every s
         st.caption("Running it yourself: `streamlit run` takes port 8501, or silently 8502, 8503, … when that one is "
                    "busy, so the address to open and to share is the one it printed. " + who)
     with right:
-        st.markdown("#### Lessons")
+        st.markdown("## Lessons")
         for page in LESSONS + (CLASSROOM,):
             st.page_link(page.path, label=page.label, icon=page.icon)
             st.caption(page.blurb.format(n=len(PRESETS)))

@@ -54,6 +54,7 @@ with lesson(__file__, "Unrolled over time, a recurrent network is a very deep fe
     T = sc.T
     width = min(T, 30)
     stacked = sc.layers > 1
+    st.markdown("## Both passes on the graph, live")
     st.latex(STACKED_LATEX if stacked else
              r"\delta_t = W_{hy}^{\top}\,\frac{\partial \ell_t}{\partial y_t} + J_{t+1}^{\top}\,\delta_{t+1},"
              r"\qquad J_{t+1} = \frac{\partial h_{t+1}}{\partial h_t},\qquad \delta_T = 0")

@@ -18,7 +18,7 @@ def depth_section(sc, rec, proj):
     """L > 1: log10 ‖δ_t^(l)‖ over layers × time with the shortest-path lengths drawn on it, and the last loss's
     gradient against the lag, one line per layer."""
     L, T = sc.layers, sc.T
-    st.markdown(f"### Through time and depth: {L} stacked layers")
+    st.markdown(f"## Through time and depth: {L} stacked layers")
     st.caption(f"Layer l reads h_t^(l−1) (layer 0 reads x_t) and the readout reads the top layer, l = {L - 1}: "
                "δ reaches h_t^(l) from the layer above at the same step and from step t + 1 of its own layer. The "
                "live view above and the charts after this section show the top layer's numbers.")
@@ -50,12 +50,13 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
     rec = compute.record(sc)
     overflow_notes(rec)
     proj = url_state.projector()
-    st.markdown("#### Drag the scale: ‖δ_t‖ redrawn live")
+    st.markdown("## Drag the scale: ‖δ_t‖ redrawn live")
     live_view(sc, ("delta",), key="live_flow")
     st.caption("**What to notice:** below a scale of 1 the line tilts down going back in time (vanishing), above "
                "it tilts up (exploding); the charts below follow when you release the knob.")
     if sc.layers > 1:
         depth_section(sc, rec, proj)
+        st.markdown("## The top layer, step by step and unit by unit")
     a, b = st.columns(2, gap="large")
     fig, df = gf.delta_norms(rec, projector=proj)
     chart(fig, df, key="delta_norms", where=a, title="‖δ_t‖ over time",
@@ -75,7 +76,7 @@ with lesson(__file__, "The gradient of a recurrent network is a sum over time. E
             map_sc = replace(sc, target=sc.target.replace("last_", "every_")) if every else sc
         al = compute.all_losses(map_sc)
         if al is None:
-            st.markdown("#### Temporal contributions G[t, k]")
+            st.markdown("### Temporal contributions G[t, k]")
             quadratic_notice(compute.quadratic_cost(sc), compute.WORK)
             conn = ex.loss_connectivity(rec.trace)
         else:

@@ -17,7 +17,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     overflow_notes(rec)
     proj = url_state.projector()
     jp, sp = compute.jacobians(sc)
-    st.markdown("#### Drag the scale across 1")
+    st.markdown("## Drag the scale across 1")
     live_view(sc, ("lags", "eigen"), key="live_vanishing")
     st.caption("**What to notice:** as the eigenvalues cross the unit circle the measured line turns from falling to "
                "rising" + (", always under the red bound line" if sc.cell == "rnn" else "") +
@@ -48,7 +48,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
     with st.spinner("Computing the phase map…"):
         phase = compute.phase(sc)
     if phase is None:
-        st.markdown(f"#### Phase map: {kind} of W_hh against lag")
+        st.markdown(f"### Phase map: {kind} of W_hh against lag")
         st.info(f"Skipped at this size: {n_scales} scales × even {compute.PHASE_MIN_T} steps of a "
                 f"{sc.cell.upper()} with H = {sc.hidden} would take more than {compute.PHASE_WORK:.1e} multiply-adds "
                 f"(about {wb.seconds(compute.PHASE_WORK):.1g} s). Lower H to see it.", icon=":material/timer:")
@@ -64,7 +64,7 @@ with lesson(__file__, "∂h_t/∂h_(t−ℓ) is a product of ℓ Jacobians "
                      + (f" (drawn over the first {phase_T} steps, {n_scales} scales: the work budget)."
                         if sc.T > phase_T else "."))
 
-    st.markdown("### The cliff: why exploding gradients need clipping")
+    st.markdown("## The cliff: why exploding gradients need clipping")
     st.latex(r"x_t = w\,\sigma(x_{t-1}) + b,\quad x_0 = 0.5,\qquad E(w,b) = (\sigma(x_{50}) - 0.7)^2")
     w0, b0, lr, n, clip = (url_state.widget(p, c) for p, c in zip(params.CLIFF, st.columns(5), strict=True))
     w, bgrid, E = compute.cliff_surface()

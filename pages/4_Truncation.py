@@ -36,7 +36,7 @@ def chosen_k_charts(sc, K: int, width: int):
     """The chosen K where it acts: the cut graph and the G map under TBPTT(K, K), on the section's one layer."""
     sk = replace(sc, layers=1, scheme="tbptt", k1=K, k2=K)
     rk = compute.record(sk)
-    st.markdown(f"#### The chosen K on the graph: TBPTT({sk.k1}, {sk.k2})")
+    st.markdown(f"### The chosen K on the graph: TBPTT({sk.k1}, {sk.k2})")
     left, right = st.columns(2, gap="large")
     with left:
         fig, df = unrolled_graph(rk, start=sc.T - width, stop=sc.T, projector=url_state.projector(), animate=False)
@@ -76,12 +76,13 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
     width = min(sc.T, 30)
     if sc.scheme != "full":
         knob = "k2" if sc.scheme == "tbptt" else "keep_prob"
-        st.markdown("#### Drag " + ("k2" if knob == "k2" else "π") + ": what the scheme cuts, live")
+        st.markdown("## Drag " + ("k2" if knob == "k2" else "π") + ": what the scheme cuts, live")
         live = live_view(sc, ("graph", "delta"), key="live_truncation", knob=knob, window=width)
         st.caption("**What to notice:** " + (CUT_TBPTT + " The farther back k2 reaches, the more of the full-BPTT "
                    "line (dashed) the scheme keeps." if knob == "k2" else CUT_RANDOMIZED + " The kept arrows carry "
                    "×1/π, so the gradient is right on average, with a noisier δ_t the smaller π is."))
     else:
+        st.markdown("## What the scheme cuts")
         live = None
     with st.expander("The cut graph as a static chart (PNG and HTML for slides)", expanded=live is None):
         fig, df = unrolled_graph(rec, start=sc.T - width, stop=sc.T, projector=proj, animate=False)
@@ -121,7 +122,7 @@ with lesson(__file__, "Full BPTT keeps every path from every loss back to the st
                "pass still carries the state across the cut. (The training lab shows the consequence.)")
 
     # ---- How long should the truncation be? Adaptive K (Aicher, Foti & Fox 2019; explorer.adaptive_truncation) ----
-    st.markdown("### How long should the truncation be? (Aicher, Foti & Fox 2019)")
+    st.markdown("## How long should the truncation be? (Aicher, Foti & Fox 2019)")
     st.markdown("Instead of guessing K, pick it from the relative bias δ you can tolerate. Backpropagate the "
                 "sequence's **last loss** once and measure φ_k, how much of its gradient reaches the state k steps "
                 "back; fit the geometric decay β of φ_k on the last lags; that bounds what the lags TBPTT(K, K) "

@@ -22,6 +22,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, layers, initia
             "long-range part is never learned.") as sc:
     proj = url_state.projector()
     P = params.by_key(params.LAB)
+    st.markdown("## Train it: task, optimiser, truncation")
     c1, c2, c3, c4 = st.columns(4)
     v = {k: url_state.widget(P[k], c) for k, c in (("task", c1), ("size", c1), ("opt", c2), ("lr", c2), ("clip", c3))}
     v["theta"] = url_state.widget(P["theta"], c3, disabled=v["clip"] == "off")
@@ -128,7 +129,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, layers, initia
 
     if spec.name == "text" and lab.records:
         deep = lab.trainer.model.num_layers
-        st.markdown("#### What the network writes, and what one unit" + (" of the top layer" if deep > 1 else "")
+        st.markdown("### What the network writes, and what one unit" + (" of the top layer" if deep > 1 else "")
                     + " tracks")
         e1, e2 = st.columns([1, 3])
         temp = e1.slider("Temperature", 0.1, 2.0, 0.8, 0.1, key="lab_temp",
@@ -144,7 +145,7 @@ with lesson(__file__, "Train the network of the sidebar (cell, H, layers, initia
                    "quotes, or count position in a line.")
 
     st.divider()
-    st.markdown("### Race: adaptive K against fixed K on the copy task")
+    st.markdown("## Race: adaptive K against fixed K on the copy task")
     st.markdown(kr.k_race_rules() + f" The adaptive contender uses the δ ({v['delta']:g}) and the N "
                 f"({v['adapt_every']}) set above.")
     R = params.by_key(params.K_RACE)

@@ -20,6 +20,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
             "sidebar's T, H, input scale and seed); the sidebar's ρ sets the vanilla RNN's.") as sc:
     proj = url_state.projector()
     cons = contenders(sc.scale)
+    st.markdown("## At initialisation: five cells, one input sequence")
     st.dataframe(pd.DataFrame([{"contender": c.name, "cell": c.cell, "φ": c.activation, "W_hh init": c.init,
                                 "notes": c.note} for c in cons]), hide_index=True, width="stretch")
     with st.spinner("Running the five cells…"):
@@ -56,7 +57,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
               notice=af.gate_notice(cmp.gates[name], build_model.__kwdefaults__["forget_bias"]),
               summary=summaries.gates(df))
 
-    st.markdown("### The race: the same long-lag task, the same budget")
+    st.markdown("## The race: the same long-lag task, the same budget")
     st.markdown(race_rules())
     P = params.by_key(params.RACE)
     r1, r2, r3 = st.columns(3)
@@ -97,7 +98,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
 
     live.fragment("race", after=race_charts)
 
-    st.markdown("### Both directions: a bidirectional RNN")
+    st.markdown("## Both directions: a bidirectional RNN")
     at = url_state.widget(params.loss_step(sc.T))
     tw = compute.two_ways(sc, at)
     fig, df = af.two_ways(tw, projector=proj)
@@ -110,7 +111,7 @@ with lesson(__file__, "A vanilla RNN multiplies the gradient by diag(φ'(a_t)) W
                  "at its own rate.", summary=summaries.lines(df, "t", {"forward_delta_norm": "‖δ_t‖ of the forward "
                  "chain", "backward_delta_norm": "‖δ_t‖ of the backward chain"}))
 
-    st.markdown("### Deeper or wider: stacked layers at the same parameter count")
+    st.markdown("## Deeper or wider: stacked layers at the same parameter count")
     sb = compute.stacked_same_budget(sc)
     names = sb.names()
     fig, df = dfg.same_budget_lines(list(zip(names, sb.lag_norms)), projector=proj)

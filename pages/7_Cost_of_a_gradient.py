@@ -40,6 +40,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
             "only the seed applies, to the weights of the agreement table: the weights do not change the work, "
             "so every timing is measured once per size, on one network.") as sc:
     proj = url_state.projector()
+    st.markdown("## Time and memory, measured")
     c1, c2 = st.columns(2)
     H, T = url_state.widget(params.COST[0], c1), url_state.widget(params.COST[1], c2)
     Ta, Ha = T, min(H, 32)
@@ -96,7 +97,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                  f"{big['bptt'].H}, {big['bptt'].seconds_per_step * 1e3:.2g} ms.",
           summary=summaries.by_group(df, "algorithm", "H", "seconds_per_step", "Seconds per step", {a: cost.label(a) for a in cost.ALGORITHMS}))
 
-    st.markdown("#### Do they compute the same gradient?")
+    st.markdown("### Do they compute the same gradient?")
     st.latex(r"\max_{\theta \in \{W_{xh}, W_{hh}, b_h, W_{hy}, b_y\}} \frac{\|g_\theta - g_\theta^{\mathrm{BPTT}}\|}"
              r"{\max(\|g_\theta\|, \|g_\theta^{\mathrm{BPTT}}\|)}")
     st.dataframe(pd.DataFrame({
@@ -116,7 +117,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                   "a ✗ row is a bug. The truncated one should differ:")
                + " it is a different, biased quantity (lesson 4).")
 
-    st.markdown("### Checkpointing: buy memory with time")
+    st.markdown("## Checkpointing: buy memory with time")
     lo = min_budget(cc.TRADEOFF_T)
     budget = url_state.widget(params.memory_budget(cc.TRADEOFF_T, lo))
     with st.spinner(f"Timing checkpointed BPTT at T = {cc.TRADEOFF_T}…"):
@@ -147,7 +148,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                "overhead of many short segments.")
 
     # ---- optimal checkpointing (Gruslys et al. 2016, BPTT-HSM): explorer.optimal_checkpointing ----------------
-    st.markdown("### Optimal checkpointing: the fewest recomputations for any memory")
+    st.markdown("## Optimal checkpointing: the fewest recomputations for any memory")
     st.markdown("Gruslys et al. (2016) choose *which* states to store by dynamic programming. There are **m slots**, "
                 "each holding one stored state s_t (h_t; [h_t; c_t] for the LSTM), the slot of s_0 included. To "
                 "backpropagate t steps: run y steps forward and store the state reached, backpropagate the right part "
@@ -195,7 +196,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
                  f"with {Ts - 1}.",
           summary=cf.schedule_summary(df))
 
-    st.markdown(f"#### Both schemes at your budget ({budget} stored states, T = {Tn}, H = {H})")
+    st.markdown(f"### Both schemes at your budget ({budget} stored states, T = {Tn}, H = {H})")
     u, o = cmp.uniform, cmp.optimal
     st.dataframe(pd.DataFrame({
         "scheme": ["plain BPTT", u.label, o.label],
@@ -230,7 +231,7 @@ with lesson(__file__, "Four ways to the gradient of the same loss. **BPTT** stor
 
     hc = cc.headline_check(H)
     fl = hc.counted_time(hc.floor_steps) - 1
-    st.markdown(f"#### The headline, checked: −{g.memory_saved:.0%} memory for {g.extra_time:+.0%} time?")
+    st.markdown(f"### The headline, checked: −{g.memory_saved:.0%} memory for {g.extra_time:+.0%} time?")
     by_bytes = "; ".join(f"m = {m} slots for the {cf.CELL_LABEL[c]} ({hc.counted_time(s) - 1:+.0%})"
                          for c, m, s in hc.by_bytes)
     st.markdown(

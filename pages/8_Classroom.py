@@ -11,14 +11,14 @@ from ui.question_store import StoreUnavailable
 with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scenario opens a lesson with exact "
             "settings and says what to notice. Share one with its link, walk through them in order with the "
             "guided tour, or prepare a focused view in teacher mode.") as sc:
-    st.markdown("### :material/explore: Guided tour")
+    st.markdown("## :material/explore: Guided tour")
     t1, t2 = st.columns([1, 3])
     if t1.button(f"Start the tour ({len(TOUR)} stops)", type="primary", width="stretch", key="tour_start"):
         classroom.open_preset(TOUR[0], 1)
     t2.markdown("For a student alone: the lessons in order, each stop with its settings already made, what to "
                 "try and what to notice, and ◀ previous / next ▶ above the lesson.")
 
-    st.markdown("### :material/menu_book: Scenarios")
+    st.markdown("## :material/menu_book: Scenarios")
     classroom.loopback_note()
     cols = st.columns(2, gap="large")
     for i, p in enumerate(PRESETS):
@@ -30,7 +30,7 @@ with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scen
                 classroom.open_preset(p)
             b.code(classroom.site_root() + p.path(), language=None, wrap_lines=True)
 
-    st.markdown("### :material/quiz: Class questions: predict, then reveal")
+    st.markdown("## :material/quiz: Class questions: predict, then reveal")
     st.markdown("Students learn most when they commit to a prediction before they see the result. Open a question: "
                 "you get the lesson with your panel (live count and histogram, **Reveal**, **Close**, CSV export) "
                 "and a link for students, which shows them the question with the lesson's charts hidden until you "
@@ -47,12 +47,12 @@ with lesson(__file__, f"{len(PRESETS)} short stories, one click each: every scen
                 except StoreUnavailable as e:
                     st.error(f"The class's database cannot be used right now: {e}", icon=":material/database:")
 
-    st.markdown("### :material/school: Teacher mode")
+    st.markdown("## :material/school: Teacher mode")
     st.markdown("Open any lesson, set it up, then open **Teacher mode** at the bottom of the sidebar: choose the "
                 "controls students should not see (or the page links, to keep them on one page) and copy the link. "
                 "It holds the view's full state; students who open it see exactly that view, with only the "
                 "controls you left.")
-    st.markdown("### ⬇ Exports")
+    st.markdown("## ⬇ Exports")
     st.markdown("Every chart: **PNG** from the camera icon in its toolbar, **⬇ chart (HTML)** — a standalone file "
                 "that opens offline (for slides) — and **⬇ data (CSV)**. The sidebar's **⬇ this model (.npz)** "
                 "holds the current network; the training lab downloads the trained one and its history.")

@@ -59,7 +59,7 @@ with lesson(__file__, "BPTT needs the whole past stored before it can send a gra
         f"floats kept at n = {n}": [f"{ol.state_floats(r, n, D, k):,}" for r in ol.RULES],
         "estimate": [BIAS[r] for r in ol.RULES]}), hide_index=True, width="stretch")
 
-    st.markdown("### How close is each estimate, step by step?")
+    st.markdown("## How close is each estimate, step by step?")
     if changed:
         st.info("This chart uses " + "; ".join(changed) + ".", icon=":material/info:")
     with st.spinner(f"Running the six rules and the exact gradient on {seeds} sequences…"):
@@ -79,7 +79,7 @@ with lesson(__file__, "BPTT needs the whole past stored before it can send a gra
                  f"{of.BAND[0]}–{of.BAND[1]} % spread over networks, sequences and signs; RTRL is 1 by definition.",
           summary=of.cosine_summary(df))
     with b:
-        st.markdown("#### Each rule's update")
+        st.markdown("### Each rule's update")
         for r in ol.RULES:
             st.markdown(f"**{ol.label(r, k)}**")
             st.latex(UPDATES[r])
@@ -88,7 +88,7 @@ with lesson(__file__, "BPTT needs the whole past stored before it can send a gra
                    "(Tallec & Ollivier 2017; Mujika, Meier & Steger 2018). RFLO: Murray 2019, with the true q_t "
                    "instead of random feedback; SnAp-1: Menick et al. 2020.")
 
-    st.markdown("### What a step costs")
+    st.markdown("## What a step costs")
     with st.spinner("Timing one step of every rule at n = " + ", ".join(map(str, oc.COST_NS)) +
                     " (once per k; kept for everyone)…"):
         times = oc.step_times(k)
@@ -108,7 +108,7 @@ with lesson(__file__, "BPTT needs the whole past stored before it can send a gra
                  "approximations exist because of this gap.",
           summary=of.cost_summary(df))
 
-    st.markdown("### The race: who carries credit across a lag?")
+    st.markdown("## The race: who carries credit across a lag?")
     r1, r2 = st.columns(2)
     lag = url_state.widget(P["copy_lag"], r1)
     budget = url_state.widget(P["online_n"], r2)

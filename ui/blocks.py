@@ -104,7 +104,7 @@ def chart(fig, df, *, key: str, title: str, notice: str, summary: str, latex: st
     """One chart: heading, the equation behind it, the figure (PNG from its toolbar), a sentence generated from its
     data (`summary`: explorer.figures.summaries, for a reader who cannot see it), what to notice, the table of what
     is drawn, and its exports: the data as CSV and the figure as a standalone HTML file (built only when clicked)."""
-    where.markdown(f"#### {title}")
+    where.markdown(f"### {title}")
     if latex:
         where.latex(latex)
     # theme=None: the figure's own template styles it (17 px #222 text, 21 px in projector mode), so the live chart,

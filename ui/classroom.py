@@ -146,5 +146,5 @@ def projector_css():
     """Larger text and widgets for the big screen (the charts have their own projector style)."""
     if url_state.projector():
         st.html("<style>html, .stMarkdown, .stCaption, [data-testid=stWidgetLabel] p {font-size: 1.25rem "
-                "!important;} h1 {font-size: 3rem !important;} h3, h4 {font-size: 1.8rem !important;}"
+                "!important;} h1 {font-size: 3rem !important;} h2, h3 {font-size: 1.8rem !important;}"
                 " .katex {font-size: 1.15em !important;}</style>")

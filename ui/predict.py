@@ -102,7 +102,7 @@ def question_box() -> bool:
         st.warning("This link's teacher key does not belong to this question: you see a student's view.",
                    icon=":material/key_off:")
     with st.container(border=True, key="class_question"):
-        st.markdown(f"#### :material/quiz: Class question\n{q.prompt}")
+        st.markdown(f"## :material/quiz: Class question\n{q.prompt}")
         if spec.latex:
             st.latex(spec.latex)
         if teacher:

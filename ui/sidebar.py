@@ -62,7 +62,7 @@ def sidebar(defaults: tuple = ()) -> Scenario:
             st.divider()
         if hide:
             st.caption(":material/school: Some controls are hidden for this lesson.")
-        st.markdown("### Model and sequence")
+        st.markdown("## Model and sequence")
         for p in SCENARIO:
             if p.key == "act":
                 allowed = _follow_cell(p, st.session_state["cfg_cell"])
